@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Text.Json;
+using App.Api.OpenAi;
+using App.Application.OpenAi;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Scalar.AspNetCore;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace App.Api.Hosting;
+
+/// <summary>The HTTP basics every endpoint relies on: logging, problem details, limits, headers, health, OpenAPI.</summary>
+internal static class ServiceDefaults
+{
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext()
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Polly", LogEventLevel.Warning);
+            // Structured JSON for machines, text for people at a terminal.
+            if (builder.Configuration.GetValue("Logging:Json", !builder.Environment.IsDevelopment()))
+            {
+                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+            }
+            else
+            {
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj} {TraceId}{NewLine}{Exception}");
+            }
+        });
+
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = AddOpenAiShapeAndTrace);
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(SecurityHeaders);
+        app.UseSerilogRequestLogging(options =>
+        {
+            // Probes would drown everything else.
+            options.GetLevel = (ctx, _, ex) => ex is not null || ctx.Response.StatusCode >= 500
+                ? LogEventLevel.Error
+                : ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) ? LogEventLevel.Verbose : LogEventLevel.Information;
+        });
+
+        app.MapOpenApi();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapScalarApiReference();
+        }
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync });
+        return app;
+    }
+
+    private static Task SecurityHeaders(HttpContext context, RequestDelegate next)
+    {
+        var headers = context.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Resource-Policy"] = "same-origin";
+        // The API serves data, not documents; the Scalar UI (Development only) needs its scripts.
+        if (!context.Request.Path.StartsWithSegments("/scalar", StringComparison.Ordinal))
+        {
+            headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+        }
+
+        return next(context);
+    }
+
+    private static void AddOpenAiShapeAndTrace(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
+        // Every /v1 error is readable by OpenAI SDKs, including those produced by the framework (404, 405, 413...).
+        if (context.HttpContext.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && !problem.Extensions.ContainsKey("error"))
+        {
+            problem.Extensions["error"] = new WireError
+            {
+                Message = problem.Detail ?? problem.Title ?? "The request failed.",
+                Type = problem.Status >= 500 ? "server_error" : "invalid_request_error",
+                Code = problem.Status switch
+                {
+                    404 => "not_found",
+                    405 => "method_not_allowed",
+                    413 => "request_too_large",
+                    _ => null,
+                },
+            };
+        }
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", report.Status.ToString());
+            json.WriteNumber("durationMs", Math.Round(report.TotalDuration.TotalMilliseconds, 1));
+            json.WriteStartObject("checks");
+            foreach (var (name, entry) in report.Entries)
+            {
+                json.WriteStartObject(name);
+                json.WriteString("status", entry.Status.ToString());
+                if (entry.Description is not null)
+                {
+                    json.WriteString("description", entry.Description);
+                }
+
+                if (entry.Data.Count > 0)
+                {
+                    json.WriteStartObject("data");
+                    foreach (var (key, value) in entry.Data)
+                    {
+                        json.WriteString(key, value?.ToString());
+                    }
+
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
+    }
+
+    /// <summary>Oversized or unreadable bodies are the client's fault: a 4xx problem, never a 500.</summary>
+    private sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            if (exception is not BadHttpRequestException bad)
+            {
+                return false;
+            }
+
+            httpContext.Response.StatusCode = bad.StatusCode;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails =
+                {
+                    Status = bad.StatusCode,
+                    Type = OpenAiErrors.ProblemBase + (bad.StatusCode == 413 ? "request-too-large" : "bad-request"),
+                    Title = bad.StatusCode == 413 ? "The request body is too large." : "The request could not be read.",
+                    Detail = bad.StatusCode == 413
+                        ? $"The request body exceeds the limit of {httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes."
+                        : bad.Message,
+                },
+            });
+        }
+    }
+}

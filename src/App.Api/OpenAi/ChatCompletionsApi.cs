@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Net.Mime;
+using System.Text.Json;
+using App.Application.Gateway;
+using App.Application.OpenAi;
+using App.Application.Telemetry;
+using Microsoft.Extensions.AI;
+
+namespace App.Api.OpenAi;
+
+/// <summary><c>POST /v1/chat/completions</c>, OpenAI-compatible, as JSON or as a server-sent event stream.</summary>
+internal static partial class ChatCompletionsApi
+{
+    public static RouteGroupBuilder MapChatCompletions(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1").WithTags("Chat");
+        group.MapPost("/chat/completions", CreateAsync)
+            .WithName("CreateChatCompletion")
+            .WithSummary("Creates a model response for the conversation (OpenAI-compatible).")
+            .WithDescription("With \"stream\": true the answer is sent as text/event-stream chunks ending in data: [DONE]; a failure after the first chunk ends the stream with an 'error' event and no [DONE].")
+            .Accepts<ChatCompletionRequest>(MediaTypeNames.Application.Json)
+            .Produces<ChatCompletion>(StatusCodes.Status200OK)
+            .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        return group;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, ChatGateway gateway, ILogger<ChatGateway> logger)
+    {
+        var parsed = await ReadRequestAsync(context);
+        if (parsed.Error is not null)
+        {
+            return parsed.Error;
+        }
+
+        var wire = parsed.Request!;
+        GatewayRequest request;
+        try
+        {
+            request = ChatRequestMapper.Map(wire, CallerScope.Of(context));
+        }
+        catch (GatewayException ex)
+        {
+            return OpenAiErrors.From(ex, context);
+        }
+
+        var bypass = context.Request.Headers.CacheControl.Any(v => v?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true);
+        var record = new ChatCallRecord();
+        var started = Stopwatch.GetTimestamp();
+        var streaming = wire.Stream == true;
+        var activity = ChatSpans.Start(request, streaming);
+        try
+        {
+            return streaming
+                ? await StreamAsync(context, gateway, request, wire.StreamOptions?.IncludeUsage == true, bypass, record, logger)
+                : await CompleteAsync(context, gateway, request, bypass, record);
+        }
+        catch (GatewayException ex)
+        {
+            record.ErrorType ??= ex.Kind.ToString();
+            return OpenAiErrors.From(ex, context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            record.ErrorType = "client_disconnected";
+            return Results.Empty;
+        }
+        finally
+        {
+            ChatSpans.Finish(activity, request, record, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private static async Task<IResult> CompleteAsync(HttpContext context, ChatGateway gateway, GatewayRequest request, bool bypass, ChatCallRecord record)
+    {
+        var response = await gateway.CompleteAsync(request, bypass, record, context.RequestAborted);
+        SetCommonHeaders(context, record);
+        var usage = response.Usage;
+        var completion = new ChatCompletion
+        {
+            Id = NewId(),
+            Created = (response.CreatedAt ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds(),
+            Model = response.ModelId ?? record.ResponseModel ?? request.Alias,
+            Choices =
+            [
+                new CompletionChoice
+                {
+                    Index = 0,
+                    Message = new WireMessage { Role = "assistant", Content = response.Text },
+                    FinishReason = response.FinishReason?.Value ?? "stop",
+                },
+            ],
+            Usage = ToWire(usage),
+        };
+        return TypedResults.Json(completion, OpenAiJson.Wire.ChatCompletion);
+    }
+
+    private static async Task<IResult> StreamAsync(
+        HttpContext context, ChatGateway gateway, GatewayRequest request, bool includeUsage, bool bypass, ChatCallRecord record, ILogger logger)
+    {
+        var aborted = context.RequestAborted;
+        // Anything that fails before the first token fails here and is still a normal HTTP error.
+        await using var answer = await gateway.StreamAsync(request, bypass, record, aborted);
+
+        SetCommonHeaders(context, record);
+        ServerSentEvents.Prepare(context.Response);
+        using var sse = new ServerSentEvents(context.Response.BodyWriter);
+        var id = NewId();
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var model = record.ResponseModel ?? request.Alias;
+        string? finish = null;
+        UsageDetails? usage = null;
+        try
+        {
+            await sse.DataAsync(Chunk(id, created, model, new ChunkDelta { Role = "assistant", Content = string.Empty }, null), OpenAiJson.Wire.ChatCompletionChunk, aborted);
+            await foreach (var update in answer.ReadAllAsync(aborted))
+            {
+                finish ??= update.FinishReason?.Value;
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent u)
+                    {
+                        usage = u.Details;
+                    }
+                }
+
+                var text = update.Text;
+                if (text.Length > 0)
+                {
+                    await sse.DataAsync(Chunk(id, created, model, new ChunkDelta { Content = text }, null), OpenAiJson.Wire.ChatCompletionChunk, aborted);
+                }
+            }
+
+            await sse.DataAsync(Chunk(id, created, model, new ChunkDelta(), finish ?? "stop"), OpenAiJson.Wire.ChatCompletionChunk, aborted);
+            if (includeUsage)
+            {
+                await sse.DataAsync(
+                    new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = ToWire(usage) ?? new WireUsage() },
+                    OpenAiJson.Wire.ChatCompletionChunk,
+                    aborted);
+            }
+
+            await sse.DoneAsync(aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            record.ErrorType = "client_disconnected";
+        }
+        catch (Exception ex) when (!aborted.IsCancellationRequested)
+        {
+            // Headers and tokens are already out: the only honest signal left is an error event and no [DONE].
+            record.ErrorType = ex is UpstreamException u ? $"stream_{u.Kind}" : "stream_failed";
+            GatewayTelemetry.StreamErrors.Add(1, new KeyValuePair<string, object?>("error.type", record.ErrorType));
+            LogStreamFailed(logger, record.DeploymentId, ex.GetType().Name, ex.Message);
+            var error = new WireErrorEnvelope
+            {
+                Error = new WireError
+                {
+                    Message = "The model stream failed before it was complete; the answer above is partial. Retry the request.",
+                    Type = "server_error",
+                    Code = "stream_interrupted",
+                },
+            };
+            try
+            {
+                await sse.ErrorAsync(error, OpenAiJson.Wire.WireErrorEnvelope, aborted);
+            }
+            catch (Exception writeError) when (writeError is OperationCanceledException or IOException)
+            {
+                // the client left while we were telling it
+            }
+        }
+
+        return Results.Empty;
+    }
+
+    private static async Task<(ChatCompletionRequest? Request, IResult? Error)> ReadRequestAsync(HttpContext context)
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            return (null, OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
+                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type"));
+        }
+
+        try
+        {
+            var request = await JsonSerializer.DeserializeAsync(context.Request.Body, OpenAiJson.Wire.ChatCompletionRequest, context.RequestAborted);
+            return request is null
+                ? (null, OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", "The request body must be a JSON object.", "invalid_request_error", null, "invalid_json"))
+                : (request, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, OpenAiErrors.InvalidJson(ex));
+        }
+    }
+
+    private static void SetCommonHeaders(HttpContext context, ChatCallRecord record)
+    {
+        context.Response.Headers["x-cache"] = record.Cache switch
+        {
+            CacheStatus.Hit => "hit",
+            CacheStatus.Miss => "miss",
+            _ => "bypass",
+        };
+    }
+
+    private static ChatCompletionChunk Chunk(string id, long created, string model, ChunkDelta delta, string? finish) => new()
+    {
+        Id = id,
+        Created = created,
+        Model = model,
+        Choices = [new ChunkChoice { Index = 0, Delta = delta, FinishReason = finish }],
+    };
+
+    private static WireUsage? ToWire(UsageDetails? usage) => usage is null
+        ? null
+        : new WireUsage
+        {
+            PromptTokens = usage.InputTokenCount ?? 0,
+            CompletionTokens = usage.OutputTokenCount ?? 0,
+            TotalTokens = usage.TotalTokenCount ?? ((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0)),
+        };
+
+    private static string NewId() => "chatcmpl-" + Guid.CreateVersion7().ToString("N");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream from {DeploymentId} failed after the first token ({ErrorType}: {Error}); sent an error event")]
+    private static partial void LogStreamFailed(ILogger logger, string? deploymentId, string errorType, string error);
+}
+
+/// <summary>Whose cache partition a request falls in. Until callers are authenticated, everyone shares one.</summary>
+internal static class CallerScope
+{
+    public const string Anonymous = "anonymous";
+
+    public static string Of(HttpContext context) =>
+        context.User.FindFirst("tenant_id")?.Value is { Length: > 0 } tenant ? "t:" + tenant : Anonymous;
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text.Json;
+using App.Application.Gateway;
+using App.Application.OpenAi;
+using Microsoft.AspNetCore.Mvc;
+
+namespace App.Api.OpenAi;
+
+/// <summary>
+/// Errors on <c>/v1</c>: RFC 9457 problem details that also carry OpenAI's <c>error</c> member, so official
+/// OpenAI SDKs surface the message, type, param and code, and generic HTTP clients get a standard problem.
+/// The <c>type</c> URIs are stable and listed in docs/api.md.
+/// </summary>
+internal static class OpenAiErrors
+{
+    public const string ProblemBase = "urn:app:problem:";
+
+    public static IResult From(GatewayException ex, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        var (status, slug, title, openAiType, code) = ex.Kind switch
+        {
+            GatewayErrorKind.InvalidRequest => (400, "invalid-request", "The request is invalid.", "invalid_request_error", "invalid_value"),
+            GatewayErrorKind.ModelNotFound => (404, "model-not-found", "The model does not exist.", "invalid_request_error", "model_not_found"),
+            GatewayErrorKind.Overloaded => (503, "overloaded", "The service is overloaded.", "server_error", "overloaded"),
+            GatewayErrorKind.UpstreamTimeout => (504, "upstream-timeout", "The model provider timed out.", "api_error", "upstream_timeout"),
+            GatewayErrorKind.UpstreamRejected => (400, "upstream-rejected", "The model provider rejected the request.", "invalid_request_error", "upstream_rejected"),
+            _ => (502, "upstream-unavailable", "The model provider failed.", "api_error", "upstream_error"),
+        };
+
+        if (ex.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return Problem(status, slug, title, ex.Message, openAiType, ex.Param, code);
+    }
+
+    public static IResult Problem(int status, string slug, string title, string detail, string openAiType, string? param, string? code) =>
+        TypedResults.Problem(new ProblemDetails
+        {
+            Status = status,
+            Type = ProblemBase + slug,
+            Title = title,
+            Detail = detail,
+            Extensions =
+            {
+                ["error"] = new WireError { Message = detail, Type = openAiType, Param = param, Code = code },
+            },
+        });
+
+    public static IResult InvalidJson(JsonException ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        var param = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        string detail;
+        string code;
+        if (ex.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            detail = $"Unrecognized request argument supplied: '{param}'. Unknown members are rejected, not ignored.";
+            code = "unknown_parameter";
+        }
+        else if (ex.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && param is not null)
+        {
+            detail = $"Invalid type for '{param}': expected {Expected(param)}.";
+            code = "invalid_type";
+        }
+        else if (param is not null && ex.InnerException is null && !ex.Message.StartsWith('\'') && ex.Message.Length < 200 && !ex.Message.Contains("Path:", StringComparison.Ordinal))
+        {
+            detail = $"Invalid value for '{param}': {ex.Message}";
+            code = "invalid_type";
+        }
+        else if (ex.BytePositionInLine is not null)
+        {
+            detail = string.Create(CultureInfo.InvariantCulture, $"The request body is not valid JSON (line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}).");
+            code = "invalid_json";
+            param = null;
+        }
+        else
+        {
+            detail = "The request body could not be read as a chat completion request.";
+            code = "invalid_json";
+        }
+
+        return Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, code);
+    }
+
+    private static string Expected(string param)
+    {
+        var name = param[(param.LastIndexOf('.') + 1)..];
+        var bracket = name.IndexOf('[', StringComparison.Ordinal);
+        if (bracket >= 0)
+        {
+            name = name[..bracket];
+        }
+
+        return name switch
+        {
+            "temperature" or "top_p" or "presence_penalty" or "frequency_penalty" => "a number",
+            "max_tokens" or "max_completion_tokens" or "n" or "seed" => "an integer",
+            "stream" or "include_usage" or "strict" => "a boolean",
+            "messages" => "an array of message objects",
+            "stop" => "a string or an array of strings",
+            "content" => "a string or an array of text parts",
+            "response_format" or "stream_options" or "json_schema" or "schema" => "an object",
+            _ => "a string",
+        };
+    }
+}

@@ -1,0 +1,394 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using App.Application.Caching;
+using App.Application.Telemetry;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace App.Application.Gateway;
+
+/// <summary>
+/// The chat request path after validation: route lookup, the response cache with stampede protection,
+/// and fallback across the deployments of the route. Per-deployment resilience (timeouts, retries, breaker,
+/// concurrency) lives behind <see cref="IDeployment"/>.
+/// </summary>
+public sealed partial class ChatGateway(
+    IModelRoutes routes,
+    IResponseCache cache,
+    IOptionsMonitor<CacheOptions> cacheOptions,
+    TimeProvider time,
+    ILogger<ChatGateway> logger)
+{
+    // One upstream call per cache key at a time in this process; later identical misses wait for its answer.
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<CachedCompletion?>> _inflight = new(StringComparer.Ordinal);
+
+    public async Task<ChatResponse> CompleteAsync(GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(record);
+        var deployments = Resolve(request.Alias);
+        var key = CacheKeyFor(request, bypassCache);
+        if (key is null)
+        {
+            Count(record, CacheStatus.Bypass);
+            return await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
+        {
+            Count(record, CacheStatus.Hit);
+            return Replay(hit, record);
+        }
+
+        var flight = new TaskCompletionSource<CachedCompletion?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var leader = _inflight.GetOrAdd(key, flight);
+        if (leader != flight)
+        {
+            if (await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } shared)
+            {
+                Count(record, CacheStatus.Hit);
+                return Replay(shared, record);
+            }
+
+            // The leader failed: try on our own rather than fail with it.
+            Count(record, CacheStatus.Miss);
+            return await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+        }
+
+        Count(record, CacheStatus.Miss);
+        CachedCompletion? stored = null;
+        try
+        {
+            var response = await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+            stored = ToCached(response.Text, response.FinishReason, response.ModelId, response.Usage);
+            await StoreAsync(key, stored).ConfigureAwait(false);
+            return response;
+        }
+        finally
+        {
+            // Removed before waking the followers so that a request arriving now reads the store instead.
+            _inflight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion?>>(key, flight));
+            flight.TrySetResult(stored);
+        }
+    }
+
+    /// <summary>
+    /// Starts a streamed answer. Everything that can fail before the first token fails here, so the caller can
+    /// still answer with a proper HTTP error; once this returns, the response is committed.
+    /// </summary>
+    public async Task<StreamingAnswer> StreamAsync(GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(record);
+        var deployments = Resolve(request.Alias);
+        var key = CacheKeyFor(request, bypassCache);
+        if (key is null)
+        {
+            Count(record, CacheStatus.Bypass);
+            return new LiveStream(this, await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false), record, null, null);
+        }
+
+        if (await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
+        {
+            Count(record, CacheStatus.Hit);
+            return new ReplayStream(hit, record, time);
+        }
+
+        var flight = new TaskCompletionSource<CachedCompletion?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var leader = _inflight.GetOrAdd(key, flight);
+        if (leader != flight)
+        {
+            if (await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } shared)
+            {
+                Count(record, CacheStatus.Hit);
+                return new ReplayStream(shared, record, time);
+            }
+
+            Count(record, CacheStatus.Miss);
+            return new LiveStream(this, await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false), record, null, null);
+        }
+
+        Count(record, CacheStatus.Miss);
+        try
+        {
+            var opened = await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+            return new LiveStream(this, opened, record, key, flight);
+        }
+        catch
+        {
+            ReleaseFlight(key, flight, null);
+            throw;
+        }
+    }
+
+    public IReadOnlyCollection<string> Aliases => routes.Aliases;
+
+    private IReadOnlyList<IDeployment> Resolve(string alias) =>
+        routes.TryGetRoute(alias, out var deployments)
+            ? deployments
+            : throw new GatewayException(GatewayErrorKind.ModelNotFound, $"The model '{alias}' does not exist. GET /v1/models lists the models you can use.", "model");
+
+    private string? CacheKeyFor(GatewayRequest request, bool bypass)
+    {
+        var options = cacheOptions.CurrentValue;
+        if (bypass || !options.Enabled || (options.RequireDeterministic && !CacheKey.IsDeterministic(request.Options)))
+        {
+            return null;
+        }
+
+        return CacheKey.Compute(options.KeyPrefix, options.Version, request.Scope, request.Alias, request.Messages, request.Options);
+    }
+
+    private async Task<ChatResponse> CallAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        UpstreamException? last = null;
+        for (var i = 0; i < deployments.Count; i++)
+        {
+            var deployment = deployments[i];
+            if (!deployment.IsAvailable)
+            {
+                last = new UpstreamException(UpstreamFailureKind.CircuitOpen, $"Deployment {deployment.Id} is unavailable (circuit open).");
+                continue;
+            }
+
+            Mark(record, deployment, i);
+            try
+            {
+                var response = await deployment.CompleteAsync(request.Messages, request.Options, record, cancellationToken).ConfigureAwait(false);
+                record.ResponseModel = response.ModelId ?? deployment.Model;
+                record.FinishReason = response.FinishReason?.Value;
+                record.InputTokens = response.Usage?.InputTokenCount;
+                record.OutputTokens = response.Usage?.OutputTokenCount;
+                return response;
+            }
+            catch (UpstreamException ex) when (ex.AllowsFallback)
+            {
+                LogDeploymentFailed(deployment.Id, ex.Kind, ex.StatusCode);
+                last = ex;
+            }
+            catch (UpstreamException ex)
+            {
+                throw Rejected(ex, record);
+            }
+        }
+
+        throw Exhausted(last, record);
+    }
+
+    private async Task<IStreamingCall> OpenAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        UpstreamException? last = null;
+        var started = time.GetTimestamp();
+        for (var i = 0; i < deployments.Count; i++)
+        {
+            var deployment = deployments[i];
+            if (!deployment.IsAvailable)
+            {
+                last = new UpstreamException(UpstreamFailureKind.CircuitOpen, $"Deployment {deployment.Id} is unavailable (circuit open).");
+                continue;
+            }
+
+            Mark(record, deployment, i);
+            try
+            {
+                var opened = await deployment.OpenStreamAsync(request.Messages, request.Options, record, cancellationToken).ConfigureAwait(false);
+                record.TimeToFirstToken = time.GetElapsedTime(started);
+                record.ResponseModel = opened.First.ModelId ?? deployment.Model;
+                return opened;
+            }
+            catch (UpstreamException ex) when (ex.AllowsFallback)
+            {
+                LogDeploymentFailed(deployment.Id, ex.Kind, ex.StatusCode);
+                last = ex;
+            }
+            catch (UpstreamException ex)
+            {
+                throw Rejected(ex, record);
+            }
+        }
+
+        throw Exhausted(last, record);
+    }
+
+    private static void Mark(ChatCallRecord record, IDeployment deployment, int position)
+    {
+        record.DeploymentId = deployment.Id;
+        record.Provider = deployment.Provider;
+        if (position > 0 && !record.FallbackUsed)
+        {
+            record.FallbackUsed = true;
+            GatewayTelemetry.Fallbacks.Add(1);
+        }
+    }
+
+    private static GatewayException Rejected(UpstreamException ex, ChatCallRecord record)
+    {
+        record.ErrorType = "upstream_rejected";
+        return new GatewayException(GatewayErrorKind.UpstreamRejected, $"The model provider refused the request: {ex.Message}", inner: ex);
+    }
+
+    private static GatewayException Exhausted(UpstreamException? last, ChatCallRecord record)
+    {
+        var error = last?.Kind switch
+        {
+            UpstreamFailureKind.Saturated or UpstreamFailureKind.CircuitOpen => new GatewayException(
+                GatewayErrorKind.Overloaded,
+                "The model is overloaded or temporarily unavailable. Retry after the delay in Retry-After.",
+                retryAfter: last.RetryAfter is { } ra && ra > TimeSpan.Zero ? ra : TimeSpan.FromSeconds(1),
+                inner: last),
+            UpstreamFailureKind.Timeout => new GatewayException(GatewayErrorKind.UpstreamTimeout, "The model provider did not answer in time.", inner: last),
+            _ => new GatewayException(GatewayErrorKind.UpstreamUnavailable, "The model provider failed to answer.", inner: last),
+        };
+        record.ErrorType = error.Kind.ToString();
+        GatewayTelemetry.Rejections.Add(1, new KeyValuePair<string, object?>("error.type", record.ErrorType));
+        return error;
+    }
+
+    private static void Count(ChatCallRecord record, CacheStatus status)
+    {
+        record.Cache = status;
+        GatewayTelemetry.CacheLookups.Add(1, new KeyValuePair<string, object?>("app.cache.result", status switch
+        {
+            CacheStatus.Hit => "hit",
+            CacheStatus.Miss => "miss",
+            _ => "bypass",
+        }));
+        Activity.Current?.SetTag("app.cache.hit", status == CacheStatus.Hit);
+    }
+
+    private ChatResponse Replay(CachedCompletion hit, ChatCallRecord record)
+    {
+        record.ResponseModel = hit.Model;
+        record.FinishReason = hit.FinishReason;
+        record.InputTokens = hit.InputTokens;
+        record.OutputTokens = hit.OutputTokens;
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, hit.Text))
+        {
+            ModelId = hit.Model,
+            FinishReason = new ChatFinishReason(hit.FinishReason),
+            CreatedAt = time.GetUtcNow(),
+            Usage = new UsageDetails { InputTokenCount = hit.InputTokens, OutputTokenCount = hit.OutputTokens, TotalTokenCount = hit.InputTokens + hit.OutputTokens },
+        };
+    }
+
+    private CachedCompletion? ToCached(string text, ChatFinishReason? finish, string? model, UsageDetails? usage)
+    {
+        // Incomplete answers and oversized ones are not worth a slot.
+        if (finish is null || model is null || Encoding.UTF8.GetByteCount(text) > cacheOptions.CurrentValue.MaxEntryBytes)
+        {
+            return null;
+        }
+
+        return new CachedCompletion(text, finish.Value.Value, model, usage?.InputTokenCount ?? 0, usage?.OutputTokenCount ?? 0, time.GetUtcNow());
+    }
+
+    private async Task StoreAsync(string key, CachedCompletion? value)
+    {
+        if (value is not null)
+        {
+            // Not the request's token: a client that hangs up after the answer is complete should still fill the cache.
+            await cache.SetAsync(key, value, cacheOptions.CurrentValue.Ttl, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private void ReleaseFlight(string key, TaskCompletionSource<CachedCompletion?> flight, CachedCompletion? value)
+    {
+        _inflight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion?>>(key, flight));
+        flight.TrySetResult(value);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {DeploymentId} failed ({FailureKind}, status {StatusCode}); trying the next one of the route")]
+    private partial void LogDeploymentFailed(string deploymentId, UpstreamFailureKind failureKind, int? statusCode);
+
+    /// <summary>A streamed answer: replayed from the cache or relayed live from a deployment.</summary>
+    public abstract class StreamingAnswer : IAsyncDisposable
+    {
+        public abstract IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync(CancellationToken cancellationToken);
+
+        public abstract ValueTask DisposeAsync();
+    }
+
+    private sealed class ReplayStream(CachedCompletion hit, ChatCallRecord record, TimeProvider time) : StreamingAnswer
+    {
+        public override async IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            record.ResponseModel = hit.Model;
+            record.FinishReason = hit.FinishReason;
+            record.InputTokens = hit.InputTokens;
+            record.OutputTokens = hit.OutputTokens;
+            record.TimeToFirstToken = TimeSpan.Zero;
+            var created = time.GetUtcNow();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, hit.Text) { ModelId = hit.Model, CreatedAt = created };
+            yield return new ChatResponseUpdate
+            {
+                ModelId = hit.Model,
+                CreatedAt = created,
+                FinishReason = new ChatFinishReason(hit.FinishReason),
+                Contents = [new UsageContent(new UsageDetails { InputTokenCount = hit.InputTokens, OutputTokenCount = hit.OutputTokens, TotalTokenCount = hit.InputTokens + hit.OutputTokens })],
+            };
+            await Task.CompletedTask.ConfigureAwait(false);
+        }
+
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class LiveStream(ChatGateway gateway, IStreamingCall opened, ChatCallRecord record, string? key, TaskCompletionSource<CachedCompletion?>? flight) : StreamingAnswer
+    {
+        private CachedCompletion? _completed;
+
+        public override async IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var text = new StringBuilder();
+            ChatFinishReason? finish = null;
+            UsageDetails? usage = null;
+            string? model = null;
+
+            Observe(opened.First);
+            yield return opened.First;
+            await foreach (var update in opened.ReadRestAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Observe(update);
+                yield return update;
+            }
+
+            record.FinishReason = finish?.Value;
+            record.InputTokens = usage?.InputTokenCount;
+            record.OutputTokens = usage?.OutputTokenCount;
+            if (key is not null)
+            {
+                _completed = gateway.ToCached(text.ToString(), finish, model ?? record.ResponseModel, usage);
+                await gateway.StoreAsync(key, _completed).ConfigureAwait(false);
+            }
+
+            void Observe(ChatResponseUpdate update)
+            {
+                model ??= update.ModelId;
+                finish ??= update.FinishReason;
+                foreach (var content in update.Contents)
+                {
+                    switch (content)
+                    {
+                        case TextContent t when key is not null:
+                            text.Append(t.Text);
+                            break;
+                        case UsageContent u:
+                            usage = u.Details;
+                            break;
+                    }
+                }
+            }
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await opened.DisposeAsync().ConfigureAwait(false);
+            if (key is not null && flight is not null)
+            {
+                gateway.ReleaseFlight(key, flight, _completed);
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace App.Application.Telemetry;
+
+/// <summary>
+/// Spans and metrics of model calls, named after the OpenTelemetry GenAI semantic conventions
+/// (<c>gen_ai.*</c>) where one exists, and <c>app.gateway.*</c> for what is ours (cache, retries, fallback).
+/// </summary>
+public static class GatewayTelemetry
+{
+    public const string SourceName = "App.Gateway";
+
+    public static readonly ActivitySource Source = new(SourceName);
+
+    private static readonly Meter Meter = new(SourceName);
+
+    public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>(
+        "gen_ai.client.token.usage", "{token}", "Tokens used per model call, by gen_ai.token.type.",
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576] });
+
+    public static readonly Histogram<double> OperationDuration = Meter.CreateHistogram<double>(
+        "gen_ai.client.operation.duration", "s", "Duration of model calls as the client saw them.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60] });
+
+    public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram<double>(
+        "gen_ai.server.time_to_first_token", "s", "Time from request to the first streamed token.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] });
+
+    public static readonly Counter<long> CacheLookups = Meter.CreateCounter<long>(
+        "app.gateway.cache.lookups", "{lookup}", "Response cache outcomes by app.cache.result (hit, miss, bypass).");
+
+    public static readonly Counter<long> CacheErrors = Meter.CreateCounter<long>(
+        "app.gateway.cache.errors", "{error}", "Cache operations that failed (store unavailable); the request went on uncached.");
+
+    public static readonly Counter<long> Retries = Meter.CreateCounter<long>(
+        "app.gateway.upstream.retries", "{retry}", "Retried upstream attempts.");
+
+    public static readonly Counter<long> Fallbacks = Meter.CreateCounter<long>(
+        "app.gateway.fallbacks", "{fallback}", "Calls served by a deployment other than the first of the route.");
+
+    public static readonly Counter<long> Rejections = Meter.CreateCounter<long>(
+        "app.gateway.rejections", "{request}", "Requests refused by the gateway, by error.type.");
+
+    public static readonly Counter<long> StreamErrors = Meter.CreateCounter<long>(
+        "app.gateway.stream.errors", "{stream}", "Streams that failed after the first token was sent.");
+
+    public static Meter SharedMeter => Meter;
+}

@@ -1,0 +1,118 @@
+using App.Application.Caching;
+using App.Application.Gateway;
+using App.Application.Routing;
+using App.Application.Telemetry;
+using App.Infrastructure.Caching;
+using App.Infrastructure.Health;
+using App.Infrastructure.Resilience;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using StackExchange.Redis;
+
+namespace App.Infrastructure;
+
+/// <summary><c>Redis</c>: the connection the cache (and later rate limits and jobs) use.</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Redis";
+
+    /// <summary>StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379,password=...</c>.</summary>
+    public string ConnectionString { get; init; } = "127.0.0.1:6379";
+
+    /// <summary>How long one Redis command may take before it counts as failed (and the request goes on without it).</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+public static class DependencyInjection
+{
+    public static IHostApplicationBuilder AddInfrastructure(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.TryAddTimeProvider();
+
+        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
+        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section)
+            .Validate(o => o.Ttl > TimeSpan.Zero, "Cache:Ttl must be positive.")
+            .Validate(o => o.MaxEntryBytes > 0, "Cache:MaxEntryBytes must be positive.")
+            .Validate(o => !string.IsNullOrEmpty(o.KeyPrefix), "Cache:KeyPrefix must not be empty.")
+            .ValidateOnStart();
+        services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), "Redis:ConnectionString is required.")
+            .Validate(o => o.CommandTimeout > TimeSpan.Zero, "Redis:CommandTimeout must be positive.")
+            .ValidateOnStart();
+
+        services.AddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(sp.GetRequiredService<IOptions<RedisOptions>>().Value));
+        services.AddSingleton<ModelRoutes>();
+        services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
+        services.AddSingleton<IResponseCache, RedisResponseCache>();
+        services.AddSingleton<ChatGateway>();
+
+        var health = services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<CircuitHealthCheck>("circuits", tags: ["ready"]);
+
+        var postgres = builder.Configuration.GetConnectionString("Postgres");
+        if (!string.IsNullOrWhiteSpace(postgres))
+        {
+            services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+            health.AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        }
+
+        builder.AddTelemetry();
+        return builder;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    internal static ConnectionMultiplexer ConnectRedis(RedisOptions options)
+    {
+        var config = ConfigurationOptions.Parse(options.ConnectionString);
+        // Start and keep running without Redis; reconnect in the background.
+        config.AbortOnConnectFail = false;
+        // While disconnected, fail commands at once instead of queueing them behind the outage.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        config.AsyncTimeout = (int)options.CommandTimeout.TotalMilliseconds;
+        config.SyncTimeout = (int)options.CommandTimeout.TotalMilliseconds;
+        config.ConnectTimeout = Math.Max(1000, config.ConnectTimeout == 0 ? 2000 : Math.Min(config.ConnectTimeout, 5000));
+        config.ConnectRetry = 1;
+        config.ReconnectRetryPolicy = new LinearRetry(500);
+        config.ClientName ??= "app-api";
+        return ConnectionMultiplexer.Connect(config);
+    }
+
+    private static void AddTelemetry(this IHostApplicationBuilder builder)
+    {
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName))
+            .WithTracing(t => t
+                .AddSource(GatewayTelemetry.SourceName)
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+                .AddHttpClientInstrumentation())
+            .WithMetrics(m => m
+                .AddMeter(GatewayTelemetry.SourceName, "Polly")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation());
+
+        // Export only where a collector is configured: OTEL_EXPORTER_OTLP_ENDPOINT (the standard variable).
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+    }
+}

@@ -1,0 +1,304 @@
+using System.Runtime.CompilerServices;
+using System.Threading.RateLimiting;
+using App.Application.Gateway;
+using App.Application.Routing;
+using App.Application.Telemetry;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace App.Infrastructure.Resilience;
+
+/// <summary>
+/// One deployment behind its Polly v8 pipeline: total timeout → retry (jittered exponential backoff, honouring
+/// Retry-After) → circuit breaker → attempt timeout. In front of it a concurrency limiter with a bounded queue,
+/// whose slot is held until a stream ends, so an overloaded deployment refuses work instead of piling it up.
+/// Streams are retried only until their first update: after that, nothing can be taken back from the client.
+/// </summary>
+internal sealed partial class ResilientDeployment : IDeployment, IDisposable
+{
+    private static readonly ResiliencePropertyKey<ChatCallRecord> RecordKey = new("app.call-record");
+
+    private readonly IChatClient _client;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly CircuitBreakerStateProvider _circuit = new();
+    private readonly ConcurrencyLimiter _limiter;
+    private readonly EffectiveResilience _settings;
+    private readonly ILogger _logger;
+
+    public ResilientDeployment(string id, DeploymentOptions options, EffectiveResilience settings, IChatClient client, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Id = id;
+        Provider = options.Provider;
+        Model = options.Model;
+        _client = client;
+        _settings = settings;
+        _logger = loggerFactory.CreateLogger<ResilientDeployment>();
+        _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = settings.MaxConcurrency,
+            QueueLimit = settings.QueueLimit,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+
+        _pipeline = new ResiliencePipelineBuilder { Name = $"llm/{id}", TimeProvider = time }
+            .AddTimeout(new TimeoutStrategyOptions { Name = "total", Timeout = settings.TotalTimeout })
+            .AddRetry(new RetryStrategyOptions
+            {
+                Name = "retry",
+                MaxRetryAttempts = settings.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.RetryBaseDelay,
+                MaxDelay = settings.MaxRetryAfter,
+                // A Retry-After longer than we are willing to wait is not retried here: the next deployment gets the call.
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<UpstreamException>(e => e.IsTransient && !(e.RetryAfter > settings.MaxRetryAfter))
+                    .Handle<TimeoutRejectedException>(),
+                DelayGenerator = static args => new ValueTask<TimeSpan?>(
+                    args.Outcome.Exception is UpstreamException { RetryAfter: { } retryAfter } ? retryAfter : null),
+                OnRetry = args =>
+                {
+                    if (args.Context.Properties.TryGetValue(RecordKey, out var record))
+                    {
+                        record.Retries++;
+                    }
+
+                    GatewayTelemetry.Retries.Add(1, new KeyValuePair<string, object?>("app.deployment", Id));
+                    LogRetry(args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.Message);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                Name = "breaker",
+                FailureRatio = settings.BreakerFailureRatio,
+                MinimumThroughput = settings.BreakerMinimumThroughput,
+                SamplingDuration = settings.BreakerSamplingDuration,
+                BreakDuration = settings.BreakerBreakDuration,
+                StateProvider = _circuit,
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<UpstreamException>(e => e.CountsAsFailure)
+                    .Handle<TimeoutRejectedException>(),
+                OnOpened = args =>
+                {
+                    LogCircuitOpened(args.BreakDuration.TotalSeconds, args.Outcome.Exception?.Message);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    LogCircuitClosed();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(new TimeoutStrategyOptions { Name = "attempt", Timeout = settings.AttemptTimeout })
+            .ConfigureTelemetry(loggerFactory)
+            .Build();
+    }
+
+    public string Id { get; }
+
+    public string Provider { get; }
+
+    public string Model { get; }
+
+    public bool IsAvailable => _circuit.CircuitState is CircuitState.Closed or CircuitState.HalfOpen;
+
+    public CircuitState Circuit => _circuit.CircuitState;
+
+    public RateLimiterStatistics? Concurrency => _limiter.GetStatistics();
+
+    public async Task<ChatResponse> CompleteAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        using var lease = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(RecordKey, record);
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (ctx, state) => new ValueTask<ChatResponse>(state.Client.GetResponseAsync(state.Messages, state.Options, ctx.CancellationToken)),
+                context,
+                (Client: _client, Messages: messages, Options: options)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Translate(ex, cancellationToken) is { } translated)
+        {
+            throw translated;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    public async Task<IStreamingCall> OpenStreamAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        var lease = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(RecordKey, record);
+        try
+        {
+            var (enumerator, streamCts) = await _pipeline.ExecuteAsync(
+                static (ctx, state) => OpenOnceAsync(state.Client, state.Messages, state.Options, ctx.CancellationToken, state.RequestAborted),
+                context,
+                (Client: _client, Messages: messages, Options: options, RequestAborted: cancellationToken)).ConfigureAwait(false);
+            return new StreamingCall(enumerator, streamCts, lease, _settings.StreamIdleTimeout, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            lease.Dispose();
+            if (Translate(ex, cancellationToken) is { } translated)
+            {
+                throw translated;
+            }
+
+            throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    // The stream must outlive this attempt, and Polly pools (and reuses) the attempt's token source, so the
+    // stream runs on a token source of its own that follows the attempt's only until the first update arrives.
+    private static async ValueTask<(IAsyncEnumerator<ChatResponseUpdate>, CancellationTokenSource)> OpenOnceAsync(
+        IChatClient client, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken attempt, CancellationToken requestAborted)
+    {
+        var streamCts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        var enumerator = client.GetStreamingResponseAsync(messages, options, streamCts.Token).GetAsyncEnumerator(streamCts.Token);
+        try
+        {
+            using (attempt.Register(static s => ((CancellationTokenSource)s!).Cancel(), streamCts))
+            {
+                if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                {
+                    throw new UpstreamException(UpstreamFailureKind.StreamBroken, "The upstream stream ended without any output.");
+                }
+            }
+
+            // The attempt may have timed out in the instant after the first update: that still counts as a timeout.
+            streamCts.Token.ThrowIfCancellationRequested();
+            return (enumerator, streamCts);
+        }
+        catch
+        {
+            await streamCts.CancelAsync().ConfigureAwait(false);
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+            streamCts.Dispose();
+            throw;
+        }
+    }
+
+    private async ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
+    {
+        using var queueTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        queueTimeout.CancelAfter(_settings.QueueTimeout);
+        RateLimitLease lease;
+        try
+        {
+            lease = await _limiter.AcquireAsync(1, queueTimeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException(UpstreamFailureKind.Saturated, $"Deployment {Id} is at its concurrency limit; the queue wait ran out.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        if (!lease.IsAcquired)
+        {
+            lease.Dispose();
+            throw new UpstreamException(UpstreamFailureKind.Saturated, $"Deployment {Id} is at its concurrency limit and its queue is full.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        return lease;
+    }
+
+    private UpstreamException? Translate(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        _ when cancellationToken.IsCancellationRequested => null,
+        TimeoutRejectedException t => new UpstreamException(UpstreamFailureKind.Timeout, $"Deployment {Id} timed out.", inner: t),
+        BrokenCircuitException b => new UpstreamException(UpstreamFailureKind.CircuitOpen, $"Deployment {Id} is unavailable (circuit open).", retryAfter: b.RetryAfter, inner: b),
+        UpstreamException => null,
+        OperationCanceledException o => new UpstreamException(UpstreamFailureKind.Timeout, $"Deployment {Id} timed out.", inner: o),
+        _ => null,
+    };
+
+    public void Dispose()
+    {
+        _limiter.Dispose();
+        (_client as IDisposable)?.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retrying deployment call, attempt {Attempt} after {DelayMs} ms: {Reason}")]
+    private partial void LogRetry(int attempt, double delayMs, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit opened for {BreakSeconds} s: {Reason}")]
+    private partial void LogCircuitOpened(double breakSeconds, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Circuit closed")]
+    private partial void LogCircuitClosed();
+
+    private sealed class StreamingCall(
+        IAsyncEnumerator<ChatResponseUpdate> enumerator,
+        CancellationTokenSource streamCts,
+        RateLimitLease lease,
+        TimeSpan idleTimeout,
+        CancellationToken requestAborted) : IStreamingCall
+    {
+        private int _disposed;
+
+        public ChatResponseUpdate First { get; } = enumerator.Current;
+
+        public async IAsyncEnumerable<ChatResponseUpdate> ReadRestAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            using var link = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), streamCts);
+            while (true)
+            {
+                // A stalled upstream is cut after idleTimeout without a chunk.
+                streamCts.CancelAfter(idleTimeout);
+                bool more;
+                try
+                {
+                    more = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (!requestAborted.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new UpstreamException(UpstreamFailureKind.StreamBroken, "The upstream stream stalled.", inner: ex);
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                yield return enumerator.Current;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            {
+                return;
+            }
+
+            try
+            {
+                // Stops the upstream call if the stream did not run to its end (client gone, error).
+                await streamCts.CancelAsync().ConfigureAwait(false);
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                streamCts.Dispose();
+                lease.Dispose();
+            }
+        }
+    }
+}
