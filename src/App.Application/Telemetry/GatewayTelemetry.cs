@@ -44,6 +44,4 @@ public static class GatewayTelemetry
 
     public static readonly Counter<long> StreamErrors = Meter.CreateCounter<long>(
         "app.gateway.stream.errors", "{stream}", "Streams that failed after the first token was sent.");
-
-    public static Meter SharedMeter => Meter;
 }

@@ -23,7 +23,7 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
     private readonly List<ResilientDeployment> _all = [];
     private readonly HttpClient _http;
 
-    public ModelRoutes(IOptions<LlmOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
+    public ModelRoutes(IOptions<LlmOptions> options, TimeProvider time, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         // One long-lived client for all upstreams; connections are recycled so DNS changes are picked up.
@@ -61,11 +61,13 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
             _owners[alias] = route.OwnedBy ?? (route.Deployments.FirstOrDefault()?.Provider == ProviderKinds.Offline ? "app-offline" : "app");
         }
 
-        GatewayTelemetry.SharedMeter.CreateObservableGauge(
+        // A meter owned by this container: gauges go away with it (tests build many hosts in one process).
+        var meter = meterFactory.Create(GatewayTelemetry.SourceName);
+        meter.CreateObservableGauge(
             "app.gateway.circuit.state",
             () => _all.Select(d => new Measurement<int>(StateValue(d.Circuit), new KeyValuePair<string, object?>("app.deployment", d.Id))),
             description: "Circuit state per deployment: 0 closed, 1 open, 2 half-open, 3 isolated.");
-        GatewayTelemetry.SharedMeter.CreateObservableGauge(
+        meter.CreateObservableGauge(
             "app.gateway.deployment.queued",
             () => _all.Select(d => new Measurement<long>(d.Concurrency?.CurrentQueuedCount ?? 0, new KeyValuePair<string, object?>("app.deployment", d.Id))),
             description: "Requests waiting for a concurrency slot per deployment.");

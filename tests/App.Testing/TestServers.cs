@@ -1,0 +1,390 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+using StackExchange.Redis;
+using Testcontainers.PostgreSql;
+using Testcontainers.Redis;
+
+namespace App.Testing;
+
+/// <summary>
+/// Real PostgreSQL and Redis servers for tests. With a Docker engine they come from Testcontainers; without one
+/// (as on the CI machine here) from the local Debian server binaries, started on free loopback ports in a temp
+/// directory. Either way the tests see the same interface. <c>APP_TEST_SERVERS=local|docker</c> forces a choice.
+/// </summary>
+public static class TestServers
+{
+    private static readonly Lazy<bool> DockerAvailable = new(DetectDocker);
+
+    public static bool UseDocker => Environment.GetEnvironmentVariable("APP_TEST_SERVERS") switch
+    {
+        "local" => false,
+        "docker" => true,
+        _ => DockerAvailable.Value,
+    };
+
+    public static async Task<IRedisServer> StartRedisAsync()
+    {
+        IRedisServer server = UseDocker ? new ContainerRedis() : new LocalRedis();
+        await server.StartAsync();
+        return server;
+    }
+
+    public static async Task<IPostgresServer> StartPostgresAsync()
+    {
+        IPostgresServer server = UseDocker ? new ContainerPostgres() : new LocalPostgres();
+        await ((IStartable)server).StartAsync();
+        return server;
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool DetectDocker()
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOCKER_HOST")))
+        {
+            return true;
+        }
+
+        const string socket = "/var/run/docker.sock";
+        if (!File.Exists(socket))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var client = new HttpClient(new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), ct);
+                    return new NetworkStream(s, ownsSocket: true);
+                },
+            })
+            { Timeout = TimeSpan.FromSeconds(2) };
+            return client.GetAsync(new Uri("http://docker/_ping")).GetAwaiter().GetResult().IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or SocketException or TaskCanceledException or IOException)
+        {
+            return false;
+        }
+    }
+
+    internal static string FindBinary(string name, params string[] candidates)
+    {
+        foreach (var c in candidates)
+        {
+            if (File.Exists(c))
+            {
+                return c;
+            }
+        }
+
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':'))
+        {
+            var path = Path.Combine(dir, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"'{name}' was not found and no Docker engine is available. Install the server (deploy/local/install-deps.sh does) or start Docker.");
+    }
+
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> args, string? asUser = null)
+    {
+        var psi = asUser is null ? new ProcessStartInfo(file) : new ProcessStartInfo("runuser");
+        if (asUser is not null)
+        {
+            psi.ArgumentList.Add("-u");
+            psi.ArgumentList.Add(asUser);
+            psi.ArgumentList.Add("--");
+            psi.ArgumentList.Add(file);
+        }
+
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    internal static bool IsRoot => Environment.UserName == "root";
+}
+
+internal interface IStartable
+{
+    Task StartAsync();
+}
+
+public interface IRedisServer : IAsyncDisposable
+{
+    string ConnectionString { get; }
+
+    Task StartAsync();
+
+    /// <summary>Takes the server away (stopped or paused) so clients see it down.</summary>
+    Task StopAsync();
+}
+
+public interface IPostgresServer : IAsyncDisposable
+{
+    /// <summary>A superuser connection string to the <c>postgres</c> database.</summary>
+    string AdminConnectionString { get; }
+
+    /// <summary>Creates an empty database and returns a superuser connection string to it.</summary>
+    Task<string> CreateDatabaseAsync(string name);
+}
+
+internal sealed class LocalRedis : IRedisServer
+{
+    private readonly int _port = TestServers.FreePort();
+    private readonly string _dir = Directory.CreateTempSubdirectory("app-redis-").FullName;
+    private Process? _process;
+
+    public string ConnectionString => $"127.0.0.1:{_port}";
+
+    public async Task StartAsync()
+    {
+        var binary = TestServers.FindBinary("redis-server", "/usr/bin/redis-server");
+        var psi = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = _dir,
+        };
+        foreach (var a in (string[])["--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--protected-mode", "yes"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        ProcessGuard.Track(_process);
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},connectTimeout=500,abortConnect=true");
+                await probe.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill();
+            await p.WaitForExitAsync();
+        }
+
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal sealed class LocalPostgres : IPostgresServer, IStartable
+{
+    private const string Password = "postgres-test";
+    private readonly int _port = TestServers.FreePort();
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "app-pg-" + Guid.NewGuid().ToString("N")[..12]);
+    private string _binDir = string.Empty;
+    private string? _user;
+
+    public string AdminConnectionString => $"Host=127.0.0.1;Port={_port};Username=postgres;Password={Password};Database=postgres;Pooling=true";
+
+    public async Task StartAsync()
+    {
+        _binDir = Path.GetDirectoryName(TestServers.FindBinary(
+            "initdb",
+            [.. Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin", "initdb")) : []]))!;
+        // PostgreSQL refuses to run as root.
+        _user = TestServers.IsRoot ? "postgres" : null;
+        Directory.CreateDirectory(_dir);
+        var pwfile = Path.Combine(_dir, "pw");
+        await File.WriteAllTextAsync(pwfile, Password);
+        if (_user is not null)
+        {
+            await TestServers.RunAsync("chown", ["-R", _user, _dir]);
+        }
+
+        var data = Path.Combine(_dir, "data");
+        var init = await TestServers.RunAsync(Path.Combine(_binDir, "initdb"),
+            ["-D", data, "-U", "postgres", "--pwfile", pwfile, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync", "--locale=C"], _user);
+        if (init.ExitCode != 0)
+        {
+            throw new InvalidOperationException("initdb failed: " + init.Output);
+        }
+
+        var options = $"-p {_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={_dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+        var start = await TestServers.RunAsync(Path.Combine(_binDir, "pg_ctl"),
+            ["-D", data, "-o", options, "-l", Path.Combine(_dir, "log"), "-w", "-t", "60", "start"], _user);
+        if (start.ExitCode != 0)
+        {
+            var log = File.Exists(Path.Combine(_dir, "log")) ? await File.ReadAllTextAsync(Path.Combine(_dir, "log")) : string.Empty;
+            throw new InvalidOperationException("PostgreSQL did not start: " + start.Output + log);
+        }
+
+        ProcessGuard.Track(() => StopSync(data));
+    }
+
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        await using (var connection = new NpgsqlConnection(AdminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    private void StopSync(string data) =>
+        TestServers.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"], _user).GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await TestServers.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", Path.Combine(_dir, "data"), "-m", "fast", "-w", "stop"], _user);
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+internal sealed class ContainerRedis : IRedisServer
+{
+    private readonly RedisContainer _container = new RedisBuilder("redis:7-alpine").Build();
+    private bool _started;
+
+    public string ConnectionString => _container.GetConnectionString();
+
+    public async Task StartAsync()
+    {
+        if (_started)
+        {
+            await _container.UnpauseAsync();
+            return;
+        }
+
+        await _container.StartAsync();
+        _started = true;
+    }
+
+    // Pausing keeps the mapped port, which a stop and start would change.
+    public Task StopAsync() => _container.PauseAsync();
+
+    public ValueTask DisposeAsync() => _container.DisposeAsync();
+}
+
+internal sealed class ContainerPostgres : IPostgresServer, IStartable
+{
+    private readonly PostgreSqlContainer _container = new PostgreSqlBuilder("postgres:16-alpine").Build();
+
+    public string AdminConnectionString => _container.GetConnectionString();
+
+    public Task StartAsync() => _container.StartAsync();
+
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        await using (var connection = new NpgsqlConnection(AdminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public ValueTask DisposeAsync() => _container.DisposeAsync();
+}
+
+/// <summary>Stops servers this process started even when a test run ends abruptly.</summary>
+internal static class ProcessGuard
+{
+    private static readonly List<Action> Stops = [];
+
+    static ProcessGuard()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            lock (Stops)
+            {
+                foreach (var stop in Stops)
+                {
+                    try
+                    {
+                        stop();
+                    }
+                    catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+                    {
+                    }
+                }
+            }
+        };
+    }
+
+    public static void Track(Process process) => Track(() =>
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+        }
+    });
+
+    public static void Track(Action stop)
+    {
+        lock (Stops)
+        {
+            Stops.Add(stop);
+        }
+    }
+}
