@@ -249,9 +249,13 @@ public sealed class ModelEntry
 /// </summary>
 public static class OpenAiJson
 {
+    // Options given to a context replace its attribute's options, so they are all restated here.
     public static readonly OpenAiJsonContext Wire = new(new JsonSerializerOptions
     {
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowOutOfOrderMetadataProperties = true,
     });
 }
 
