@@ -53,6 +53,7 @@ public static class DependencyInjection
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(sp.GetRequiredService<IOptions<RedisOptions>>().Value));
         services.AddSingleton<ModelRoutes>();
         services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
+        services.AddHostedService<RoutesWarmup>();
         services.AddSingleton<IResponseCache, RedisResponseCache>();
         services.AddSingleton<ChatGateway>();
 
@@ -115,4 +116,15 @@ public static class DependencyInjection
             otel.UseOtlpExporter();
         }
     }
+}
+
+/// <summary>
+/// Builds the routes (providers and Polly pipelines) while the host starts, so a pipeline that cannot be built
+/// stops start-up instead of failing the first request.
+/// </summary>
+internal sealed class RoutesWarmup(ModelRoutes routes) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(routes.Aliases.Count);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -221,6 +221,9 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
 
         if (fault.Kind == FaultKind.CutStream)
         {
+            // A reset discards data the peer has received but not yet read; give it time to read what was sent,
+            // so the cut lands after the first tokens as intended.
+            await Task.Delay(250, context.RequestAborted);
             context.Abort();
             return;
         }

@@ -54,7 +54,7 @@ public class LlmOptionsValidatorTests
         Assert.Contains("Llm:Resilience:MaxRetries must be between 0 and 10.", errors);
         Assert.Contains(errors, e => e.StartsWith("Llm:Models:m:Deployments:0:Provider 'anthropic' is unknown", StringComparison.Ordinal));
         Assert.Contains("Llm:Models:m:Deployments:1:BaseUrl must be an absolute http(s) URL.", errors);
-        Assert.Contains("Llm:Models:m:Deployments:1:Resilience:AttemptTimeout must be positive.", errors);
+        Assert.Contains("Llm:Models:m:Deployments:1:Resilience:AttemptTimeout must be between 10 ms and 1 day.", errors);
         Assert.Contains("Llm:Models:m:Deployments:1:Resilience:BreakerFailureRatio must be in (0, 1].", errors);
     }
 

@@ -185,7 +185,9 @@ public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
 
     private static void ValidateResilience(string key, ResilienceOptions r, List<string> errors)
     {
-        static bool Positive(TimeSpan? t) => t is null || t > TimeSpan.Zero;
+        // Polly's own bounds: timeouts from 10 ms, breaker windows from 0.5 s, up to a day.
+        static bool Positive(TimeSpan? t) => t is null || (t >= TimeSpan.FromMilliseconds(10) && t <= TimeSpan.FromDays(1));
+        static bool Window(TimeSpan? t) => t is null || (t >= TimeSpan.FromMilliseconds(500) && t <= TimeSpan.FromDays(1));
         void Check(bool ok, string error)
         {
             if (!ok)
@@ -194,13 +196,14 @@ public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
             }
         }
 
-        Check(Positive(r.AttemptTimeout), $"{key}:AttemptTimeout must be positive.");
-        Check(Positive(r.TotalTimeout), $"{key}:TotalTimeout must be positive.");
-        Check(Positive(r.RetryBaseDelay), $"{key}:RetryBaseDelay must be positive.");
-        Check(Positive(r.BreakerSamplingDuration), $"{key}:BreakerSamplingDuration must be positive.");
-        Check(Positive(r.BreakerBreakDuration), $"{key}:BreakerBreakDuration must be positive.");
-        Check(Positive(r.QueueTimeout), $"{key}:QueueTimeout must be positive.");
-        Check(Positive(r.StreamIdleTimeout), $"{key}:StreamIdleTimeout must be positive.");
+        Check(Positive(r.AttemptTimeout), $"{key}:AttemptTimeout must be between 10 ms and 1 day.");
+        Check(Positive(r.TotalTimeout), $"{key}:TotalTimeout must be between 10 ms and 1 day.");
+        Check(Positive(r.RetryBaseDelay), $"{key}:RetryBaseDelay must be between 10 ms and 1 day.");
+        Check(Positive(r.MaxRetryAfter), $"{key}:MaxRetryAfter must be between 10 ms and 1 day.");
+        Check(Window(r.BreakerSamplingDuration), $"{key}:BreakerSamplingDuration must be between 0.5 s and 1 day.");
+        Check(Window(r.BreakerBreakDuration), $"{key}:BreakerBreakDuration must be between 0.5 s and 1 day.");
+        Check(Positive(r.QueueTimeout), $"{key}:QueueTimeout must be between 10 ms and 1 day.");
+        Check(Positive(r.StreamIdleTimeout), $"{key}:StreamIdleTimeout must be between 10 ms and 1 day.");
         Check(!(r.MaxRetries is < 0 or > 10), $"{key}:MaxRetries must be between 0 and 10.");
         Check(!(r.BreakerFailureRatio is <= 0 or > 1), $"{key}:BreakerFailureRatio must be in (0, 1].");
         Check(!(r.BreakerMinimumThroughput is < 2), $"{key}:BreakerMinimumThroughput must be at least 2.");

@@ -28,6 +28,8 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
     private readonly ConcurrencyLimiter _limiter;
     private readonly EffectiveResilience _settings;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private long _openUntilTimestamp;
 
     public ResilientDeployment(string id, DeploymentOptions options, EffectiveResilience settings, IChatClient client, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -37,6 +39,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         Model = options.Model;
         _client = client;
         _settings = settings;
+        _time = time;
         _logger = loggerFactory.CreateLogger<ResilientDeployment>();
         _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
@@ -45,9 +48,11 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
 
-        _pipeline = new ResiliencePipelineBuilder { Name = $"llm/{id}", TimeProvider = time }
-            .AddTimeout(new TimeoutStrategyOptions { Name = "total", Timeout = settings.TotalTimeout })
-            .AddRetry(new RetryStrategyOptions
+        var builder = new ResiliencePipelineBuilder { Name = $"llm/{id}", TimeProvider = time }
+            .AddTimeout(new TimeoutStrategyOptions { Name = "total", Timeout = settings.TotalTimeout });
+        if (settings.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
             {
                 Name = "retry",
                 MaxRetryAttempts = settings.MaxRetries,
@@ -72,7 +77,10 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
                     LogRetry(args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.Message);
                     return ValueTask.CompletedTask;
                 },
-            })
+            });
+        }
+
+        _pipeline = builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 Name = "breaker",
@@ -86,6 +94,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
                     .Handle<TimeoutRejectedException>(),
                 OnOpened = args =>
                 {
+                    Interlocked.Exchange(ref _openUntilTimestamp, time.GetTimestamp() + (long)(args.BreakDuration.TotalSeconds * time.TimestampFrequency));
                     LogCircuitOpened(args.BreakDuration.TotalSeconds, args.Outcome.Exception?.Message);
                     return ValueTask.CompletedTask;
                 },
@@ -106,7 +115,14 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
     public string Model { get; }
 
-    public bool IsAvailable => _circuit.CircuitState is CircuitState.Closed or CircuitState.HalfOpen;
+    // Polly moves an open circuit to half-open only when a call arrives after the break, so a deployment whose
+    // break is over must count as available: that call is the probe that can close the circuit again.
+    public bool IsAvailable => _circuit.CircuitState switch
+    {
+        CircuitState.Closed or CircuitState.HalfOpen => true,
+        CircuitState.Open => _time.GetTimestamp() >= Interlocked.Read(ref _openUntilTimestamp),
+        _ => false,
+    };
 
     public CircuitState Circuit => _circuit.CircuitState;
 
