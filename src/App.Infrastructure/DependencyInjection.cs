@@ -57,16 +57,16 @@ public static class DependencyInjection
         services.AddSingleton<IResponseCache, RedisResponseCache>();
         services.AddSingleton<ChatGateway>();
 
-        var health = services.AddHealthChecks()
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
-            .AddCheck<CircuitHealthCheck>("circuits", tags: ["ready"]);
+        // Read when first used, not now: configuration can still change until the host is built (tests, hosting).
+        services.AddSingleton(sp => NpgsqlDataSource.Create(
+            sp.GetRequiredService<IConfiguration>().GetConnectionString("Postgres") is { Length: > 0 } postgres
+                ? postgres
+                : throw new InvalidOperationException("ConnectionStrings:Postgres is not set.")));
 
-        var postgres = builder.Configuration.GetConnectionString("Postgres");
-        if (!string.IsNullOrWhiteSpace(postgres))
-        {
-            services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
-            health.AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
-        }
+        services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<CircuitHealthCheck>("circuits", tags: ["ready"])
+            .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
 
         builder.AddTelemetry();
         return builder;

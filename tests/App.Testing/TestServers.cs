@@ -33,9 +33,33 @@ public static class TestServers
 
     public static async Task<IPostgresServer> StartPostgresAsync()
     {
+        RemoveStaleDirectories();
         IPostgresServer server = UseDocker ? new ContainerPostgres() : new LocalPostgres();
         await ((IStartable)server).StartAsync();
         return server;
+    }
+
+    /// <summary>
+    /// A test host can be killed before its exit handlers finish; data directories of servers that are no longer
+    /// running are removed by the next run.
+    /// </summary>
+    private static void RemoveStaleDirectories()
+    {
+        var tmp = new DirectoryInfo(Path.GetTempPath());
+        foreach (var dir in tmp.EnumerateDirectories("app-pg-*").Concat(tmp.EnumerateDirectories("app-redis-*")))
+        {
+            var running = File.Exists(Path.Combine(dir.FullName, "data", "postmaster.pid"));
+            if (!running && dir.LastWriteTimeUtc < DateTime.UtcNow.AddMinutes(-10))
+            {
+                try
+                {
+                    dir.Delete(recursive: true);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
     }
 
     internal static int FreePort()
