@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the local servers the service and its tests use: PostgreSQL (15 or newer) and Redis, from Debian's
+# packages. Does nothing for what is already there. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; }
+have_redis() { command -v redis-server > /dev/null 2>&1; }
+
+missing=()
+have_postgres || missing+=(postgresql)
+have_redis || missing+=(redis-server)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "Installing ${missing[*]} from Debian packages..." >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo > /dev/null || { echo "Need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+# The packages start system-wide services on the default ports; this project runs its own on other ports.
+if command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now redis-server postgresql > /dev/null 2>&1 || true
+fi
+have_postgres && have_redis

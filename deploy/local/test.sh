@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test project. Tests that need PostgreSQL or Redis start real servers themselves (Testcontainers
+# when Docker answers, otherwise the local binaries this script installs if missing). Ends with one line:
+#   N passed, N failed, N skipped
+# and exits non-zero if anything failed or did not run.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+RESULTS="$ROOT/artifacts/test-results"
+
+deploy/local/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+if ! dotnet build App.sln -c Release --nologo -v quiet; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+status=0
+for project in tests/*Tests/*.csproj; do
+  name="$(basename "$project" .csproj)"
+  echo "=== $name"
+  dotnet test "$project" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+    --results-directory "$RESULTS" -- RunConfiguration.TestSessionTimeout=1800000 \
+    || status=1
+done
+
+passed=0; failed=0; skipped=0; expected=0
+for project in tests/*Tests/*.csproj; do
+  expected=$((expected + 1))
+  trx="$RESULTS/$(basename "$project" .csproj).trx"
+  if [ ! -f "$trx" ]; then
+    echo "no results for $(basename "$project" .csproj)" >&2
+    failed=$((failed + 1)); status=1
+    continue
+  fi
+  counters="$(grep -o '<Counters [^>]*>' "$trx")"
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed)
+  passed=$((passed + p)); failed=$((failed + f + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + total - executed))
+done
+
+[ "$failed" -gt 0 ] && status=1
+[ "$passed" -eq 0 ] && status=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
