@@ -8,19 +8,35 @@ namespace App.Testing;
 /// The real app in-process (TestServer), wired to a real Redis and to whatever upstreams the test configures.
 /// Settings use the configuration keys of docs/configuration.md, so a test reads like a deployment.
 /// </summary>
-public sealed class GatewayFactory(string redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+public sealed class GatewayFactory : WebApplicationFactory<Program>
 {
+    private readonly string _redisConnectionString;
+    private readonly IReadOnlyDictionary<string, string?>? _settings;
+
+    /// <param name="redisConnectionString">The Redis the app uses.</param>
+    /// <param name="settings">Configuration on top of appsettings.json.</param>
+    /// <param name="kestrel">Serve over a real loopback socket instead of the in-memory test server.</param>
+    public GatewayFactory(string redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null, bool kestrel = false)
+    {
+        _redisConnectionString = redisConnectionString;
+        _settings = settings;
+        if (kestrel)
+        {
+            UseKestrel(0);
+        }
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.UseEnvironment("Testing");
         var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
-            ["Redis:ConnectionString"] = redisConnectionString,
+            ["Redis:ConnectionString"] = _redisConnectionString,
             ["Serilog:MinimumLevel:Default"] = "Warning",
             ["Logging:Json"] = "false",
         };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in _settings ?? new Dictionary<string, string?>())
         {
             merged[key] = value;
         }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using App.Application.Caching;
-using App.Application.OpenAi;
 using App.Application.Gateway;
+using App.Application.OpenAi;
 
 namespace App.UnitTests;
 

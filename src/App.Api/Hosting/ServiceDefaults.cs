@@ -18,7 +18,12 @@ internal static class ServiceDefaults
 {
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            // Kestrel:Limits (MaxRequestBodySize, MaxRequestHeadersTotalSize...) from configuration.
+            context.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
+        });
 
         builder.Services.AddSerilog((services, logger) =>
         {

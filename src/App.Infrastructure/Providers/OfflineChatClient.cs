@@ -156,6 +156,11 @@ public sealed class OfflineChatClient(string model, TimeSpan tokenDelay, TimePro
         var sb = new StringBuilder();
         var lastUser = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? string.Empty;
         var topic = string.Join(' ', lastUser.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(6));
+        if (topic.Length > 60)
+        {
+            topic = topic[..60];
+        }
+
         sb.Append("Offline answer");
         if (topic.Length > 0)
         {
