@@ -105,6 +105,7 @@ internal static class ServiceDefaults
                     404 => "not_found",
                     405 => "method_not_allowed",
                     413 => "request_too_large",
+                    415 => "unsupported_media_type",
                     _ => null,
                 },
             };

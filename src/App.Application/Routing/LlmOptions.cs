@@ -121,7 +121,7 @@ public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
             var prefix = $"Llm:Models:{alias}";
             if (!ModelAlias.IsValid(alias))
             {
-                errors.Add($"{prefix}: the alias must be 1-64 characters of letters, digits, '.', '-', '_', ':' or '/'.");
+                errors.Add($"{prefix}: the alias must be 1-64 characters of letters, digits, '.', '-', '_' or '/'.");
             }
 
             if (route.Deployments.Count == 0)
@@ -215,5 +215,5 @@ public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
 public static class ModelAlias
 {
     public static bool IsValid(string alias) =>
-        alias.Length is > 0 and <= 64 && alias.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':' or '/');
+        alias.Length is > 0 and <= 64 && alias.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '/');
 }
