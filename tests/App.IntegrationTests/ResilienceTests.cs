@@ -231,3 +231,35 @@ public class BackpressureTests : GatewayTest
         Assert.Equal(2, Upstream.Requests);
     }
 }
+
+public class LongRetryAfterTests : GatewayTest
+{
+    private FakeUpstreamServer _secondary = null!;
+
+    protected override Settings Configure(Settings settings)
+    {
+        _secondary = FakeUpstreamServer.StartAsync().GetAwaiter().GetResult();
+        return settings.Route(
+            "gpt",
+            Deployment.OpenAi(Upstream.BaseUrl, "primary").With("MaxRetryAfter", "00:00:02"),
+            Deployment.OpenAi(_secondary.BaseUrl, "secondary"));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _secondary.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ARetryAfterLongerThanWeWaitGoesStraightToTheNextDeployment()
+    {
+        Upstream.Enqueue(Fault.Error(429, retryAfter: "120"));
+        var started = DateTime.UtcNow;
+        using var response = await PostAsync(Chat("hurry"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("secondary", (await ReadAsync(response)).GetProperty("model").GetString());
+        Assert.Equal(1, Upstream.Requests);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60), "did not wait for the 120 s Retry-After");
+    }
+}

@@ -1,5 +1,6 @@
 using System.Net;
 using App.FakeUpstream;
+using App.Testing;
 
 namespace App.IntegrationTests;
 
@@ -96,5 +97,24 @@ public class StreamingTests : GatewayTest
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
         await Upstream.WaitForAsync(u => u.Aborted == 1, TimeSpan.FromSeconds(10));
+    }
+}
+
+public class StreamIdleTimeoutTests : GatewayTest
+{
+    protected override Settings Configure(Settings settings) =>
+        settings.Route("gpt", Deployment.OpenAi(Upstream.BaseUrl, "primary").With("StreamIdleTimeout", "00:00:00.300"));
+
+    [Fact]
+    public async Task AStalledStreamIsCutWithAnErrorEventAndTheUpstreamCallEnds()
+    {
+        Upstream.Behaviour.ChunkInterval = TimeSpan.FromSeconds(2);
+        using var response = await PostAsync(Chat("slow drip", stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var stream = await ReadStreamAsync(response);
+        Assert.False(stream.Done);
+        Assert.NotNull(stream.Error);
+        Assert.Equal("Echo:", stream.Text);
+        await Upstream.WaitForAsync(u => u.Aborted == 1, TimeSpan.FromSeconds(5));
     }
 }
