@@ -27,10 +27,14 @@ public abstract class GatewayTest : IAsyncLifetime
 
     protected virtual Task<IRedisServer> RedisServerAsync() => SharedServers.RedisAsync();
 
+    /// <summary>For tests that need more servers than Redis and one upstream; runs before <see cref="Configure"/>.</summary>
+    protected virtual Task StartMoreServersAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServerAsync();
         Upstream = await FakeUpstreamServer.StartAsync();
+        await StartMoreServersAsync();
         // A key prefix per test keeps tests that share one Redis from hitting each other's entries.
         var settings = Configure(new Settings().With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:"));
         Factory = new GatewayFactory(Redis.ConnectionString, settings);
@@ -158,6 +162,20 @@ public abstract class GatewayTest : IAsyncLifetime
     {
         var response = await Client.GetAsync("/health/ready");
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
+    }
+}
+
+/// <summary>A route with a primary on <see cref="GatewayTest.Upstream"/> and a fallback on <see cref="Secondary"/>.</summary>
+public abstract class TwoUpstreamTest : GatewayTest
+{
+    protected FakeUpstreamServer Secondary { get; private set; } = null!;
+
+    protected override async Task StartMoreServersAsync() => Secondary = await FakeUpstreamServer.StartAsync();
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Secondary.DisposeAsync();
     }
 }
 

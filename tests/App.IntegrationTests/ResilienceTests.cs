@@ -146,24 +146,13 @@ public class CircuitBreakerTests : GatewayTest
     }
 }
 
-public class FallbackTests : GatewayTest
+public class FallbackTests : TwoUpstreamTest
 {
-    private FakeUpstreamServer _secondary = null!;
-
-    protected override Settings Configure(Settings settings)
-    {
-        _secondary = FakeUpstreamServer.StartAsync().GetAwaiter().GetResult();
-        return settings.Route(
+    protected override Settings Configure(Settings settings) =>
+        settings.Route(
             "gpt",
             Deployment.OpenAi(Upstream.BaseUrl, "primary").With("MaxRetries", "1").With("RetryBaseDelay", "00:00:00.010"),
-            Deployment.OpenAi(_secondary.BaseUrl, "secondary"));
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _secondary.DisposeAsync();
-    }
+            Deployment.OpenAi(Secondary.BaseUrl, "secondary"));
 
     [Fact]
     public async Task FallsBackToTheSecondDeploymentWhenTheFirstKeepsFailing()
@@ -174,7 +163,7 @@ public class FallbackTests : GatewayTest
         var body = await ReadAsync(response);
         Assert.Equal("secondary", body.GetProperty("model").GetString());
         Assert.Equal(2, Upstream.Requests);
-        Assert.Equal(1, _secondary.Requests);
+        Assert.Equal(1, Secondary.Requests);
     }
 
     [Fact]
@@ -187,7 +176,7 @@ public class FallbackTests : GatewayTest
         Assert.True(stream.Done);
         Assert.Null(stream.Error);
         Assert.StartsWith("Echo: hello", stream.Text, StringComparison.Ordinal);
-        Assert.Equal(1, _secondary.Requests);
+        Assert.Equal(1, Secondary.Requests);
     }
 }
 
@@ -232,24 +221,13 @@ public class BackpressureTests : GatewayTest
     }
 }
 
-public class LongRetryAfterTests : GatewayTest
+public class LongRetryAfterTests : TwoUpstreamTest
 {
-    private FakeUpstreamServer _secondary = null!;
-
-    protected override Settings Configure(Settings settings)
-    {
-        _secondary = FakeUpstreamServer.StartAsync().GetAwaiter().GetResult();
-        return settings.Route(
+    protected override Settings Configure(Settings settings) =>
+        settings.Route(
             "gpt",
             Deployment.OpenAi(Upstream.BaseUrl, "primary").With("MaxRetryAfter", "00:00:02"),
-            Deployment.OpenAi(_secondary.BaseUrl, "secondary"));
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _secondary.DisposeAsync();
-    }
+            Deployment.OpenAi(Secondary.BaseUrl, "secondary"));
 
     [Fact]
     public async Task ARetryAfterLongerThanWeWaitGoesStraightToTheNextDeployment()

@@ -151,6 +151,18 @@ public static class TestServers
     }
 
     internal static bool IsRoot => Environment.UserName == "root";
+
+    internal static async Task<string> CreateDatabaseAsync(string adminConnectionString, string name)
+    {
+        await using (var connection = new NpgsqlConnection(adminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+    }
 }
 
 internal interface IStartable
@@ -291,17 +303,7 @@ internal sealed class LocalPostgres : IPostgresServer, IStartable
         ProcessGuard.Track(() => StopSync(data));
     }
 
-    public async Task<string> CreateDatabaseAsync(string name)
-    {
-        await using (var connection = new NpgsqlConnection(AdminConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
-    }
+    public Task<string> CreateDatabaseAsync(string name) => TestServers.CreateDatabaseAsync(AdminConnectionString, name);
 
     private void StopSync(string data) =>
         TestServers.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"], _user).GetAwaiter().GetResult();
@@ -356,17 +358,7 @@ internal sealed class ContainerPostgres : IPostgresServer, IStartable
 
     public Task StartAsync() => _container.StartAsync();
 
-    public async Task<string> CreateDatabaseAsync(string name)
-    {
-        await using (var connection = new NpgsqlConnection(AdminConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
-    }
+    public Task<string> CreateDatabaseAsync(string name) => TestServers.CreateDatabaseAsync(AdminConnectionString, name);
 
     public ValueTask DisposeAsync() => _container.DisposeAsync();
 }

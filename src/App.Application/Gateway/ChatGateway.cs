@@ -30,48 +30,28 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        var key = CacheKeyFor(request, bypassCache);
-        if (key is null)
+        var ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        if (ticket.Hit is { } hit)
         {
-            Count(record, CacheStatus.Bypass);
-            return await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
-        {
-            Count(record, CacheStatus.Hit);
             return Replay(hit, record);
         }
 
-        var flight = new TaskCompletionSource<CachedCompletion?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var leader = _inflight.GetOrAdd(key, flight);
-        if (leader != flight)
+        if (ticket.Flight is not { } flight)
         {
-            if (await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } shared)
-            {
-                Count(record, CacheStatus.Hit);
-                return Replay(shared, record);
-            }
-
-            // The leader failed: try on our own rather than fail with it.
-            Count(record, CacheStatus.Miss);
             return await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
         }
 
-        Count(record, CacheStatus.Miss);
         CachedCompletion? stored = null;
         try
         {
             var response = await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
             stored = ToCached(response.Text, response.FinishReason, response.ModelId, response.Usage);
-            await StoreAsync(key, stored).ConfigureAwait(false);
+            await StoreAsync(ticket.Key!, stored).ConfigureAwait(false);
             return response;
         }
         finally
         {
-            // Removed before waking the followers so that a request arriving now reads the store instead.
-            _inflight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion?>>(key, flight));
-            flight.TrySetResult(stored);
+            ReleaseFlight(ticket.Key!, flight, stored);
         }
     }
 
@@ -84,44 +64,60 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        var key = CacheKeyFor(request, bypassCache);
+        var ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        if (ticket.Hit is { } hit)
+        {
+            return new ReplayStream(hit, record, time);
+        }
+
+        try
+        {
+            var opened = await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+            // The leader stores the answer and wakes the followers when its stream is complete (or disposed).
+            return new LiveStream(this, opened, record, ticket.Flight is null ? null : ticket.Key, ticket.Flight);
+        }
+        catch when (ticket.Flight is not null)
+        {
+            ReleaseFlight(ticket.Key!, ticket.Flight, null);
+            throw;
+        }
+    }
+
+    /// <summary>What the cache says about a request: a hit, or a miss that this caller leads (Flight) or not.</summary>
+    private readonly record struct CacheTicket(string? Key, CachedCompletion? Hit, TaskCompletionSource<CachedCompletion?>? Flight);
+
+    private async ValueTask<CacheTicket> LookUpAsync(GatewayRequest request, bool bypass, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        var key = CacheKeyFor(request, bypass);
         if (key is null)
         {
             Count(record, CacheStatus.Bypass);
-            return new LiveStream(this, await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false), record, null, null);
+            return default;
         }
 
         if (await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
         {
             Count(record, CacheStatus.Hit);
-            return new ReplayStream(hit, record, time);
+            return new CacheTicket(key, hit, null);
         }
 
         var flight = new TaskCompletionSource<CachedCompletion?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var leader = _inflight.GetOrAdd(key, flight);
-        if (leader != flight)
+        if (leader == flight)
         {
-            if (await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } shared)
-            {
-                Count(record, CacheStatus.Hit);
-                return new ReplayStream(shared, record, time);
-            }
-
             Count(record, CacheStatus.Miss);
-            return new LiveStream(this, await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false), record, null, null);
+            return new CacheTicket(key, null, flight);
         }
 
+        if (await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } shared)
+        {
+            Count(record, CacheStatus.Hit);
+            return new CacheTicket(key, shared, null);
+        }
+
+        // The leader failed: go on our own rather than fail with it.
         Count(record, CacheStatus.Miss);
-        try
-        {
-            var opened = await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
-            return new LiveStream(this, opened, record, key, flight);
-        }
-        catch
-        {
-            ReleaseFlight(key, flight, null);
-            throw;
-        }
+        return new CacheTicket(key, null, null);
     }
 
     public IReadOnlyCollection<string> Aliases => routes.Aliases;
@@ -144,44 +140,36 @@ public sealed partial class ChatGateway(
 
     private async Task<ChatResponse> CallAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        UpstreamException? last = null;
-        for (var i = 0; i < deployments.Count; i++)
-        {
-            var deployment = deployments[i];
-            if (!deployment.IsAvailable)
-            {
-                last = new UpstreamException(UpstreamFailureKind.CircuitOpen, $"Deployment {deployment.Id} is unavailable (circuit open).");
-                continue;
-            }
-
-            Mark(record, deployment, i);
-            try
-            {
-                var response = await deployment.CompleteAsync(request.Messages, request.Options, record, cancellationToken).ConfigureAwait(false);
-                record.ResponseModel = response.ModelId ?? deployment.Model;
-                record.FinishReason = response.FinishReason?.Value;
-                record.InputTokens = response.Usage?.InputTokenCount;
-                record.OutputTokens = response.Usage?.OutputTokenCount;
-                return response;
-            }
-            catch (UpstreamException ex) when (ex.AllowsFallback)
-            {
-                LogDeploymentFailed(deployment.Id, ex.Kind, ex.StatusCode);
-                last = ex;
-            }
-            catch (UpstreamException ex)
-            {
-                throw Rejected(ex, record);
-            }
-        }
-
-        throw Exhausted(last, record);
+        var response = await FirstThatAnswersAsync(
+            deployments,
+            record,
+            d => d.CompleteAsync(request.Messages, request.Options, record, cancellationToken)).ConfigureAwait(false);
+        record.ResponseModel = response.ModelId ?? record.ResponseModel;
+        record.FinishReason = response.FinishReason?.Value;
+        record.InputTokens = response.Usage?.InputTokenCount;
+        record.OutputTokens = response.Usage?.OutputTokenCount;
+        return response;
     }
 
     private async Task<IStreamingCall> OpenAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        UpstreamException? last = null;
         var started = time.GetTimestamp();
+        var opened = await FirstThatAnswersAsync(
+            deployments,
+            record,
+            d => d.OpenStreamAsync(request.Messages, request.Options, record, cancellationToken)).ConfigureAwait(false);
+        record.TimeToFirstToken = time.GetElapsedTime(started);
+        record.ResponseModel = opened.First.ModelId ?? record.ResponseModel;
+        return opened;
+    }
+
+    /// <summary>
+    /// The fallback rule: deployments in route order, skipping open circuits, moving on after any failure that
+    /// another deployment might not have, stopping at a refusal of the request itself.
+    /// </summary>
+    private async Task<T> FirstThatAnswersAsync<T>(IReadOnlyList<IDeployment> deployments, ChatCallRecord record, Func<IDeployment, Task<T>> call)
+    {
+        UpstreamException? last = null;
         for (var i = 0; i < deployments.Count; i++)
         {
             var deployment = deployments[i];
@@ -194,10 +182,7 @@ public sealed partial class ChatGateway(
             Mark(record, deployment, i);
             try
             {
-                var opened = await deployment.OpenStreamAsync(request.Messages, request.Options, record, cancellationToken).ConfigureAwait(false);
-                record.TimeToFirstToken = time.GetElapsedTime(started);
-                record.ResponseModel = opened.First.ModelId ?? deployment.Model;
-                return opened;
+                return await call(deployment).ConfigureAwait(false);
             }
             catch (UpstreamException ex) when (ex.AllowsFallback)
             {
@@ -217,6 +202,7 @@ public sealed partial class ChatGateway(
     {
         record.DeploymentId = deployment.Id;
         record.Provider = deployment.Provider;
+        record.ResponseModel = deployment.Model;
         if (position > 0 && !record.FallbackUsed)
         {
             record.FallbackUsed = true;
@@ -294,6 +280,7 @@ public sealed partial class ChatGateway(
         }
     }
 
+    // Removed before waking the followers, so that a request arriving now reads the store instead.
     private void ReleaseFlight(string key, TaskCompletionSource<CachedCompletion?> flight, CachedCompletion? value)
     {
         _inflight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion?>>(key, flight));
