@@ -2,7 +2,7 @@
 # Runs the service on http://127.0.0.1:5080 with working defaults: the built-in offline model (no key, no
 # network), a local PostgreSQL and Redis started on loopback (installed first if missing). With
 # APP_USE_DOCKER=1 and Docker available, the servers come from deploy/compose/compose.yaml instead.
-# Ctrl+C stops the service and the servers this script started.
+# Ctrl+C (or SIGTERM) stops the service gracefully and then the servers this script started.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -10,11 +10,23 @@ cd "$ROOT"
 
 if [ "${APP_USE_DOCKER:-0}" = "1" ] && docker info > /dev/null 2>&1; then
   docker compose -f deploy/compose/compose.yaml up -d --wait
-  trap 'docker compose -f deploy/compose/compose.yaml down' EXIT
+  stop_servers() { docker compose -f deploy/compose/compose.yaml down; }
 else
   deploy/local/servers.sh start
-  trap 'deploy/local/servers.sh stop' EXIT
+  stop_servers() { deploy/local/servers.sh stop; }
 fi
 
+dotnet build src/App.Api -c Debug --nologo -v quiet
+
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
-dotnet run --project src/App.Api --launch-profile http -- --urls "${APP_URLS:-http://127.0.0.1:5080}"
+# The app runs as a child we signal ourselves, so that a stop always reaches it, terminal or not.
+dotnet src/App.Api/bin/Debug/net10.0/App.Api.dll --urls "${APP_URLS:-http://127.0.0.1:5080}" --contentRoot "$ROOT/src/App.Api" &
+app=$!
+shutdown() {
+  trap - INT TERM EXIT
+  kill -TERM "$app" 2> /dev/null || true
+  wait "$app" 2> /dev/null || true
+  stop_servers
+}
+trap shutdown INT TERM EXIT
+wait "$app"

@@ -23,6 +23,16 @@ public sealed class TelemetryTests : GatewayTest, IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
+        _meters.SetMeasurementEventCallback<int>((instrument, value, tags, _) =>
+        {
+            var dict = new Dictionary<string, object?>();
+            foreach (var tag in tags)
+            {
+                dict[tag.Key] = tag.Value;
+            }
+
+            _measurements.Add((instrument.Name, value, dict));
+        });
         _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             var dict = new Dictionary<string, object?>();
@@ -63,6 +73,16 @@ public sealed class TelemetryTests : GatewayTest, IDisposable
         Assert.Equal(usage.GetProperty("completion_tokens").GetInt64(), span.GetTagItem("gen_ai.usage.output_tokens"));
         Assert.Equal("miss", span.GetTagItem("app.cache.result"));
         Assert.Equal(0, span.GetTagItem("app.retries"));
+    }
+
+    [Fact]
+    public async Task CircuitStateIsPublishedAsAGaugePerDeployment()
+    {
+        using var response = await PostAsync(Chat("warm up", model: _alias));
+        _meters.RecordObservableInstruments();
+        var state = _measurements.Where(m => m.Name == "app.gateway.circuit.state" && Equals(m.Tags.GetValueOrDefault("app.deployment"), $"{_alias}/0")).ToList();
+        Assert.NotEmpty(state);
+        Assert.All(state, m => Assert.Equal(0, m.Value)); // closed
     }
 
     public void Dispose()
