@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts or stops the development PostgreSQL and Redis on loopback, with their data under .local/ in the repo.
 #   deploy/local/servers.sh start | stop | status
-# Ports: PostgreSQL 55432 (database app, user app, password app), Redis 56379. Override with APP_PG_PORT and
+# Ports: PostgreSQL 55432 (database app; roles app_owner/owner and app_runtime/runtime, created by
+# deploy/postgres/bootstrap.sql), Redis 56379. Override with APP_PG_PORT and
 # APP_REDIS_PORT. PostgreSQL refuses to run as root, so as root it runs as the 'postgres' user.
 set -euo pipefail
 
@@ -32,10 +33,10 @@ start_postgres() {
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$DATA/pg"
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$DATA/pg/server.log" -w -t 60 \
     -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DATA/pg" start > /dev/null
-  PGPASSWORD=postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q <<'SQL'
-SELECT 'CREATE ROLE app LOGIN PASSWORD ''app''' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app')\gexec
-SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app')\gexec
-SQL
+  # The same bootstrap as production: an owner role for migrations, a runtime role for the service.
+  PGPASSWORD=postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
+    -v owner_password=owner -v runtime_password=runtime -v database=app \
+    -f "$ROOT/deploy/postgres/bootstrap.sql" > /dev/null
   echo "PostgreSQL on 127.0.0.1:$PG_PORT (database app)"
 }
 

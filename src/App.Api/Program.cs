@@ -1,18 +1,28 @@
 using App.Api.Hosting;
+using App.Api.Identity;
 using App.Api.OpenAi;
 using App.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults();   // Serilog, problem details, OpenAPI, health checks
-builder.AddInfrastructure();    // options, Redis cache, providers behind Polly, OpenTelemetry
+builder.AddServiceDefaults();       // Serilog, problem details, OpenAPI, health checks
+builder.AddInfrastructure();        // options, PostgreSQL, Redis cache, providers behind Polly, key ring, OpenTelemetry
+builder.AddAppAuthentication();     // bearer tokens (ours and OIDC issuers), scope policies, auth rate limits
 
 var app = builder.Build();
 
-app.UseServiceDefaults();       // exception handling, security headers, request logs, /health, /openapi
+if (await app.RunCommandAsync(args))   // migrate | rotate-signing-key | dev-token
+{
+    return;
+}
 
-app.MapChatCompletions();       // POST /v1/chat/completions
-app.MapModels();                // GET  /v1/models
+app.UseServiceDefaults();           // exception handling, security headers, request logs, auth, /health, /openapi
+
+app.MapDiscovery();                 // GET  /.well-known/openid-configuration, /.well-known/jwks.json
+app.MapTokenApi();                  // POST /auth/refresh, /auth/logout; GET /auth/me
+app.MapAdminApi();                  // POST /admin/users/{id}/disable
+app.MapChatCompletions();           // POST /v1/chat/completions
+app.MapModels();                    // GET  /v1/models
 
 app.Run();
 

@@ -4,6 +4,10 @@ using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
+using App.Infrastructure.Identity;
+using App.Infrastructure.Persistence;
+using App.Infrastructure.Security;
+using App.Application.Identity;
 using App.Infrastructure.Resilience;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -61,7 +65,12 @@ public static class DependencyInjection
         services.AddSingleton(sp => NpgsqlDataSource.Create(
             sp.GetRequiredService<IConfiguration>().GetConnectionString("Postgres") is { Length: > 0 } postgres
                 ? postgres
-                : throw new InvalidOperationException("ConnectionStrings:Postgres is not set.")));
+                : throw new InvalidOperationException("ConnectionStrings:Postgres is not set: the service needs PostgreSQL.")));
+        services.AddPooledDbContextFactory<AppDbContext>((sp, o) => Database.Configure(o, sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        // Hosted services start in this order: the schema, then the signing keys, then the routes.
+        services.AddHostedService<DatabaseMigrator>();
+        services.AddIdentityServices();
 
         services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
@@ -70,6 +79,20 @@ public static class DependencyInjection
 
         builder.AddTelemetry();
         return builder;
+    }
+
+    private static void AddIdentityServices(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<EncryptionOptions>().BindConfiguration(EncryptionOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EncryptionOptions>, EncryptionOptionsValidator>();
+        services.AddSingleton<KeyEncryption>();
+        services.AddSingleton<SigningKeyRing>();
+        services.AddSingleton<AccessTokenIssuer>();
+        services.AddSingleton<RevocationList>();
+        services.AddSingleton<Sessions>();
+        services.AddHostedService<SigningKeyMaintenance>();
     }
 
     private static void TryAddTimeProvider(this IServiceCollection services)

@@ -21,11 +21,11 @@ public sealed class WireContractTests : IAsyncLifetime
     {
         var redis = await SharedServers.RedisAsync();
         _upstream = await FakeUpstreamServer.StartAsync();
-        _factory = new GatewayFactory(redis.ConnectionString, new Settings()
+        _factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), new Settings()
             .With("Cache:KeyPrefix", $"contract:{Guid.NewGuid():N}:")
             .Route("offline", Deployment.Offline())
             .Route("flaky", Deployment.OpenAi(_upstream.BaseUrl, "flaky").With("MaxRetries", "0")));
-        _client = _factory.CreateClient();
+        _client = _factory.CreateClientFor("contracts");
     }
 
     public async Task DisposeAsync()

@@ -21,6 +21,9 @@ public abstract class GatewayTest : IAsyncLifetime
 
     protected IRedisServer Redis { get; private set; } = null!;
 
+    /// <summary>A tenant of this test alone.</summary>
+    protected string Tenant { get; } = "t-" + Guid.NewGuid().ToString("N")[..10];
+
     /// <summary>The route under test; by default one OpenAI-compatible deployment on the fake upstream.</summary>
     protected virtual Settings Configure(Settings settings) =>
         settings.Route("gpt", Deployment.OpenAi(Upstream.BaseUrl, "primary").With("RetryBaseDelay", "00:00:00.010"));
@@ -37,8 +40,8 @@ public abstract class GatewayTest : IAsyncLifetime
         await StartMoreServersAsync();
         // A key prefix per test keeps tests that share one Redis from hitting each other's entries.
         var settings = Configure(new Settings().With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:"));
-        Factory = new GatewayFactory(Redis.ConnectionString, settings);
-        Client = Factory.CreateClient();
+        Factory = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync(), settings);
+        Client = Factory.CreateClientFor(Tenant);
     }
 
     public virtual async Task DisposeAsync()

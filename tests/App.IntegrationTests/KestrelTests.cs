@@ -13,9 +13,9 @@ public sealed class KestrelTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var redis = await SharedServers.RedisAsync();
-        _factory = new GatewayFactory(redis.ConnectionString, new Settings().With("Kestrel:Limits:MaxRequestBodySize", "65536"), kestrel: true);
+        _factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), new Settings().With("Kestrel:Limits:MaxRequestBodySize", "65536"), kestrel: true);
         _factory.StartServer();
-        _client = _factory.CreateClient();
+        _client = _factory.CreateClientFor("kestrel");
     }
 
     public async Task DisposeAsync()

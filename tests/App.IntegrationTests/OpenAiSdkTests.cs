@@ -6,19 +6,20 @@ using OpenAI.Chat;
 
 namespace App.IntegrationTests;
 
-/// <summary>The official OpenAI .NET SDK, unchanged, pointed at the gateway by base URL.</summary>
+/// <summary>The official OpenAI .NET SDK, unchanged, pointed at the gateway by base URL, with an access token as its key.</summary>
 public class OpenAiSdkTests : GatewayTest
 {
     protected override Settings Configure(Settings settings) =>
         base.Configure(settings).Route("offline", Deployment.Offline());
 
+    // The access token is the SDK's "API key": it sends it as the bearer token, which is all the gateway needs.
     private ChatClient Sdk(string model) => new(
         model,
-        new ApiKeyCredential("sk-not-needed-yet"),
+        new ApiKeyCredential(Factory.MintToken(Tenant, "sdk-user", [App.Application.Identity.Scopes.ChatInvoke])),
         new OpenAIClientOptions
         {
             Endpoint = new Uri(Client.BaseAddress!, "/v1"),
-            Transport = new HttpClientPipelineTransport(Client),
+            Transport = new HttpClientPipelineTransport(Factory.CreateClient()),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
         });
 
@@ -61,6 +62,20 @@ public class OpenAiSdkTests : GatewayTest
         // The same request without streaming gives the same text (and now comes from the cache).
         ChatCompletion again = await Sdk("offline").CompleteChatAsync([new UserChatMessage("stream to the sdk")], new ChatCompletionOptions { Temperature = 0 });
         Assert.Equal(text.ToString(), again.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task AnInvalidKeyIsAnAuthenticationErrorForTheSdk()
+    {
+        var sdk = new ChatClient("gpt", new ApiKeyCredential("sk-not-a-token"), new OpenAIClientOptions
+        {
+            Endpoint = new Uri(Client.BaseAddress!, "/v1"),
+            Transport = new HttpClientPipelineTransport(Factory.CreateClient()),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        });
+        var ex = await Assert.ThrowsAsync<ClientResultException>(() => sdk.CompleteChatAsync([new UserChatMessage("hi")]));
+        Assert.Equal(401, ex.Status);
+        Assert.Equal(0, Upstream.Requests);
     }
 
     [Fact]

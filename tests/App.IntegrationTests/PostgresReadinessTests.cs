@@ -4,34 +4,47 @@ using Npgsql;
 
 namespace App.IntegrationTests;
 
-/// <summary>Readiness includes PostgreSQL when a connection string is configured, against a real server.</summary>
-public class PostgresReadinessTests : GatewayTest
+/// <summary>The app's database connection: a runtime role that owns nothing, and readiness that reports it.</summary>
+public class DatabaseRoleTests : GatewayTest
 {
-    private string _connectionString = string.Empty;
-
-    protected override Settings Configure(Settings settings)
-    {
-        var postgres = SharedServers.PostgresAsync().GetAwaiter().GetResult();
-        _connectionString = postgres.CreateDatabaseAsync("ready_" + Guid.NewGuid().ToString("N")[..8]).GetAwaiter().GetResult();
-        return base.Configure(settings).With("ConnectionStrings:Postgres", _connectionString);
-    }
-
     [Fact]
     public async Task ReadinessReportsPostgres()
     {
         var ready = await ReadyAsync();
         Assert.Equal("Healthy", ready.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
-
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT current_setting('server_version_num')::int", connection);
-        Assert.True((int)(await command.ExecuteScalarAsync())! >= 150000, "PostgreSQL 15 or newer");
+        using var live = await Client.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
     [Fact]
-    public async Task LivenessDoesNotDependOnPostgres()
+    public async Task TheRuntimeRoleIsNoSuperuserBypassesNoRowSecurityAndOwnsNoTable()
     {
-        using var live = await Client.GetAsync("/health/live");
-        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        var database = await Databases.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.Runtime);
+        await connection.OpenAsync();
+        await using (var attributes = new NpgsqlCommand(
+            "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user", connection))
+        await using (var reader = await attributes.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.False(reader.GetBoolean(0), "superuser");
+            Assert.False(reader.GetBoolean(1), "bypassrls");
+            Assert.False(reader.GetBoolean(2), "createrole");
+            Assert.False(reader.GetBoolean(3), "createdb");
+        }
+
+        await using (var owned = new NpgsqlCommand("SELECT count(*) FROM pg_tables WHERE tableowner = current_user", connection))
+        {
+            Assert.Equal(0L, (long)(await owned.ExecuteScalarAsync())!);
+        }
+
+        await using (var tables = new NpgsqlCommand("SELECT count(*) FROM pg_tables WHERE schemaname = 'app'", connection))
+        {
+            Assert.True((long)(await tables.ExecuteScalarAsync())! >= 5, "the migrations created the schema");
+        }
+
+        await using var ddl = new NpgsqlCommand("CREATE TABLE app.not_allowed (id int)", connection);
+        var denied = await Assert.ThrowsAsync<PostgresException>(() => ddl.ExecuteNonQueryAsync());
+        Assert.Equal("42501", denied.SqlState); // insufficient_privilege
     }
 }

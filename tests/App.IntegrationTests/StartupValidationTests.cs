@@ -11,7 +11,7 @@ public class StartupValidationTests
     public async Task AnInvalidRouteStopsStartUpNamingTheKey()
     {
         var redis = await SharedServers.RedisAsync();
-        await using var factory = new GatewayFactory(redis.ConnectionString, new Settings()
+        await using var factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), new Settings()
             .With("Llm:Models:chat:Deployments:0:Provider", "openai")
             .With("Llm:Models:chat:Deployments:0:Model", "gpt-4o-mini"));
         var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
@@ -23,7 +23,7 @@ public class StartupValidationTests
     public async Task AnInvalidCacheSettingStopsStartUp()
     {
         var redis = await SharedServers.RedisAsync();
-        await using var factory = new GatewayFactory(redis.ConnectionString, new Settings().With("Cache:Ttl", "00:00:00"));
+        await using var factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), new Settings().With("Cache:Ttl", "00:00:00"));
         var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
         Assert.Contains("Cache:Ttl must be positive.", ex.Failures);
     }

@@ -1,30 +1,51 @@
+using System.Net.Http.Headers;
+using App.Application.Identity;
+using App.Infrastructure.Identity;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace App.Testing;
 
 /// <summary>
-/// The real app in-process (TestServer), wired to a real Redis and to whatever upstreams the test configures.
-/// Settings use the configuration keys of docs/configuration.md, so a test reads like a deployment.
+/// The real app in-process (TestServer, or Kestrel on loopback), wired to a real Redis and PostgreSQL and to
+/// whatever upstreams the test configures. Settings use the configuration keys of docs/configuration.md, so a
+/// test reads like a deployment. <see cref="CreateClientFor"/> gives a client whose requests carry an access token
+/// minted by the app's own issuer for the given tenant, user and scopes.
 /// </summary>
 public sealed class GatewayFactory : WebApplicationFactory<Program>
 {
+    public const string TestEncryptionKey = "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYiE=";
     private readonly string _redisConnectionString;
+    private readonly TestDatabase _database;
     private readonly IReadOnlyDictionary<string, string?>? _settings;
 
     /// <param name="redisConnectionString">The Redis the app uses.</param>
+    /// <param name="database">The migrated database the app uses (as the runtime role).</param>
     /// <param name="settings">Configuration on top of appsettings.json.</param>
     /// <param name="kestrel">Serve over a real loopback socket instead of the in-memory test server.</param>
-    public GatewayFactory(string redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null, bool kestrel = false)
+    public GatewayFactory(string redisConnectionString, TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null, bool kestrel = false)
     {
         _redisConnectionString = redisConnectionString;
+        _database = database;
         _settings = settings;
         if (kestrel)
         {
             UseKestrel(0);
         }
     }
+
+    /// <summary>A client whose every request carries a fresh access token for this caller.</summary>
+    public HttpClient CreateClientFor(string tenant, string user = "user-1", params string[] scopes)
+    {
+        var granted = scopes.Length == 0 ? [Scopes.ChatInvoke] : scopes;
+        return CreateDefaultClient(new BearerTokenHandler(() => MintToken(tenant, user, granted)));
+    }
+
+    /// <summary>An access token from the app's own issuer (a real ES256 token from the real key ring).</summary>
+    public string MintToken(string tenant, string user, IReadOnlyList<string> scopes, string? session = null) =>
+        Services.GetRequiredService<AccessTokenIssuer>().Issue(new TokenSubject(user, tenant, scopes, session ?? "test-" + Guid.NewGuid().ToString("N")[..12])).Token;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -33,6 +54,13 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Redis:ConnectionString"] = _redisConnectionString,
+            ["ConnectionStrings:Postgres"] = _database.Runtime,
+            ["ConnectionStrings:PostgresMigrations"] = _database.Owner,
+            ["Database:MigrateOnStart"] = "false",
+            ["Encryption:ActiveKey"] = "test-1",
+            ["Encryption:Keys:test-1"] = TestEncryptionKey,
+            ["Auth:Issuer"] = "http://localhost",
+            ["Auth:RateLimitPerMinute"] = "10000",
             ["Serilog:MinimumLevel:Default"] = "Warning",
             ["Logging:Json"] = "false",
         };
@@ -42,6 +70,17 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         }
 
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(merged));
+    }
+
+    private sealed class BearerTokenHandler(Func<string> mint) : DelegatingHandler
+    {
+        private string? _token;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Authorization ??= new AuthenticationHeaderValue("Bearer", _token ??= mint());
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }
 

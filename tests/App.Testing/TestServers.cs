@@ -125,9 +125,17 @@ public static class TestServers
             $"'{name}' was not found and no Docker engine is available. Install the server (deploy/local/install-deps.sh does) or start Docker.");
     }
 
-    internal static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> args, string? asUser = null)
+    internal static Task<(int ExitCode, string Output)> RunWithEnvironmentAsync(string file, IEnumerable<string> args, IDictionary<string, string> environment) =>
+        RunAsync(file, args, null, environment);
+
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> args, string? asUser = null, IDictionary<string, string>? environment = null)
     {
         var psi = asUser is null ? new ProcessStartInfo(file) : new ProcessStartInfo("runuser");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
         if (asUser is not null)
         {
             psi.ArgumentList.Add("-u");

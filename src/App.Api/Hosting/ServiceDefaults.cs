@@ -31,15 +31,18 @@ internal static class ServiceDefaults
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext()
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-                .MinimumLevel.Override("Polly", LogEventLevel.Warning);
+                .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning);
+            // A command's output is its stdout; its logs go to stderr.
+            var toStderr = Commands.IsCommand(Environment.GetCommandLineArgs().Skip(1).ToArray()) ? LogEventLevel.Verbose : (LogEventLevel?)null;
             // Structured JSON for machines, text for people at a terminal.
             if (builder.Configuration.GetValue("Logging:Json", !builder.Environment.IsDevelopment()))
             {
-                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+                logger.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: toStderr);
             }
             else
             {
-                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj} {TraceId}{NewLine}{Exception}");
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj} {TraceId}{NewLine}{Exception}", standardErrorFromLevel: toStderr);
             }
         });
 
@@ -62,14 +65,20 @@ internal static class ServiceDefaults
                 : ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) ? LogEventLevel.Verbose : LogEventLevel.Information;
         });
 
-        app.MapOpenApi();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        // The API description is public in Development; elsewhere it takes a valid token like everything else.
+        var openApi = app.MapOpenApi();
         if (app.Environment.IsDevelopment())
         {
-            app.MapScalarApiReference();
+            openApi.AllowAnonymous();
+            app.MapScalarApiReference().AllowAnonymous();
         }
 
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;
     }
 
@@ -99,9 +108,19 @@ internal static class ServiceDefaults
             problem.Extensions["error"] = new WireError
             {
                 Message = problem.Detail ?? problem.Title ?? "The request failed.",
-                Type = problem.Status >= 500 ? "server_error" : "invalid_request_error",
+                Type = problem.Status switch
+                {
+                    >= 500 => "server_error",
+                    401 => "authentication_error",
+                    403 => "permission_error",
+                    429 => "rate_limit_error",
+                    _ => "invalid_request_error",
+                },
                 Code = problem.Status switch
                 {
+                    401 => "invalid_token",
+                    403 => "insufficient_scope",
+                    429 => "rate_limited",
                     404 => "not_found",
                     405 => "method_not_allowed",
                     413 => "request_too_large",

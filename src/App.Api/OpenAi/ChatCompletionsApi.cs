@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Mime;
 using System.Text.Json;
 using App.Application.Gateway;
+using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Application.Telemetry;
 using Microsoft.Extensions.AI;
@@ -13,7 +14,7 @@ internal static partial class ChatCompletionsApi
 {
     public static RouteGroupBuilder MapChatCompletions(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1").WithTags("Chat");
+        var group = app.MapGroup("/v1").WithTags("Chat").RequireAuthorization(Scopes.ChatInvoke);
         group.MapPost("/chat/completions", CreateAsync)
             .WithName("CreateChatCompletion")
             .WithSummary("Creates a model response for the conversation (OpenAI-compatible).")
@@ -234,11 +235,11 @@ internal static partial class ChatCompletionsApi
     private static partial void LogStreamFailed(ILogger logger, string? deploymentId, string errorType, string error);
 }
 
-/// <summary>Whose cache partition a request falls in. Until callers are authenticated, everyone shares one.</summary>
+/// <summary>Whose cache partition a request falls in: the tenant named by the access token.</summary>
 internal static class CallerScope
 {
-    public const string Anonymous = "anonymous";
-
     public static string Of(HttpContext context) =>
-        context.User.FindFirst("tenant_id")?.Value is { Length: > 0 } tenant ? "t:" + tenant : Anonymous;
+        context.User.FindFirst(TokenClaims.Tenant)?.Value is { Length: > 0 } tenant
+            ? "t:" + tenant
+            : throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway.");
 }

@@ -1,4 +1,5 @@
 using App.Application.Gateway;
+using App.Application.Identity;
 using App.Application.OpenAi;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -9,7 +10,7 @@ internal static class ModelsApi
 {
     public static RouteGroupBuilder MapModels(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1").WithTags("Models");
+        var group = app.MapGroup("/v1").WithTags("Models").RequireAuthorization(Scopes.ChatInvoke);
         group.MapGet("/models", List)
             .WithName("ListModels")
             .WithSummary("Lists the model aliases this gateway serves.");

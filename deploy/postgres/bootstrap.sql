@@ -1,0 +1,25 @@
+-- Creates the two roles and the database the service uses. Run once per environment as a superuser:
+--
+--   psql -v owner_password=... -v runtime_password=... -v database=app -f deploy/postgres/bootstrap.sql
+--
+-- app_owner   owns the schema and runs the migrations (ConnectionStrings:PostgresMigrations).
+-- app_runtime is what the service connects as (ConnectionStrings:Postgres): it owns nothing, is not a
+--             superuser, cannot bypass row-level security, and only gets DML on the tables the owner creates.
+-- The test fixtures run this same file (tests/App.Testing/Database.cs), with the variables substituted.
+
+SELECT 'CREATE ROLE app_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ' || quote_literal(:'owner_password')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_owner')\gexec
+SELECT 'CREATE ROLE app_runtime LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ' || quote_literal(:'runtime_password')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_runtime')\gexec
+SELECT format('CREATE DATABASE %I OWNER app_owner', :'database')
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database')\gexec
+
+\connect :database
+
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+REVOKE ALL ON DATABASE :"database" FROM PUBLIC;
+GRANT CONNECT ON DATABASE :"database" TO app_owner, app_runtime;
+CREATE SCHEMA IF NOT EXISTS app AUTHORIZATION app_owner;
+GRANT USAGE ON SCHEMA app TO app_runtime;
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app_runtime;
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT USAGE, SELECT ON SEQUENCES TO app_runtime;

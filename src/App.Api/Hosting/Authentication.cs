@@ -1,0 +1,266 @@
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using App.Application.Identity;
+using App.Infrastructure.Identity;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace App.Api.Hosting;
+
+/// <summary>
+/// Bearer authentication for our own tokens and for each configured OIDC issuer, hardened beyond the defaults,
+/// and one authorization policy per scope. docs/security.md lists each control with the test that proves it.
+/// </summary>
+internal static partial class Authentication
+{
+    public const string PolicyScheme = "Bearer";
+    public const string FirstPartyScheme = "app";
+    private const string ExternalPrefix = "ext:";
+
+    /// <summary>Asymmetric only: never <c>none</c>, never an HMAC that a public key could be abused as.</summary>
+    private static readonly string[] AllowedAlgorithms = [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.EcdsaSha256];
+
+    public static WebApplicationBuilder AddAppAuthentication(this WebApplicationBuilder builder)
+    {
+        var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var authentication = builder.Services.AddAuthentication(PolicyScheme)
+            .AddPolicyScheme(PolicyScheme, "Bearer token", o => o.ForwardDefaultSelector = context => SelectScheme(context, auth))
+            .AddJwtBearer(FirstPartyScheme, _ => { });
+        builder.Services.AddOptions<JwtBearerOptions>(FirstPartyScheme).Configure<SigningKeyRing, IOptions<AuthOptions>>((o, ring, authOptions) =>
+        {
+            var a = authOptions.Value;
+            Harden(o, a.MaxTokenBytes);
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = a.Issuer.AbsoluteUri.TrimEnd('/'),
+                ValidAudience = a.Audience,
+                ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+                ValidTypes = ["at+jwt"],
+                IssuerSigningKeyResolver = (_, _, _, _) => ring.Current.ValidationKeys,
+                ValidateIssuerSigningKey = true,
+                ValidateIssuer = true,
+                ValidateAudience = true,
+                ValidateLifetime = true,
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+                ClockSkew = a.ClockSkew,
+                NameClaimType = TokenClaims.Subject,
+                RoleClaimType = "role",
+            };
+            o.Events = Events(checkRevocation: true);
+        });
+
+        foreach (var issuer in auth.ExternalIssuers)
+        {
+            authentication.AddJwtBearer(ExternalPrefix + issuer.Name, o =>
+            {
+                Harden(o, auth.MaxTokenBytes);
+                o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
+                o.Audience = issuer.Audience;
+                o.RequireHttpsMetadata = !builder.Environment.IsDevelopment() && !builder.Environment.IsEnvironment("Testing");
+                o.RefreshInterval = builder.Configuration.GetValue("Auth:MetadataRefreshInterval", TimeSpan.FromMinutes(5));
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = issuer.Authority.AbsoluteUri.TrimEnd('/'),
+                    ValidAudience = issuer.Audience,
+                    ValidAlgorithms = AllowedAlgorithms,
+                    ValidTypes = issuer.TokenTypes,
+                    ValidateIssuerSigningKey = true,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                    ClockSkew = auth.ClockSkew,
+                    NameClaimType = TokenClaims.Subject,
+                    RoleClaimType = "role",
+                };
+                var events = Events(checkRevocation: false);
+                var validated = events.OnTokenValidated;
+                events.OnTokenValidated = async context =>
+                {
+                    Normalize(context, issuer);
+                    await validated(context);
+                };
+                o.Events = events;
+            });
+        }
+
+        // Per client address: slows password-less guessing of refresh tokens and ceremony abuse.
+        var perMinute = builder.Configuration.GetValue("Auth:RateLimitPerMinute", 30);
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(App.Api.Identity.TokenApi.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.OnRejected = (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                return ValueTask.CompletedTask;
+            };
+        });
+
+        builder.Services.AddSingleton<IAuthorizationHandler, ScopeHandler>();
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, LoggingResultHandler>();
+        var policies = builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(PolicyScheme).RequireAuthenticatedUser().Build());
+        foreach (var scope in Scopes.All)
+        {
+            policies.AddPolicy(scope, p => p.AddAuthenticationSchemes(PolicyScheme).RequireAuthenticatedUser().AddRequirements(new ScopeRequirement(scope)));
+        }
+
+        return builder;
+    }
+
+    private static void Harden(JwtBearerOptions o, int maxTokenBytes)
+    {
+        // Claims keep their JWT names (sub, scope...) instead of being remapped to long URIs.
+        o.MapInboundClaims = false;
+        // WWW-Authenticate says "Bearer" and nothing about why: no oracle for an attacker.
+        o.IncludeErrorDetails = false;
+        o.SaveToken = false;
+        o.TokenHandlers.Clear();
+        o.TokenHandlers.Add(new JsonWebTokenHandler { MapInboundClaims = false, MaximumTokenSizeInBytes = maxTokenBytes });
+    }
+
+    private static JwtBearerEvents Events(bool checkRevocation) => new()
+    {
+        OnMessageReceived = context =>
+        {
+            // Tokens in URLs end up in logs, history and referrers: refuse them outright.
+            if (context.Request.Query.ContainsKey("access_token"))
+            {
+                context.Fail("Access tokens in the query string are not accepted.");
+            }
+
+            return Task.CompletedTask;
+        },
+        OnTokenValidated = async context =>
+        {
+            if (checkRevocation)
+            {
+                var principal = context.Principal!;
+                var revoked = await context.HttpContext.RequestServices.GetRequiredService<RevocationList>()
+                    .IsRevokedAsync(principal.FindFirstValue(TokenClaims.Subject), principal.FindFirstValue(TokenClaims.Session));
+                if (revoked == true)
+                {
+                    context.Fail("The session was revoked.");
+                }
+            }
+        },
+        OnAuthenticationFailed = context =>
+        {
+            var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("App.Api.Authentication");
+            var reason = context.Exception.GetType().Name;
+            var scheme = context.Scheme.Name;
+            var path = context.Request.Path.Value ?? string.Empty;
+            LogAuthenticationFailed(logger, scheme, reason, path);
+            return Task.CompletedTask;
+        },
+    };
+
+    /// <summary>Maps an external issuer's tenant and scope claims onto ours.</summary>
+    private static void Normalize(TokenValidatedContext context, ExternalIssuerOptions issuer)
+    {
+        var principal = context.Principal!;
+        var identity = (ClaimsIdentity)principal.Identity!;
+        var tenant = principal.FindFirstValue(issuer.TenantClaim);
+        if (string.IsNullOrWhiteSpace(tenant))
+        {
+            context.Fail($"The token has no '{issuer.TenantClaim}' claim naming the tenant.");
+            return;
+        }
+
+        if (issuer.TenantClaim != TokenClaims.Tenant)
+        {
+            foreach (var c in identity.FindAll(TokenClaims.Tenant).ToList())
+            {
+                identity.RemoveClaim(c);
+            }
+
+            identity.AddClaim(new Claim(TokenClaims.Tenant, tenant));
+        }
+
+        if (issuer.ScopeClaim != TokenClaims.Scope)
+        {
+            foreach (var c in identity.FindAll(TokenClaims.Scope).ToList())
+            {
+                identity.RemoveClaim(c);
+            }
+
+            foreach (var c in principal.FindAll(issuer.ScopeClaim).ToList())
+            {
+                identity.AddClaim(new Claim(TokenClaims.Scope, c.Value));
+            }
+        }
+    }
+
+    /// <summary>Routes a token to the scheme of the issuer it claims; validation then checks that claim.</summary>
+    private static string SelectScheme(HttpContext context, AuthOptions auth)
+    {
+        if (auth.ExternalIssuers.Count == 0)
+        {
+            return FirstPartyScheme;
+        }
+
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length > auth.MaxTokenBytes + 7)
+        {
+            return FirstPartyScheme;
+        }
+
+        try
+        {
+            var iss = new JsonWebToken(header[7..].Trim()).Issuer?.TrimEnd('/');
+            var external = auth.ExternalIssuers.FirstOrDefault(e => string.Equals(e.Authority?.AbsoluteUri.TrimEnd('/'), iss, StringComparison.Ordinal));
+            return external is null ? FirstPartyScheme : ExternalPrefix + external.Name;
+        }
+        catch (ArgumentException)
+        {
+            return FirstPartyScheme; // malformed: let the first-party scheme refuse it
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Authentication failed ({Scheme}: {Reason}) on {Path}")]
+    private static partial void LogAuthenticationFailed(ILogger logger, string scheme, string reason, string path);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Authorization failed: {Subject} of tenant {TenantId} lacks {Requirement} for {Method} {Path}")]
+    private static partial void LogForbidden(ILogger logger, string? subject, string? tenantId, string requirement, string method, string path);
+
+    public sealed record ScopeRequirement(string Scope) : IAuthorizationRequirement;
+
+    /// <summary>Passes when one of the <c>scope</c> claims (space-separated, RFC 9068) holds the scope.</summary>
+    private sealed class ScopeHandler : AuthorizationHandler<ScopeRequirement>
+    {
+        protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
+        {
+            if (context.User.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).Contains(requirement.Scope, StringComparer.Ordinal))
+            {
+                context.Succeed(requirement);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Logs every refused authorization (never the token), then answers as the default handler does.</summary>
+    private sealed class LoggingResultHandler(ILogger<LoggingResultHandler> logger) : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+        public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+        {
+            if (authorizeResult.Forbidden)
+            {
+                var missing = authorizeResult.AuthorizationFailure?.FailedRequirements.OfType<ScopeRequirement>().Select(r => r.Scope).FirstOrDefault() ?? "a requirement";
+                var subject = context.User.FindFirstValue(TokenClaims.Subject);
+                var tenant = context.User.FindFirstValue(TokenClaims.Tenant);
+                LogForbidden(logger, subject, tenant, missing, context.Request.Method, context.Request.Path);
+            }
+
+            return _default.HandleAsync(next, context, policy, authorizeResult);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using App.Application.Identity;
+using App.Infrastructure.Identity;
+using App.Infrastructure.Persistence;
+using Microsoft.Extensions.Options;
+
+namespace App.Api.Hosting;
+
+/// <summary>
+/// The binary's commands besides serving:
+/// <list type="bullet">
+/// <item><c>migrate</c>: apply database migrations as the owner role (a release step).</item>
+/// <item><c>rotate-signing-key</c>: retire the current token signing key now.</item>
+/// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token (Development only).</item>
+/// </list>
+/// </summary>
+internal static class Commands
+{
+    private static readonly string[] Names = ["migrate", "rotate-signing-key", "dev-token"];
+
+    public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
+
+    public static async Task<bool> RunCommandAsync(this WebApplication app, string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-'))
+        {
+            return false;
+        }
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("App.Api.Commands");
+        switch (args[0])
+        {
+            case "migrate":
+                await Database.MigrateAsync(app.Configuration, logger, CancellationToken.None);
+                return true;
+            case "rotate-signing-key":
+                await MigrateIfConfiguredAsync(app, logger);
+                var rotated = await app.Services.GetRequiredService<SigningKeyRing>().RotateNowAsync(CancellationToken.None);
+                await Console.Out.WriteLineAsync($"Now signing with {rotated.Signing.Key.KeyId}.");
+                return true;
+            case "dev-token":
+                await DevTokenAsync(app, args, logger);
+                return true;
+            default:
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, rotate-signing-key, dev-token.");
+                Environment.ExitCode = 2;
+                return true;
+        }
+    }
+
+    private static async Task DevTokenAsync(WebApplication app, string[] args, ILogger logger)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            await Console.Error.WriteLineAsync("dev-token only runs with ASPNETCORE_ENVIRONMENT=Development.");
+            Environment.ExitCode = 2;
+            return;
+        }
+
+        string? Option(string name)
+        {
+            var i = Array.IndexOf(args, name);
+            return i > 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+
+        var tenant = Option("--tenant") ?? "dev";
+        var user = Option("--user") ?? "dev-user";
+        var scopes = Scopes.Parse(Option("--scope") ?? app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DefaultScopes);
+        var unknown = scopes.Where(s => !Scopes.All.Contains(s)).ToList();
+        if (unknown.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"Unknown scope(s): {string.Join(", ", unknown)}. Known: {string.Join(' ', Scopes.All)}.");
+            Environment.ExitCode = 2;
+            return;
+        }
+
+        await MigrateIfConfiguredAsync(app, logger);
+        await app.Services.GetRequiredService<SigningKeyRing>().ReloadAsync(CancellationToken.None);
+        var (token, _) = app.Services.GetRequiredService<AccessTokenIssuer>()
+            .Issue(new TokenSubject(user, tenant, scopes, "dev-" + Guid.NewGuid().ToString("N")[..12]));
+        await Console.Out.WriteLineAsync(token);
+    }
+
+    private static Task MigrateIfConfiguredAsync(WebApplication app, ILogger logger) =>
+        app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStart
+            ? Database.MigrateAsync(app.Configuration, logger, CancellationToken.None)
+            : Task.CompletedTask;
+}

@@ -1,0 +1,86 @@
+using App.Application.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace App.Infrastructure.Persistence;
+
+/// <summary>
+/// Everything the service stores, in schema <c>app</c>. Migrations run as the owner role; the service connects as
+/// a runtime role that owns nothing (deploy/postgres/bootstrap.sql).
+/// </summary>
+public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
+{
+    public const string Schema = "app";
+
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+
+    public DbSet<User> Users => Set<User>();
+
+    public DbSet<PasskeyCredential> PasskeyCredentials => Set<PasskeyCredential>();
+
+    public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
+
+    public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+        modelBuilder.HasDefaultSchema(Schema);
+
+        modelBuilder.Entity<Tenant>(e =>
+        {
+            e.HasKey(t => t.Id);
+            e.Property(t => t.Id).HasMaxLength(64);
+            e.Property(t => t.Name).HasMaxLength(200);
+        });
+
+        modelBuilder.Entity<User>(e =>
+        {
+            e.HasKey(u => u.Id);
+            e.Property(u => u.TenantId).HasMaxLength(64);
+            e.Property(u => u.UserName).HasMaxLength(64);
+            e.Property(u => u.DisplayName).HasMaxLength(200);
+            e.Property(u => u.Scopes).HasMaxLength(1000);
+            e.HasIndex(u => new { u.TenantId, u.UserName }).IsUnique();
+            e.HasIndex(u => u.UserHandle).IsUnique();
+            e.HasOne<Tenant>().WithMany().HasForeignKey(u => u.TenantId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<PasskeyCredential>(e =>
+        {
+            e.HasKey(c => c.Id);
+            e.Property(c => c.TenantId).HasMaxLength(64);
+            e.Property(c => c.Transports).HasMaxLength(200);
+            e.HasIndex(c => c.UserId);
+            e.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<RefreshToken>(e =>
+        {
+            e.HasKey(t => t.Id);
+            e.Property(t => t.TenantId).HasMaxLength(64);
+            e.Property(t => t.Scopes).HasMaxLength(1000);
+            e.Property(t => t.RevokedReason).HasMaxLength(64);
+            e.HasIndex(t => t.TokenHash).IsUnique();
+            e.HasIndex(t => t.FamilyId);
+            e.HasIndex(t => t.UserId);
+            e.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<SigningKey>(e =>
+        {
+            e.HasKey(k => k.Id);
+            e.Property(k => k.Id).HasMaxLength(64);
+            e.Property(k => k.PublicJwk).HasMaxLength(2000);
+            e.HasIndex(k => k.ExpiresAt);
+        });
+    }
+}
+
+/// <summary>Lets <c>dotnet ef</c> build the model without starting the host.</summary>
+internal sealed class DesignTimeFactory : Microsoft.EntityFrameworkCore.Design.IDesignTimeDbContextFactory<AppDbContext>
+{
+    public AppDbContext CreateDbContext(string[] args) => new(new DbContextOptionsBuilder<AppDbContext>()
+        .UseNpgsql("Host=127.0.0.1;Database=design_time_only", o => o.MigrationsHistoryTable("__ef_migrations", AppDbContext.Schema))
+        .UseSnakeCaseNamingConvention()
+        .Options);
+}

@@ -1,0 +1,62 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace App.Infrastructure.Persistence;
+
+/// <summary><c>Database</c>: how the schema is kept up to date.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Database";
+
+    /// <summary>
+    /// Apply pending migrations when the service starts, as <c>ConnectionStrings:PostgresMigrations</c> (the owner
+    /// role). Convenient in development; in production run <c>App.Api migrate</c> as a release step instead, so the
+    /// running service never holds DDL rights.
+    /// </summary>
+    public bool MigrateOnStart { get; init; }
+}
+
+public static partial class Database
+{
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder options, NpgsqlDataSource dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options
+            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations", AppDbContext.Schema))
+            .UseSnakeCaseNamingConvention();
+    }
+
+    /// <summary>Applies pending migrations as the owner role (<c>ConnectionStrings:PostgresMigrations</c>).</summary>
+    public static async Task MigrateAsync(IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var owner = configuration.GetConnectionString("PostgresMigrations") is { Length: > 0 } o
+            ? o
+            : throw new InvalidOperationException("ConnectionStrings:PostgresMigrations (the schema owner) is required to migrate.");
+        await using var dataSource = NpgsqlDataSource.Create(owner);
+        await using var db = new AppDbContext(Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options as DbContextOptions<AppDbContext>
+            ?? throw new InvalidOperationException("Unexpected options type."));
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
+        if (pending.Count > 0)
+        {
+            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            var names = string.Join(", ", pending);
+            LogMigrated(logger, pending.Count, names);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} migration(s): {Migrations}")]
+    private static partial void LogMigrated(ILogger logger, int count, string migrations);
+}
+
+internal sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, IConfiguration configuration, ILogger<DatabaseMigrator> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        options.Value.MigrateOnStart ? Database.MigrateAsync(configuration, logger, cancellationToken) : Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace App.Infrastructure.Security;
+
+/// <summary>
+/// <c>Encryption</c>: the key-encryption keys (KEKs) that protect secrets at rest (signing keys now, trace
+/// content later). Keys are versioned by id; new data uses <see cref="ActiveKey"/>, old data stays readable as
+/// long as its key is listed, so a rotation never rewrites old rows.
+/// </summary>
+public sealed class EncryptionOptions
+{
+    public const string Section = "Encryption";
+
+    /// <summary>Key id to base64 of 32 random bytes (AES-256). Set them from a secret store, never from a file.</summary>
+    public Dictionary<string, string> Keys { get; init; } = new(StringComparer.Ordinal);
+
+    public string? ActiveKey { get; init; }
+}
+
+internal sealed class EncryptionOptionsValidator : IValidateOptions<EncryptionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EncryptionOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ActiveKey))
+        {
+            errors.Add("Encryption:ActiveKey is required (the id of one of Encryption:Keys).");
+        }
+        else if (!options.Keys.ContainsKey(options.ActiveKey))
+        {
+            errors.Add($"Encryption:ActiveKey '{options.ActiveKey}' is not one of Encryption:Keys.");
+        }
+
+        var buffer = new byte[64];
+        foreach (var (id, value) in options.Keys)
+        {
+            if (id.Length is 0 or > 32 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                errors.Add($"Encryption:Keys:{id}: key ids are 1-32 letters, digits, '-' or '_'.");
+            }
+
+            if (!Convert.TryFromBase64String(value, buffer, out var length) || length != 32)
+            {
+                errors.Add($"Encryption:Keys:{id} must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32).");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>
+/// AES-256-GCM with a versioned key ring. Layout: <c>[1: format=1][1: id length][id][12: nonce][16: tag][ciphertext]</c>.
+/// The associated data binds a ciphertext to its place (e.g. <c>signing-key:{kid}</c>), so a blob copied to
+/// another row does not decrypt.
+/// </summary>
+public sealed class KeyEncryption
+{
+    private const byte Format = 1;
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly Dictionary<string, byte[]> _keys;
+    private readonly string _active;
+
+    public KeyEncryption(IOptions<EncryptionOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _keys = options.Value.Keys.ToDictionary(kv => kv.Key, kv => Convert.FromBase64String(kv.Value), StringComparer.Ordinal);
+        _active = options.Value.ActiveKey ?? throw new InvalidOperationException("Encryption:ActiveKey is required.");
+    }
+
+    public string ActiveKey => _active;
+
+    public byte[] Encrypt(ReadOnlySpan<byte> plaintext, string associatedData)
+    {
+        var id = Encoding.ASCII.GetBytes(_active);
+        var output = new byte[2 + id.Length + NonceSize + TagSize + plaintext.Length];
+        output[0] = Format;
+        output[1] = (byte)id.Length;
+        id.CopyTo(output, 2);
+        var nonce = output.AsSpan(2 + id.Length, NonceSize);
+        var tag = output.AsSpan(2 + id.Length + NonceSize, TagSize);
+        var cipher = output.AsSpan(2 + id.Length + NonceSize + TagSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_keys[_active], TagSize);
+        aes.Encrypt(nonce, plaintext, cipher, tag, Encoding.UTF8.GetBytes(associatedData));
+        return output;
+    }
+
+    /// <exception cref="CryptographicException">Unknown key, wrong associated data, or tampered data.</exception>
+    public byte[] Decrypt(ReadOnlySpan<byte> blob, string associatedData)
+    {
+        if (blob.Length < 2 || blob[0] != Format || blob.Length < 2 + blob[1] + NonceSize + TagSize)
+        {
+            throw new CryptographicException("Not an encrypted blob of a known format.");
+        }
+
+        var id = Encoding.ASCII.GetString(blob.Slice(2, blob[1]));
+        if (!_keys.TryGetValue(id, out var key))
+        {
+            throw new CryptographicException($"Encryption key '{id}' is not configured (Encryption:Keys:{id}).");
+        }
+
+        var offset = 2 + blob[1];
+        var nonce = blob.Slice(offset, NonceSize);
+        var tag = blob.Slice(offset + NonceSize, TagSize);
+        var cipher = blob[(offset + NonceSize + TagSize)..];
+        var plaintext = new byte[cipher.Length];
+        using var aes = new AesGcm(key, TagSize);
+        aes.Decrypt(nonce, cipher, tag, plaintext, Encoding.UTF8.GetBytes(associatedData));
+        return plaintext;
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace App.Testing;
+
+/// <summary>Connection strings of a migrated test database: the owner (migrations) and the runtime role (the app).</summary>
+public sealed record TestDatabase(string Owner, string Runtime, string Admin);
+
+/// <summary>
+/// Databases set up exactly as production is: <c>deploy/postgres/bootstrap.sql</c> creates the roles and the
+/// database, then the migrations run as the owner role, and the app connects as the runtime role.
+/// </summary>
+public static class Databases
+{
+    public const string OwnerPassword = "owner-test";
+    public const string RuntimePassword = "runtime-test";
+    private static readonly Lazy<Task<TestDatabase>> SharedDatabase = new(() => CreateAsync("app_tests"));
+
+    /// <summary>One migrated database shared by the tests of a run (they use their own tenants).</summary>
+    public static Task<TestDatabase> SharedAsync() => SharedDatabase.Value;
+
+    /// <summary>A fresh migrated database, for tests that change global state (the signing keys).</summary>
+    public static Task<TestDatabase> FreshAsync() => CreateAsync("app_" + Guid.NewGuid().ToString("N")[..12]);
+
+    private static async Task<TestDatabase> CreateAsync(string name)
+    {
+        var server = await SharedServers.PostgresAsync();
+        var admin = new NpgsqlConnectionStringBuilder(server.AdminConnectionString);
+        var psql = TestServers.FindBinary("psql", [.. Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin", "psql")) : []]);
+        var script = Path.Combine(RepositoryRoot(), "deploy", "postgres", "bootstrap.sql");
+        var result = await TestServers.RunWithEnvironmentAsync(
+            psql,
+            ["-h", admin.Host!, "-p", admin.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", admin.Username!, "-d", "postgres",
+             "-v", "ON_ERROR_STOP=1", "-q", "-v", $"owner_password={OwnerPassword}", "-v", $"runtime_password={RuntimePassword}", "-v", $"database={name}", "-f", script],
+            new Dictionary<string, string> { ["PGPASSWORD"] = admin.Password! });
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException("bootstrap.sql failed: " + result.Output);
+        }
+
+        string As(string user, string password) => new NpgsqlConnectionStringBuilder(server.AdminConnectionString)
+        {
+            Database = name,
+            Username = user,
+            Password = password,
+        }.ConnectionString;
+
+        var database = new TestDatabase(As("app_owner", OwnerPassword), As("app_runtime", RuntimePassword), As(admin.Username!, admin.Password!));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:PostgresMigrations"] = database.Owner,
+        }).Build();
+        await App.Infrastructure.Persistence.Database.MigrateAsync(configuration, NullLogger.Instance, CancellationToken.None);
+        return database;
+    }
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "App.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("The repository root (App.sln) was not found above " + AppContext.BaseDirectory);
+    }
+}
