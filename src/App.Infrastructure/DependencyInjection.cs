@@ -1,14 +1,14 @@
 using App.Application.Caching;
 using App.Application.Gateway;
+using App.Application.Identity;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
 using App.Infrastructure.Identity;
 using App.Infrastructure.Persistence;
-using App.Infrastructure.Security;
-using App.Application.Identity;
 using App.Infrastructure.Resilience;
+using App.Infrastructure.Security;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
