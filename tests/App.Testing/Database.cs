@@ -16,6 +16,7 @@ public static class Databases
     public const string OwnerPassword = "owner-test";
     public const string RuntimePassword = "runtime-test";
     private static readonly Lazy<Task<TestDatabase>> SharedDatabase = new(() => CreateAsync("app_tests"));
+    private static readonly SemaphoreSlim Bootstrap = new(1, 1);
 
     /// <summary>One migrated database shared by the tests of a run (they use their own tenants).</summary>
     public static Task<TestDatabase> SharedAsync() => SharedDatabase.Value;
@@ -29,11 +30,22 @@ public static class Databases
         var admin = new NpgsqlConnectionStringBuilder(server.AdminConnectionString);
         var psql = TestServers.FindBinary("psql", [.. Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin", "psql")) : []]);
         var script = Path.Combine(RepositoryRoot(), "deploy", "postgres", "bootstrap.sql");
-        var result = await TestServers.RunWithEnvironmentAsync(
+        // The script creates cluster-wide roles: two runs at once would race on them.
+        await Bootstrap.WaitAsync();
+        (int ExitCode, string Output) result;
+        try
+        {
+            result = await TestServers.RunWithEnvironmentAsync(
             psql,
             ["-h", admin.Host!, "-p", admin.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", admin.Username!, "-d", "postgres",
              "-v", "ON_ERROR_STOP=1", "-q", "-v", $"owner_password={OwnerPassword}", "-v", $"runtime_password={RuntimePassword}", "-v", $"database={name}", "-f", script],
             new Dictionary<string, string> { ["PGPASSWORD"] = admin.Password! });
+        }
+        finally
+        {
+            Bootstrap.Release();
+        }
+
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException("bootstrap.sql failed: " + result.Output);

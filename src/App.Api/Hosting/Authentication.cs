@@ -2,9 +2,11 @@ using System.Security.Claims;
 using System.Threading.RateLimiting;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -26,9 +28,10 @@ internal static partial class Authentication
 
     public static WebApplicationBuilder AddAppAuthentication(this WebApplicationBuilder builder)
     {
-        var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        var authentication = builder.Services.AddAuthentication(PolicyScheme)
-            .AddPolicyScheme(PolicyScheme, "Bearer token", o => o.ForwardDefaultSelector = context => SelectScheme(context, auth))
+        // Nothing here reads configuration directly: options are resolved after the host is built, so every
+        // configuration source (including environment variables and test hosts) is seen.
+        builder.Services.AddAuthentication(PolicyScheme)
+            .AddPolicyScheme(PolicyScheme, "Bearer token", o => o.ForwardDefaultSelector = SelectScheme)
             .AddJwtBearer(FirstPartyScheme, _ => { });
         builder.Services.AddOptions<JwtBearerOptions>(FirstPartyScheme).Configure<SigningKeyRing, IOptions<AuthOptions>>((o, ring, authOptions) =>
         {
@@ -54,43 +57,17 @@ internal static partial class Authentication
             o.Events = Events(checkRevocation: true);
         });
 
-        foreach (var issuer in auth.ExternalIssuers)
-        {
-            authentication.AddJwtBearer(ExternalPrefix + issuer.Name, o =>
-            {
-                Harden(o, auth.MaxTokenBytes);
-                o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
-                o.Audience = issuer.Audience;
-                o.RequireHttpsMetadata = !builder.Environment.IsDevelopment() && !builder.Environment.IsEnvironment("Testing");
-                o.RefreshInterval = builder.Configuration.GetValue("Auth:MetadataRefreshInterval", TimeSpan.FromMinutes(5));
-                o.TokenValidationParameters = new TokenValidationParameters
-                {
-                    ValidIssuer = issuer.Authority.AbsoluteUri.TrimEnd('/'),
-                    ValidAudience = issuer.Audience,
-                    ValidAlgorithms = AllowedAlgorithms,
-                    ValidTypes = issuer.TokenTypes,
-                    ValidateIssuerSigningKey = true,
-                    RequireExpirationTime = true,
-                    RequireSignedTokens = true,
-                    ClockSkew = auth.ClockSkew,
-                    NameClaimType = TokenClaims.Subject,
-                    RoleClaimType = "role",
-                };
-                var events = Events(checkRevocation: false);
-                var validated = events.OnTokenValidated;
-                events.OnTokenValidated = async context =>
-                {
-                    Normalize(context, issuer);
-                    await validated(context);
-                };
-                o.Events = events;
-            });
-        }
+        // One JwtBearer scheme per configured external issuer, added when the options are first read.
+        builder.Services.AddSingleton<IConfigureOptions<AuthenticationOptions>, ExternalSchemes>();
+        builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ExternalSchemes>();
+        // Runs after JwtBearer's own post-configuration has created the metadata manager.
+        builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, NoLastKnownGoodKeys>();
 
-        // Per client address: slows password-less guessing of refresh tokens and ceremony abuse.
-        var perMinute = builder.Configuration.GetValue("Auth:RateLimitPerMinute", 30);
-        builder.Services.AddRateLimiter(o =>
+        // Per client address: slows guessing of refresh tokens and ceremony abuse.
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<AuthOptions>>((o, auth) =>
         {
+            var perMinute = auth.Value.RateLimitPerMinute;
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.AddPolicy(App.Api.Identity.TokenApi.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
                 context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
@@ -112,6 +89,75 @@ internal static partial class Authentication
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// IdentityModel retries a failed validation with the "last known good" metadata for up to an hour, so a key
+    /// the issuer has withdrawn (rotated out after a compromise, say) would keep working. We trust what the issuer
+    /// publishes now: a withdrawn kid fails once the metadata has been re-read.
+    /// </summary>
+    private sealed class NoLastKnownGoodKeys : IPostConfigureOptions<JwtBearerOptions>
+    {
+        public void PostConfigure(string? name, JwtBearerOptions options)
+        {
+            if (options.ConfigurationManager is BaseConfigurationManager manager)
+            {
+                manager.UseLastKnownGoodConfiguration = false;
+            }
+        }
+    }
+
+    private sealed class ExternalSchemes(IOptions<AuthOptions> auth, IHostEnvironment environment) : IConfigureOptions<AuthenticationOptions>, IConfigureNamedOptions<JwtBearerOptions>
+    {
+        public void Configure(AuthenticationOptions options)
+        {
+            foreach (var issuer in auth.Value.ExternalIssuers)
+            {
+                options.AddScheme<JwtBearerHandler>(ExternalPrefix + issuer.Name, issuer.Name);
+            }
+        }
+
+        public void Configure(JwtBearerOptions options)
+        {
+        }
+
+        public void Configure(string? name, JwtBearerOptions o)
+        {
+            var a = auth.Value;
+            var issuer = a.ExternalIssuers.FirstOrDefault(e => ExternalPrefix + e.Name == name);
+            if (issuer is null)
+            {
+                return;
+            }
+
+            Harden(o, a.MaxTokenBytes);
+            o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
+            o.Audience = issuer.Audience;
+            // Metadata over plain HTTP only for local development and tests.
+            o.RequireHttpsMetadata = !environment.IsDevelopment() && !environment.IsEnvironment("Testing");
+            o.RefreshInterval = a.MetadataRefreshInterval;
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = issuer.Authority.AbsoluteUri.TrimEnd('/'),
+                ValidAudience = issuer.Audience,
+                ValidAlgorithms = AllowedAlgorithms,
+                ValidTypes = issuer.TokenTypes,
+                ValidateIssuerSigningKey = true,
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+                ClockSkew = a.ClockSkew,
+                NameClaimType = TokenClaims.Subject,
+                RoleClaimType = "role",
+            };
+            var events = Events(checkRevocation: false);
+            var validated = events.OnTokenValidated;
+            events.OnTokenValidated = async context =>
+            {
+                Normalize(context, issuer);
+                await validated(context);
+            };
+            o.Events = events;
+        }
     }
 
     private static void Harden(JwtBearerOptions o, int maxTokenBytes)
@@ -198,8 +244,9 @@ internal static partial class Authentication
     }
 
     /// <summary>Routes a token to the scheme of the issuer it claims; validation then checks that claim.</summary>
-    private static string SelectScheme(HttpContext context, AuthOptions auth)
+    private static string SelectScheme(HttpContext context)
     {
+        var auth = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (auth.ExternalIssuers.Count == 0)
         {
             return FirstPartyScheme;

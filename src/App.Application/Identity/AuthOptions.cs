@@ -73,6 +73,12 @@ public sealed class AuthOptions
     /// <summary>Scopes a new user's tokens carry. The first user of a tenant also gets <c>admin</c>.</summary>
     public string DefaultScopes { get; init; } = "chat:invoke jobs:write traces:read";
 
+    /// <summary>Requests per minute and client address on the session endpoints (<c>/auth/*</c>).</summary>
+    public int RateLimitPerMinute { get; init; } = 30;
+
+    /// <summary>Least time between two fetches of an external issuer's metadata (on an unknown <c>kid</c>).</summary>
+    public TimeSpan MetadataRefreshInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     public List<ExternalIssuerOptions> ExternalIssuers { get; init; } = [];
 }
 
@@ -140,6 +146,16 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         if (options.MaxTokenBytes is < 512 or > 65536)
         {
             errors.Add("Auth:MaxTokenBytes must be between 512 and 65536.");
+        }
+
+        if (options.RateLimitPerMinute < 1)
+        {
+            errors.Add("Auth:RateLimitPerMinute must be at least 1.");
+        }
+
+        if (options.MetadataRefreshInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Auth:MetadataRefreshInterval must be at least 00:00:01.");
         }
 
         foreach (var scope in Scopes.Parse(options.DefaultScopes).Where(s => !Scopes.All.Contains(s)))

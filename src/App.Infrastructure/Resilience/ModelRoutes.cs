@@ -22,6 +22,7 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
     private readonly Dictionary<string, string> _owners = new(StringComparer.Ordinal);
     private readonly List<ResilientDeployment> _all = [];
     private readonly HttpClient _http;
+    private bool _disposed;
 
     public ModelRoutes(IOptions<LlmOptions> options, TimeProvider time, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -65,15 +66,18 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
         var meter = meterFactory.Create(GatewayTelemetry.SourceName);
         meter.CreateObservableGauge(
             "app.gateway.circuit.state",
-            () => _all.Select(d => new Measurement<int>(StateValue(d.Circuit), new KeyValuePair<string, object?>("app.deployment", d.Id))),
+            () => Live.Select(d => new Measurement<int>(StateValue(d.Circuit), new KeyValuePair<string, object?>("app.deployment", d.Id))),
             description: "Circuit state per deployment: 0 closed, 1 open, 2 half-open, 3 isolated.");
         meter.CreateObservableGauge(
             "app.gateway.deployment.queued",
-            () => _all.Select(d => new Measurement<long>(d.Concurrency?.CurrentQueuedCount ?? 0, new KeyValuePair<string, object?>("app.deployment", d.Id))),
+            () => Live.Select(d => new Measurement<long>(d.Concurrency?.CurrentQueuedCount ?? 0, new KeyValuePair<string, object?>("app.deployment", d.Id))),
             description: "Requests waiting for a concurrency slot per deployment.");
     }
 
     public IReadOnlyCollection<string> Aliases => _routes.Keys;
+
+    // Gauges may be read while the host shuts down: report nothing rather than touch disposed limiters.
+    private IEnumerable<ResilientDeployment> Live => Volatile.Read(ref _disposed) ? [] : _all;
 
     public IReadOnlyList<ResilientDeployment> Deployments => _all;
 
@@ -95,6 +99,7 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
 
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
         foreach (var d in _all)
         {
             d.Dispose();

@@ -126,7 +126,20 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
     public CircuitState Circuit => _circuit.CircuitState;
 
-    public RateLimiterStatistics? Concurrency => _limiter.GetStatistics();
+    public RateLimiterStatistics? Concurrency
+    {
+        get
+        {
+            try
+            {
+                return _limiter.GetStatistics();
+            }
+            catch (ObjectDisposedException)
+            {
+                return null;
+            }
+        }
+    }
 
     public async Task<ChatResponse> CompleteAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken)
     {

@@ -1,0 +1,198 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using App.Application.Identity;
+using App.Infrastructure.Identity;
+using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
+
+namespace App.IntegrationTests.Identity;
+
+/// <summary>
+/// The JWT attack list against our own bearer validation, one test each. Every forged token is otherwise
+/// well formed and carries the right claims, so the one thing wrong with it is what gets it refused.
+/// </summary>
+public class JwtAttackTests : GatewayTest
+{
+    private const string Issuer = "http://localhost";
+    private const string Audience = "app-api";
+
+    private (ECDsa Key, string Kid) Signing
+    {
+        get
+        {
+            var credentials = Factory.Services.GetRequiredService<SigningKeyRing>().Current.Signing;
+            return (((ECDsaSecurityKey)credentials.Key).ECDsa, credentials.Key.KeyId);
+        }
+    }
+
+    private Dictionary<string, object> Header(string alg = "ES256", string typ = "at+jwt", string? kid = null) => new()
+    {
+        ["alg"] = alg,
+        ["typ"] = typ,
+        ["kid"] = kid ?? Signing.Kid,
+    };
+
+    private Dictionary<string, object> Claims(string scope = Scopes.ChatInvoke) => TokenForge.Claims(Issuer, Audience, "mallory", Tenant, scope);
+
+    private async Task<HttpResponseMessage> CallAsync(string token, string path = "/v1/models")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return await Factory.CreateClient().SendAsync(request);
+    }
+
+    private async Task AssertRefusedAsync(string token, HttpStatusCode expected = HttpStatusCode.Unauthorized)
+    {
+        using var response = await CallAsync(token);
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.Unauthorized)
+        {
+            // No error details for an attacker to learn from.
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+        }
+
+        await ReadAsync(response);
+    }
+
+    [Fact]
+    public async Task AWellFormedTokenIsAccepted()
+    {
+        using var response = await CallAsync(TokenForge.Build(Header(), Claims(), TokenForge.Es256(Signing.Key)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public Task AlgNoneIsRefused() =>
+        AssertRefusedAsync(TokenForge.Build(Header(alg: "none"), Claims()));
+
+    [Fact]
+    public async Task Hs256SignedWithTheIssuersPublicKeyIsRefused()
+    {
+        // The classic key confusion: the public key (as published in the JWKS) used as an HMAC secret.
+        var jwks = await Factory.CreateClient().GetStringAsync("/.well-known/jwks.json");
+        var publicKeyPem = Signing.Key.ExportSubjectPublicKeyInfoPem();
+        await AssertRefusedAsync(TokenForge.Build(Header(alg: "HS256"), Claims(), TokenForge.Hs256(Encoding.ASCII.GetBytes(publicKeyPem))));
+        await AssertRefusedAsync(TokenForge.Build(Header(alg: "HS256"), Claims(), TokenForge.Hs256(Encoding.UTF8.GetBytes(jwks))));
+    }
+
+    [Fact]
+    public async Task AnUnknownKidIsRefused()
+    {
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await AssertRefusedAsync(TokenForge.Build(Header(kid: "not-a-key-of-ours"), Claims(), TokenForge.Es256(other)));
+    }
+
+    [Fact]
+    public async Task AKnownKidWithAnotherKeysSignatureIsRefused()
+    {
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await AssertRefusedAsync(TokenForge.Build(Header(), Claims(), TokenForge.Es256(other)));
+    }
+
+    [Fact]
+    public async Task AnRsaTokenIsRefusedByTheFirstPartyScheme()
+    {
+        using var rsa = RSA.Create(2048);
+        await AssertRefusedAsync(TokenForge.Build(Header(alg: "RS256"), Claims(), TokenForge.Rs256(rsa)));
+    }
+
+    [Fact]
+    public Task AnExpiredTokenIsRefused() =>
+        AssertRefusedAsync(TokenForge.Build(Header(), TokenForge.Claims(Issuer, Audience, "mallory", Tenant, Scopes.ChatInvoke, DateTimeOffset.UtcNow.AddMinutes(-10), TimeSpan.FromMinutes(5)), TokenForge.Es256(Signing.Key)));
+
+    [Fact]
+    public async Task ClockSkewIsAtMostThirtySeconds()
+    {
+        // Expired 20 s ago: inside the skew. Expired 45 s ago: outside.
+        using var inside = await CallAsync(TokenForge.Build(Header(), TokenForge.Claims(Issuer, Audience, "m", Tenant, Scopes.ChatInvoke, DateTimeOffset.UtcNow.AddSeconds(-80), TimeSpan.FromMinutes(1)), TokenForge.Es256(Signing.Key)));
+        Assert.Equal(HttpStatusCode.OK, inside.StatusCode);
+        await AssertRefusedAsync(TokenForge.Build(Header(), TokenForge.Claims(Issuer, Audience, "m", Tenant, Scopes.ChatInvoke, DateTimeOffset.UtcNow.AddSeconds(-105), TimeSpan.FromMinutes(1)), TokenForge.Es256(Signing.Key)));
+    }
+
+    [Fact]
+    public async Task ANotYetValidTokenIsRefused()
+    {
+        var claims = Claims();
+        var later = DateTimeOffset.UtcNow.AddMinutes(5);
+        claims["nbf"] = later.ToUnixTimeSeconds();
+        claims["iat"] = later.ToUnixTimeSeconds();
+        claims["exp"] = later.AddMinutes(5).ToUnixTimeSeconds();
+        await AssertRefusedAsync(TokenForge.Build(Header(), claims, TokenForge.Es256(Signing.Key)));
+    }
+
+    [Fact]
+    public Task AWrongIssuerIsRefused() =>
+        AssertRefusedAsync(TokenForge.Build(Header(), TokenForge.Claims("https://evil.example", Audience, "m", Tenant, Scopes.ChatInvoke), TokenForge.Es256(Signing.Key)));
+
+    [Fact]
+    public Task AWrongAudienceIsRefused() =>
+        AssertRefusedAsync(TokenForge.Build(Header(), TokenForge.Claims(Issuer, "another-api", "m", Tenant, Scopes.ChatInvoke), TokenForge.Es256(Signing.Key)));
+
+    [Theory]
+    [InlineData("JWT")]
+    [InlineData("id_token+jwt")]
+    [InlineData("")]
+    public Task AWrongTypeSuchAsAnIdTokenIsRefused(string typ) =>
+        AssertRefusedAsync(TokenForge.Build(Header(typ: typ), Claims(), TokenForge.Es256(Signing.Key)));
+
+    [Fact]
+    public Task AMissingExpiryIsRefused()
+    {
+        var claims = Claims();
+        claims.Remove("exp");
+        return AssertRefusedAsync(TokenForge.Build(Header(), claims, TokenForge.Es256(Signing.Key)));
+    }
+
+    [Fact]
+    public Task AValidTokenWithoutTheScopeIs403() =>
+        AssertRefusedAsync(TokenForge.Build(Header(), Claims(scope: Scopes.TracesRead), TokenForge.Es256(Signing.Key)), HttpStatusCode.Forbidden);
+
+    [Fact]
+    public async Task ATokenInTheQueryStringIsRefusedEvenWithAValidHeader()
+    {
+        var token = TokenForge.Build(Header(), Claims(), TokenForge.Es256(Signing.Key));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models?access_token=" + token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await Factory.CreateClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+
+        using var queryOnly = await Factory.CreateClient().GetAsync("/v1/models?access_token=" + token);
+        Assert.Equal(HttpStatusCode.Unauthorized, queryOnly.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("not-a-jwt")]
+    [InlineData("a.b.c")]
+    [InlineData("eyJhbGciOiJFUzI1NiJ9..")]
+    [InlineData("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0")]
+    [InlineData("....")]
+    public Task MalformedTokensAreRefused(string token) => AssertRefusedAsync(token);
+
+    [Fact]
+    public Task AnOversizedTokenIsRefused()
+    {
+        var claims = Claims();
+        claims["padding"] = new string('x', 20_000);
+        return AssertRefusedAsync(TokenForge.Build(Header(), claims, TokenForge.Es256(Signing.Key)));
+    }
+
+    [Fact]
+    public async Task NoTokenIs401AndHealthAndDiscoveryStayOpen()
+    {
+        var anonymous = Factory.CreateClient();
+        using var chat = await anonymous.GetAsync("/v1/models");
+        Assert.Equal(HttpStatusCode.Unauthorized, chat.StatusCode);
+        await ReadAsync(chat);
+        foreach (var open in (string[])["/health/live", "/health/ready", "/.well-known/jwks.json", "/.well-known/openid-configuration"])
+        {
+            using var response = await anonymous.GetAsync(open);
+            Assert.True(response.IsSuccessStatusCode, $"{open} answered {(int)response.StatusCode}");
+        }
+
+        using var openApi = await anonymous.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.Unauthorized, openApi.StatusCode); // public in Development only
+    }
+}
