@@ -19,6 +19,7 @@ if (await app.RunCommandAsync(args))   // migrate | rotate-signing-key | dev-tok
 app.UseServiceDefaults();           // exception handling, security headers, request logs, auth, /health, /openapi
 
 app.MapDiscovery();                 // GET  /.well-known/openid-configuration, /.well-known/jwks.json
+app.MapPasskeyApi();                // POST /auth/passkeys/register[/options], /auth/passkeys/login[/options]
 app.MapTokenApi();                  // POST /auth/refresh, /auth/logout; GET /auth/me
 app.MapAdminApi();                  // POST /admin/users/{id}/disable
 app.MapChatCompletions();           // POST /v1/chat/completions

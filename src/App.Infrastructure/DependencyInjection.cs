@@ -13,6 +13,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Fido2NetLib;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -92,6 +93,24 @@ public static class DependencyInjection
         services.AddSingleton<AccessTokenIssuer>();
         services.AddSingleton<RevocationList>();
         services.AddSingleton<Sessions>();
+        services.AddOptions<PasskeyOptions>().BindConfiguration(PasskeyOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.RelyingPartyId), "Passkeys:RelyingPartyId is required.")
+            .Validate(o => o.Origins.Count > 0 && o.Origins.All(x => Uri.TryCreate(x, UriKind.Absolute, out _)), "Passkeys:Origins must list absolute origins.")
+            .Validate(o => o.CeremonyTimeout >= TimeSpan.FromSeconds(30) && o.CeremonyTimeout <= TimeSpan.FromMinutes(10), "Passkeys:CeremonyTimeout must be between 00:00:30 and 00:10:00.")
+            .ValidateOnStart();
+        services.AddSingleton<IFido2>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<PasskeyOptions>>().Value;
+            return new Fido2NetLib.Fido2(new Fido2NetLib.Fido2Configuration
+            {
+                RPID = o.RelyingPartyId,
+                RPName = o.RelyingPartyName,
+                Origins = o.Origins.ToHashSet(StringComparer.Ordinal),
+                ChallengeSize = 32,
+                Timeout = (uint)o.CeremonyTimeout.TotalMilliseconds,
+            });
+        });
+        services.AddSingleton<Passkeys>();
         services.AddHostedService<SigningKeyMaintenance>();
     }
 

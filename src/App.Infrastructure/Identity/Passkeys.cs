@@ -1,0 +1,258 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using App.Application.Identity;
+using App.Infrastructure.Persistence;
+using Fido2NetLib;
+using Fido2NetLib.Objects;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace App.Infrastructure.Identity;
+
+/// <summary><c>Passkeys</c>: the WebAuthn relying party.</summary>
+public sealed class PasskeyOptions
+{
+    public const string Section = "Passkeys";
+
+    /// <summary>The RP ID: the registrable domain the passkeys are bound to (not an IP address).</summary>
+    public string RelyingPartyId { get; init; } = "localhost";
+
+    public string RelyingPartyName { get; init; } = "App";
+
+    /// <summary>Exact origins the ceremonies may come from (scheme, host and port).</summary>
+    public List<string> Origins { get; init; } = ["http://localhost:5080"];
+
+    /// <summary>How long a ceremony's challenge can be answered; it can be answered once.</summary>
+    public TimeSpan CeremonyTimeout { get; init; } = TimeSpan.FromMinutes(2);
+}
+
+public enum PasskeyFailure
+{
+    None,
+    UnknownCeremony,
+    SignUpClosed,
+    TenantExists,
+    UserNameTaken,
+    Rejected,
+    UnknownCredential,
+    UserDisabled,
+}
+
+public sealed record CeremonyStart(string CeremonyId, string OptionsJson);
+
+public sealed record PasskeyResult(PasskeyFailure Failure, TokenPair? Tokens, string? Detail = null)
+{
+    public static PasskeyResult Fail(PasskeyFailure failure, string? detail = null) => new(failure, null, detail);
+}
+
+/// <summary>
+/// Passkey registration and sign-in (Fido2 4.x). User verification is required; challenges are 256 bits,
+/// kept in Redis for <see cref="PasskeyOptions.CeremonyTimeout"/> and consumed on first use (GETDEL), so a
+/// replayed response finds nothing. Sign counters must grow (a clone is refused) and backup flags are stored.
+/// Sign-up creates a new tenant with its first user (an admin); joining an existing tenant is by invitation,
+/// which this service leaves to operators for now.
+/// </summary>
+public sealed partial class Passkeys(
+    IFido2 fido2,
+    IConnectionMultiplexer redis,
+    IDbContextFactory<AppDbContext> databases,
+    Sessions sessions,
+    IOptions<PasskeyOptions> passkeyOptions,
+    IOptions<AuthOptions> authOptions,
+    TimeProvider time,
+    ILogger<Passkeys> logger)
+{
+    private const string Prefix = "auth:ceremony:";
+
+    private sealed record Registration(string Tenant, string UserName, string DisplayName, string OptionsJson);
+
+    private sealed record SignIn(string OptionsJson);
+
+    public async Task<(PasskeyFailure Failure, CeremonyStart? Start)> BeginRegistrationAsync(string tenant, string userName, string displayName, CancellationToken cancellationToken)
+    {
+        if (authOptions.Value.SignUp == SignUpMode.InviteOnly)
+        {
+            return (PasskeyFailure.SignUpClosed, null);
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        if (await db.Tenants.AnyAsync(t => t.Id == tenant, cancellationToken).ConfigureAwait(false))
+        {
+            return (PasskeyFailure.TenantExists, null);
+        }
+
+        var options = fido2.RequestNewCredential(new RequestNewCredentialParams
+        {
+            User = new Fido2User { Id = RandomNumberGenerator.GetBytes(32), Name = userName, DisplayName = displayName },
+            ExcludeCredentials = [],
+            AuthenticatorSelection = new AuthenticatorSelection
+            {
+                ResidentKey = ResidentKeyRequirement.Required,
+                UserVerification = UserVerificationRequirement.Required,
+            },
+            AttestationPreference = AttestationConveyancePreference.None,
+            PubKeyCredParams = [PubKeyCredParam.ES256, PubKeyCredParam.RS256],
+        });
+        var json = options.ToJson();
+        return (PasskeyFailure.None, await StoreAsync(JsonSerializer.Serialize(new Registration(tenant, userName, displayName, json)), json).ConfigureAwait(false));
+    }
+
+    public async Task<PasskeyResult> CompleteRegistrationAsync(string ceremonyId, AuthenticatorAttestationRawResponse response, CancellationToken cancellationToken)
+    {
+        if (await TakeAsync(ceremonyId).ConfigureAwait(false) is not { } stored
+            || JsonSerializer.Deserialize<Registration>(stored) is not { } registration)
+        {
+            return PasskeyResult.Fail(PasskeyFailure.UnknownCeremony);
+        }
+
+        var options = CredentialCreateOptions.FromJson(registration.OptionsJson);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        RegisteredPublicKeyCredential credential;
+        try
+        {
+            credential = await fido2.MakeNewCredentialAsync(new MakeNewCredentialParams
+            {
+                AttestationResponse = response,
+                OriginalOptions = options,
+                IsCredentialIdUniqueToUserCallback = async (args, ct) => !await db.PasskeyCredentials.AnyAsync(c => c.Id == args.CredentialId, ct).ConfigureAwait(false),
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Fido2VerificationException ex)
+        {
+            LogRejected("registration", ex.Message);
+            return PasskeyResult.Fail(PasskeyFailure.Rejected, ex.Message);
+        }
+
+        var now = time.GetUtcNow();
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await db.Tenants.AnyAsync(t => t.Id == registration.Tenant, cancellationToken).ConfigureAwait(false))
+        {
+            return PasskeyResult.Fail(PasskeyFailure.TenantExists);
+        }
+
+        db.Tenants.Add(new Tenant { Id = registration.Tenant, Name = registration.Tenant, CreatedAt = now });
+        var user = new User
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = registration.Tenant,
+            UserName = registration.UserName,
+            DisplayName = registration.DisplayName,
+            UserHandle = options.User.Id,
+            // The first user of a tenant administers it.
+            Scopes = string.Join(' ', Scopes.Parse(authOptions.Value.DefaultScopes).Append(Scopes.Admin).Distinct(StringComparer.Ordinal)),
+            CreatedAt = now,
+        };
+        db.Users.Add(user);
+        db.PasskeyCredentials.Add(new PasskeyCredential
+        {
+            Id = credential.Id,
+            UserId = user.Id,
+            TenantId = user.TenantId,
+            PublicKey = credential.PublicKey,
+            SignCount = credential.SignCount,
+            AaGuid = credential.AaGuid,
+            Transports = credential.Transports is { Length: > 0 } t ? string.Join(',', t) : null,
+            BackupEligible = credential.IsBackupEligible,
+            BackupState = credential.IsBackedUp,
+            CreatedAt = now,
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbUpdateException)
+        {
+            // Someone else took the tenant or the credential between the check and the insert.
+            return PasskeyResult.Fail(PasskeyFailure.TenantExists);
+        }
+
+        LogRegistered(user.TenantId, user.Id);
+        return new PasskeyResult(PasskeyFailure.None, await sessions.StartAsync(user, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<CeremonyStart> BeginSignInAsync()
+    {
+        // Discoverable credentials: the authenticator offers the user's passkeys; nothing about accounts is revealed.
+        var options = fido2.GetAssertionOptions(new GetAssertionOptionsParams
+        {
+            AllowedCredentials = [],
+            UserVerification = UserVerificationRequirement.Required,
+        });
+        var json = options.ToJson();
+        return await StoreAsync(JsonSerializer.Serialize(new SignIn(json)), json).ConfigureAwait(false);
+    }
+
+    public async Task<PasskeyResult> CompleteSignInAsync(string ceremonyId, AuthenticatorAssertionRawResponse response, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (await TakeAsync(ceremonyId).ConfigureAwait(false) is not { } stored
+            || JsonSerializer.Deserialize<SignIn>(stored) is not { } signIn)
+        {
+            return PasskeyResult.Fail(PasskeyFailure.UnknownCeremony);
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var credential = await db.PasskeyCredentials.SingleOrDefaultAsync(c => c.Id == response.RawId, cancellationToken).ConfigureAwait(false);
+        if (credential is null)
+        {
+            LogRejected("sign-in", "unknown credential");
+            return PasskeyResult.Fail(PasskeyFailure.UnknownCredential);
+        }
+
+        var user = await db.Users.SingleAsync(u => u.Id == credential.UserId, cancellationToken).ConfigureAwait(false);
+        VerifyAssertionResult verified;
+        try
+        {
+            verified = await fido2.MakeAssertionAsync(new MakeAssertionParams
+            {
+                AssertionResponse = response,
+                OriginalOptions = AssertionOptions.FromJson(signIn.OptionsJson),
+                StoredPublicKey = credential.PublicKey,
+                StoredSignatureCounter = (uint)credential.SignCount,
+                IsUserHandleOwnerOfCredentialIdCallback = (args, _) => Task.FromResult(args.UserHandle.AsSpan().SequenceEqual(user.UserHandle)),
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Fido2VerificationException ex)
+        {
+            LogRejected("sign-in", ex.Message);
+            return PasskeyResult.Fail(PasskeyFailure.Rejected, ex.Message);
+        }
+
+        if (user.DisabledAt is not null)
+        {
+            return PasskeyResult.Fail(PasskeyFailure.UserDisabled);
+        }
+
+        credential.SignCount = verified.SignCount;
+        credential.BackupState = verified.IsBackedUp;
+        credential.LastUsedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        LogSignedIn(user.TenantId, user.Id);
+        return new PasskeyResult(PasskeyFailure.None, await sessions.StartAsync(user, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async Task<CeremonyStart> StoreAsync(string state, string optionsJson)
+    {
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        await redis.GetDatabase().StringSetAsync(Prefix + id, state, passkeyOptions.Value.CeremonyTimeout).ConfigureAwait(false);
+        return new CeremonyStart(id, optionsJson);
+    }
+
+    // GETDEL: the first answer consumes the challenge; a replay finds nothing.
+    private async Task<string?> TakeAsync(string ceremonyId) =>
+        ceremonyId is { Length: 32 } && ceremonyId.All(char.IsAsciiHexDigitLower)
+            ? (string?)await redis.GetDatabase().StringGetDeleteAsync(Prefix + ceremonyId).ConfigureAwait(false)
+            : null;
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Passkey registered: user {UserId} created tenant {TenantId}")]
+    private partial void LogRegistered(string tenantId, Guid userId);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Passkey sign-in: user {UserId} of tenant {TenantId}")]
+    private partial void LogSignedIn(string tenantId, Guid userId);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Passkey {Ceremony} rejected: {Reason}")]
+    private partial void LogRejected(string ceremony, string reason);
+}
