@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs the local servers the service and its tests use: PostgreSQL (15 or newer) and Redis, from Debian's
-# packages. Does nothing for what is already there. Needs root (or sudo) only when something is missing.
+# packages, and with --with-browser also Chromium for the browser tests (skipped when CHROMIUM_PATH names one).
+# Does nothing for what is already there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; }
 have_redis() { command -v redis-server > /dev/null 2>&1; }
 
+have_browser() { [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; }
+
 missing=()
 have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
+if [ "${1:-}" = "--with-browser" ] && ! have_browser; then
+  missing+=(chromium)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -26,4 +32,4 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 if command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now redis-server postgresql > /dev/null 2>&1 || true
 fi
-have_postgres && have_redis
+have_postgres && have_redis && { [ "${1:-}" != "--with-browser" ] || have_browser; }

@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 RESULTS="$ROOT/artifacts/test-results"
 
-deploy/local/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+deploy/local/install-deps.sh --with-browser || { echo "0 passed, 1 failed"; exit 1; }
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 

@@ -65,6 +65,9 @@ internal static class ServiceDefaults
                 : ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) ? LogEventLevel.Verbose : LogEventLevel.Information;
         });
 
+        // The demo page at / (plain files, no build step), served before authentication: it holds no data.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -89,8 +92,14 @@ internal static class ServiceDefaults
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
         headers["Cross-Origin-Resource-Policy"] = "same-origin";
-        // The API serves data, not documents; the Scalar UI (Development only) needs its scripts.
-        if (!context.Request.Path.StartsWithSegments("/scalar", StringComparison.Ordinal))
+        // The API serves data, not documents; the Scalar UI (Development only) needs its scripts; the demo page
+        // gets a strict policy: its own script and style files only, no inline code, no other origin.
+        var path = context.Request.Path;
+        if (path == "/" || path == "/index.html" || path == "/app.js" || path == "/app.css")
+        {
+            headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+        }
+        else if (!path.StartsWithSegments("/scalar", StringComparison.Ordinal))
         {
             headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
         }
