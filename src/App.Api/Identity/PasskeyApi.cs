@@ -66,30 +66,25 @@ internal static class PasskeyApi
         };
     }
 
-    private static async Task<Results<Ok<TokenApi.TokenResponse>, ProblemHttpResult>> CompleteRegistrationAsync(
-        Answer<AuthenticatorAttestationRawResponse> body, Passkeys passkeys, TimeProvider time, HttpContext context)
-    {
-        if (body.CeremonyId is null || body.Credential is null)
-        {
-            return Problem(PasskeyFailure.Rejected, "ceremonyId and credential are required.");
-        }
-
-        var result = await passkeys.CompleteRegistrationAsync(body.CeremonyId, body.Credential, context.RequestAborted);
-        context.Response.Headers.CacheControl = "no-store";
-        return result.Tokens is { } tokens ? TypedResults.Ok(TokenApi.ToResponse(tokens, time)) : Problem(result.Failure);
-    }
+    private static Task<Results<Ok<TokenApi.TokenResponse>, ProblemHttpResult>> CompleteRegistrationAsync(
+        Answer<AuthenticatorAttestationRawResponse> body, Passkeys passkeys, TimeProvider time, HttpContext context) =>
+        FinishAsync(body, (id, credential, ct) => passkeys.CompleteRegistrationAsync(id, credential, ct), time, context);
 
     private static async Task<IResult> BeginSignInAsync(Passkeys passkeys) => Ceremony(await passkeys.BeginSignInAsync());
 
-    private static async Task<Results<Ok<TokenApi.TokenResponse>, ProblemHttpResult>> CompleteSignInAsync(
-        Answer<AuthenticatorAssertionRawResponse> body, Passkeys passkeys, TimeProvider time, HttpContext context)
+    private static Task<Results<Ok<TokenApi.TokenResponse>, ProblemHttpResult>> CompleteSignInAsync(
+        Answer<AuthenticatorAssertionRawResponse> body, Passkeys passkeys, TimeProvider time, HttpContext context) =>
+        FinishAsync(body, (id, credential, ct) => passkeys.CompleteSignInAsync(id, credential, ct), time, context);
+
+    private static async Task<Results<Ok<TokenApi.TokenResponse>, ProblemHttpResult>> FinishAsync<T>(
+        Answer<T> body, Func<string, T, CancellationToken, Task<PasskeyResult>> complete, TimeProvider time, HttpContext context)
     {
         if (body.CeremonyId is null || body.Credential is null)
         {
             return Problem(PasskeyFailure.Rejected, "ceremonyId and credential are required.");
         }
 
-        var result = await passkeys.CompleteSignInAsync(body.CeremonyId, body.Credential, context.RequestAborted);
+        var result = await complete(body.CeremonyId, body.Credential, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-store";
         return result.Tokens is { } tokens ? TypedResults.Ok(TokenApi.ToResponse(tokens, time)) : Problem(result.Failure);
     }
