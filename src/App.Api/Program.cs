@@ -1,6 +1,7 @@
 using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.OpenAi;
+using App.Api.Traces;
 using App.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,6 +25,7 @@ app.MapTokenApi();                  // POST /auth/refresh, /auth/logout; GET /au
 app.MapAdminApi();                  // POST /admin/users/{id}/disable
 app.MapChatCompletions();           // POST /v1/chat/completions
 app.MapModels();                    // GET  /v1/models
+app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
 
 app.Run();
 

@@ -3,12 +3,14 @@ using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.Routing;
 using App.Application.Telemetry;
+using App.Application.Traces;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
 using App.Infrastructure.Identity;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Resilience;
 using App.Infrastructure.Security;
+using App.Infrastructure.Traces;
 using Fido2NetLib;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,7 +69,16 @@ public static class DependencyInjection
             sp.GetRequiredService<IConfiguration>().GetConnectionString("Postgres") is { Length: > 0 } postgres
                 ? postgres
                 : throw new InvalidOperationException("ConnectionStrings:Postgres is not set: the service needs PostgreSQL.")));
-        services.AddPooledDbContextFactory<AppDbContext>((sp, o) => Database.Configure(o, sp.GetRequiredService<NpgsqlDataSource>()));
+        // Not pooled: a context carries its tenant, and a pooled one could hand it to the next unit of work.
+        services.AddDbContextFactory<AppDbContext>((sp, o) => Database.Configure(o, sp.GetRequiredService<NpgsqlDataSource>()), ServiceLifetime.Singleton);
+        services.AddSingleton<TenantData>();
+        services.AddOptions<TraceOptions>().BindConfiguration(TraceOptions.Section)
+            .Validate(o => o.QueueCapacity >= 1 && o.BatchSize >= 1 && o.MaxContentChars >= 0, "Traces:QueueCapacity, BatchSize must be positive; MaxContentChars not negative.")
+            .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(10), "Traces:FlushInterval must be at least 10 ms.")
+            .ValidateOnStart();
+        services.AddSingleton<TraceWriter>();
+        services.AddSingleton<ITraceSink>(sp => sp.GetRequiredService<TraceWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<TraceWriter>());
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
         // Hosted services start in this order: the schema, then the signing keys, then the routes.
         services.AddHostedService<DatabaseMigrator>();

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Net.Mime;
 using System.Text.Json;
+using App.Api.Traces;
 using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Application.Telemetry;
+using App.Application.Traces;
 using Microsoft.Extensions.AI;
 
 namespace App.Api.OpenAi;
@@ -32,7 +34,7 @@ internal static partial class ChatCompletionsApi
         return group;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, ChatGateway gateway, ILogger<ChatGateway> logger)
+    private static async Task<IResult> CreateAsync(HttpContext context, ChatGateway gateway, ITraceSink traces, ILogger<ChatGateway> logger)
     {
         var parsed = await ReadRequestAsync(context);
         if (parsed.Error is not null)
@@ -53,6 +55,7 @@ internal static partial class ChatCompletionsApi
 
         var bypass = context.Request.Headers.CacheControl.Any(v => v?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true);
         var record = new ChatCallRecord();
+        var startedAt = DateTimeOffset.UtcNow;
         var started = Stopwatch.GetTimestamp();
         var streaming = wire.Stream == true;
         var activity = ChatSpans.Start(request, streaming);
@@ -74,13 +77,16 @@ internal static partial class ChatCompletionsApi
         }
         finally
         {
-            ChatSpans.Finish(activity, request, record, Stopwatch.GetElapsedTime(started));
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            traces.TryRecord(ChatTraces.Draft(context, request, record, streaming, startedAt, elapsed, activity));
+            ChatSpans.Finish(activity, request, record, elapsed);
         }
     }
 
     private static async Task<IResult> CompleteAsync(HttpContext context, ChatGateway gateway, GatewayRequest request, bool bypass, ChatCallRecord record)
     {
         var response = await gateway.CompleteAsync(request, bypass, record, context.RequestAborted);
+        record.Output = response.Text;
         SetCommonHeaders(context, record);
         var usage = response.Usage;
         var completion = new ChatCompletion
@@ -117,6 +123,7 @@ internal static partial class ChatCompletionsApi
         var model = record.ResponseModel ?? request.Alias;
         string? finish = null;
         UsageDetails? usage = null;
+        var output = new System.Text.StringBuilder();
         try
         {
             await sse.DataAsync(Chunk(id, created, model, new ChunkDelta { Role = "assistant", Content = string.Empty }, null), OpenAiJson.Wire.ChatCompletionChunk, aborted);
@@ -134,6 +141,7 @@ internal static partial class ChatCompletionsApi
                 var text = update.Text;
                 if (text.Length > 0)
                 {
+                    output.Append(text);
                     await sse.DataAsync(Chunk(id, created, model, new ChunkDelta { Content = text }, null), OpenAiJson.Wire.ChatCompletionChunk, aborted);
                 }
             }
@@ -176,6 +184,11 @@ internal static partial class ChatCompletionsApi
             {
                 // the client left while we were telling it
             }
+        }
+
+        finally
+        {
+            record.Output = output.ToString();
         }
 
         return Results.Empty;

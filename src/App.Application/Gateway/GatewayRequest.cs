@@ -29,6 +29,9 @@ public sealed class ChatCallRecord
     public long? OutputTokens { get; set; }
     public string? FinishReason { get; set; }
     public string? ErrorType { get; set; }
+
+    /// <summary>The answer's text as the client received it (for the trace; null when nothing was produced).</summary>
+    public string? Output { get; set; }
 }
 
 public enum CacheStatus

@@ -1,4 +1,5 @@
 using App.Application.Identity;
+using App.Application.Traces;
 using Microsoft.EntityFrameworkCore;
 
 namespace App.Infrastructure.Persistence;
@@ -20,6 +21,14 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+
+    public DbSet<TraceRecord> Traces => Set<TraceRecord>();
+
+    /// <summary>
+    /// The tenant this unit of work acts for. <see cref="TenantInterceptor"/> sets it, transaction-locally, as
+    /// <c>app.tenant_id</c> at the start of every transaction; row-level security does the rest. Null: no rows.
+    /// </summary>
+    public string? TenantId { get; set; }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -64,6 +73,28 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             e.HasIndex(t => t.FamilyId);
             e.HasIndex(t => t.UserId);
             e.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<TraceRecord>(e =>
+        {
+            // Tenant first: every query is per tenant, and RLS filters on it.
+            e.HasKey(t => new { t.TenantId, t.Id });
+            e.Property(t => t.TenantId).HasMaxLength(64);
+            e.Property(t => t.TraceId).HasMaxLength(32);
+            e.Property(t => t.UserId).HasMaxLength(128);
+            e.Property(t => t.ModelAlias).HasMaxLength(64);
+            e.Property(t => t.Provider).HasMaxLength(32);
+            e.Property(t => t.Deployment).HasMaxLength(80);
+            e.Property(t => t.ResponseModel).HasMaxLength(128);
+            e.Property(t => t.Status).HasMaxLength(16);
+            e.Property(t => t.ErrorType).HasMaxLength(64);
+            e.Property(t => t.TokenSource).HasMaxLength(16);
+            e.Property(t => t.FinishReason).HasMaxLength(32);
+            e.Property(t => t.Classification).HasMaxLength(16);
+            e.Property(t => t.Redactions).HasColumnType("jsonb");
+            // Keyset pagination: newest first, id as the tie-breaker.
+            e.HasIndex(t => new { t.TenantId, t.StartedAt, t.Id }).IsDescending(false, true, true);
+            // No foreign key to tenants: tenants of external issuers exist only in their tokens.
         });
 
         modelBuilder.Entity<SigningKey>(e =>

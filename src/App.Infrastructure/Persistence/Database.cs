@@ -27,8 +27,11 @@ public static partial class Database
         ArgumentNullException.ThrowIfNull(options);
         return options
             .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations", AppDbContext.Schema))
-            .UseSnakeCaseNamingConvention();
+            .UseSnakeCaseNamingConvention()
+            .AddInterceptors(TenantBinding);
     }
+
+    private static readonly TenantInterceptor TenantBinding = new();
 
     /// <summary>Applies pending migrations as the owner role (<c>ConnectionStrings:PostgresMigrations</c>).</summary>
     public static async Task MigrateAsync(IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using System.Text;
+using App.Application.Gateway;
+using App.Application.Identity;
+using App.Application.Traces;
+
+namespace App.Api.Traces;
+
+/// <summary>Turns a finished chat call into a trace draft (content still in clear; the writer redacts and encrypts).</summary>
+internal static class ChatTraces
+{
+    public static TraceDraft Draft(HttpContext context, GatewayRequest request, ChatCallRecord record, bool streamed, DateTimeOffset startedAt, TimeSpan elapsed, Activity? activity)
+    {
+        var prompt = new StringBuilder();
+        foreach (var message in request.Messages)
+        {
+            prompt.Append(message.Role.Value).Append(": ").AppendLine(message.Text);
+        }
+
+        var trace = new TraceRecord
+        {
+            Id = Guid.CreateVersion7(startedAt),
+            TenantId = context.User.FindFirstValue(TokenClaims.Tenant)!,
+            TraceId = (activity ?? Activity.Current)?.TraceId.ToHexString(),
+            UserId = context.User.FindFirstValue(TokenClaims.Subject),
+            ModelAlias = request.Alias,
+            Provider = record.Provider,
+            Deployment = record.DeploymentId,
+            ResponseModel = record.ResponseModel,
+            Status = record.ErrorType switch
+            {
+                null => "ok",
+                "client_disconnected" => "cancelled",
+                nameof(GatewayErrorKind.ModelNotFound) or nameof(GatewayErrorKind.Overloaded) => "rejected",
+                _ => "error",
+            },
+            ErrorType = record.ErrorType,
+            StartedAt = startedAt,
+            LatencyMs = Math.Round(elapsed.TotalMilliseconds, 3),
+            TimeToFirstTokenMs = record.TimeToFirstToken is { } ttft ? Math.Round(ttft.TotalMilliseconds, 3) : null,
+            InputTokens = record.InputTokens,
+            OutputTokens = record.OutputTokens,
+            TokenSource = record.InputTokens is null && record.OutputTokens is null ? "none" : "provider",
+            Cached = record.Cache == CacheStatus.Hit,
+            Streamed = streamed,
+            Retries = record.Retries,
+            FallbackUsed = record.FallbackUsed,
+            Temperature = request.Options.Temperature,
+            FinishReason = record.FinishReason,
+        };
+        return new TraceDraft(trace, prompt.ToString(), record.Output);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json.Serialization;
+using App.Application.Identity;
+using App.Application.Traces;
+using App.Infrastructure.Persistence;
+using App.Infrastructure.Security;
+using App.Infrastructure.Traces;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace App.Api.Traces;
+
+/// <summary>
+/// <c>GET /v1/traces</c> and <c>GET /v1/traces/{id}</c>: a tenant's model calls, newest first, with keyset
+/// pagination. Every query runs under row-level security for the caller's tenant. Content is decrypted only for
+/// callers holding <c>traces:content</c>.
+/// </summary>
+internal static class TracesApi
+{
+    public const int MaxPageSize = 200;
+
+    public static RouteGroupBuilder MapTracesApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/traces").WithTags("Traces").RequireAuthorization(Scopes.TracesRead);
+        group.MapGet("/", ListAsync).WithName("ListTraces").WithSummary("Lists your tenant's model calls, newest first.");
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetTrace").WithSummary("One model call; its content with the traces:content scope.");
+        return group;
+    }
+
+    public sealed record TraceSummary(
+        [property: JsonPropertyName("id")] Guid Id,
+        [property: JsonPropertyName("trace_id")] string? TraceId,
+        [property: JsonPropertyName("user")] string? User,
+        [property: JsonPropertyName("model")] string Model,
+        [property: JsonPropertyName("provider")] string? Provider,
+        [property: JsonPropertyName("deployment")] string? Deployment,
+        [property: JsonPropertyName("status")] string Status,
+        [property: JsonPropertyName("error_type")] string? ErrorType,
+        [property: JsonPropertyName("started_at")] DateTimeOffset StartedAt,
+        [property: JsonPropertyName("latency_ms")] double LatencyMs,
+        [property: JsonPropertyName("ttft_ms")] double? TimeToFirstTokenMs,
+        [property: JsonPropertyName("input_tokens")] long? InputTokens,
+        [property: JsonPropertyName("output_tokens")] long? OutputTokens,
+        [property: JsonPropertyName("token_source")] string TokenSource,
+        [property: JsonPropertyName("cached")] bool Cached,
+        [property: JsonPropertyName("streamed")] bool Streamed,
+        [property: JsonPropertyName("retries")] int Retries,
+        [property: JsonPropertyName("fallback")] bool Fallback,
+        [property: JsonPropertyName("classification")] string Classification,
+        [property: JsonPropertyName("redactions")] string? Redactions);
+
+    public sealed record TracePage(
+        [property: JsonPropertyName("data")] IReadOnlyList<TraceSummary> Data,
+        [property: JsonPropertyName("next_cursor")] string? NextCursor);
+
+    public sealed record TraceDetail(
+        [property: JsonPropertyName("trace")] TraceSummary Trace,
+        [property: JsonPropertyName("prompt")] string? Prompt,
+        [property: JsonPropertyName("output")] string? Output);
+
+    private static async Task<Results<Ok<TracePage>, ProblemHttpResult>> ListAsync(
+        ClaimsPrincipal caller, TenantData data, HttpContext context,
+        string? model = null, string? status = null, DateTimeOffset? from = null, DateTimeOffset? to = null, int limit = 50, string? cursor = null)
+    {
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return Invalid("limit", $"'limit' must be between 1 and {MaxPageSize}.");
+        }
+
+        (DateTimeOffset At, Guid Id)? after = null;
+        if (cursor is not null)
+        {
+            if (Decode(cursor) is not { } decoded)
+            {
+                return Invalid("cursor", "'cursor' is not a cursor this API returned.");
+            }
+
+            after = decoded;
+        }
+
+        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var page = await data.ReadAsync(tenant, async db =>
+        {
+            // No tenant filter here on purpose: row-level security is the filter.
+            var query = db.Traces.AsNoTracking();
+            if (model is not null)
+            {
+                query = query.Where(t => t.ModelAlias == model);
+            }
+
+            if (status is not null)
+            {
+                query = query.Where(t => t.Status == status);
+            }
+
+            if (from is { } f)
+            {
+                query = query.Where(t => t.StartedAt >= f);
+            }
+
+            if (to is { } end)
+            {
+                query = query.Where(t => t.StartedAt < end);
+            }
+
+            if (after is { } a)
+            {
+                query = query.Where(t => t.StartedAt < a.At || (t.StartedAt == a.At && t.Id.CompareTo(a.Id) < 0));
+            }
+
+            return await query.OrderByDescending(t => t.StartedAt).ThenByDescending(t => t.Id).Take(limit + 1).ToListAsync(context.RequestAborted);
+        }, context.RequestAborted);
+
+        var more = page.Count > limit;
+        var items = page.Take(limit).Select(Summary).ToList();
+        return TypedResults.Ok(new TracePage(items, more ? Encode(items[^1].StartedAt, items[^1].Id) : null));
+    }
+
+    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, TenantData data, KeyEncryption encryption, HttpContext context)
+    {
+        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var trace = await data.ReadAsync(tenant, db => db.Traces.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, context.RequestAborted), context.RequestAborted);
+        if (trace is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var canReadContent = caller.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).Contains(Scopes.TracesContent);
+        string? Open(byte[]? ciphertext, string field) => canReadContent && ciphertext is not null
+            ? Encoding.UTF8.GetString(encryption.Decrypt(ciphertext, TraceWriter.ContentContext(trace.TenantId, trace.Id, field)))
+            : null;
+        return TypedResults.Ok(new TraceDetail(Summary(trace), Open(trace.PromptCiphertext, "prompt"), Open(trace.OutputCiphertext, "output")));
+    }
+
+    private static TraceSummary Summary(TraceRecord t) => new(
+        t.Id, t.TraceId, t.UserId, t.ModelAlias, t.Provider, t.Deployment, t.Status, t.ErrorType, t.StartedAt, t.LatencyMs,
+        t.TimeToFirstTokenMs, t.InputTokens, t.OutputTokens, t.TokenSource, t.Cached, t.Streamed, t.Retries, t.FallbackUsed,
+        t.Classification, t.Redactions);
+
+    // Opaque to clients: the position after the last row of a page.
+    private static string Encode(DateTimeOffset at, Guid id) =>
+        Convert.ToBase64String(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{at.UtcTicks}:{id:N}"))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static (DateTimeOffset, Guid)? Decode(string cursor)
+    {
+        try
+        {
+            var padded = cursor.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - (padded.Length % 4)) % 4);
+            var parts = Encoding.ASCII.GetString(Convert.FromBase64String(padded)).Split(':');
+            return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && Guid.TryParseExact(parts[1], "N", out var id)
+                && ticks is > 0 and < 3155378975999999999
+                ? (new DateTimeOffset(ticks, TimeSpan.Zero), id)
+                : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static ProblemHttpResult Invalid(string param, string message) => TypedResults.Problem(
+        statusCode: 400, type: "urn:app:problem:invalid-request", title: "The request is invalid.", detail: message,
+        extensions: new Dictionary<string, object?> { ["error"] = new App.Application.OpenAi.WireError { Message = message, Type = "invalid_request_error", Param = param, Code = "invalid_value" } });
+}

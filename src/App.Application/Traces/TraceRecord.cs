@@ -1,0 +1,100 @@
+namespace App.Application.Traces;
+
+/// <summary>One model call as stored: who, what, how it went, what it cost. Content is stored redacted and encrypted.</summary>
+public sealed class TraceRecord
+{
+    public Guid Id { get; init; }
+
+    public required string TenantId { get; init; }
+
+    /// <summary>The OpenTelemetry trace id of the request (32 hex), so a stored trace leads to its spans and logs.</summary>
+    public string? TraceId { get; init; }
+
+    public string? UserId { get; init; }
+
+    public required string ModelAlias { get; init; }
+
+    public string? Provider { get; init; }
+
+    public string? Deployment { get; init; }
+
+    public string? ResponseModel { get; init; }
+
+    /// <summary><c>ok</c>, <c>error</c>, <c>rejected</c> (refused by the gateway) or <c>cancelled</c>.</summary>
+    public required string Status { get; init; }
+
+    public string? ErrorType { get; init; }
+
+    public DateTimeOffset StartedAt { get; init; }
+
+    public double LatencyMs { get; init; }
+
+    public double? TimeToFirstTokenMs { get; init; }
+
+    public long? InputTokens { get; init; }
+
+    public long? OutputTokens { get; init; }
+
+    /// <summary>Where the token counts come from: <c>provider</c> (reported usage) or <c>none</c>.</summary>
+    public required string TokenSource { get; init; }
+
+    public bool Cached { get; init; }
+
+    public bool Streamed { get; init; }
+
+    public int Retries { get; init; }
+
+    public bool FallbackUsed { get; init; }
+
+    public float? Temperature { get; init; }
+
+    public string? FinishReason { get; init; }
+
+    /// <summary>Data classification of the content: <c>none</c> (not captured), <c>redacted</c> or <c>full</c>.</summary>
+    public string Classification { get; set; } = "none";
+
+    /// <summary>Redactions by kind, e.g. <c>{"EMAIL":2}</c>, as JSON.</summary>
+    public string? Redactions { get; set; }
+
+    public byte[]? PromptCiphertext { get; set; }
+
+    public byte[]? OutputCiphertext { get; set; }
+}
+
+/// <summary>What the gateway hands to the trace pipeline; content is still in clear and never leaves the process so.</summary>
+public sealed record TraceDraft(TraceRecord Record, string? Prompt, string? Output);
+
+/// <summary><c>Traces</c>: what is captured and how it is written.</summary>
+public sealed class TraceOptions
+{
+    public const string Section = "Traces";
+
+    public bool Enabled { get; init; } = true;
+
+    /// <summary><c>Off</c>: no content. <c>Redacted</c> (default): personal data and secrets replaced, then encrypted. <c>Full</c>: encrypted as is.</summary>
+    public ContentCapture Content { get; init; } = ContentCapture.Redacted;
+
+    /// <summary>Traces waiting to be written; beyond it new traces are dropped and counted, requests never wait.</summary>
+    public int QueueCapacity { get; init; } = 10_000;
+
+    public int BatchSize { get; init; } = 500;
+
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Content longer than this (characters) is cut before redaction and encryption.</summary>
+    public int MaxContentChars { get; init; } = 32_768;
+}
+
+public enum ContentCapture
+{
+    Off,
+    Redacted,
+    Full,
+}
+
+/// <summary>The port the gateway records through: never blocks, never throws.</summary>
+public interface ITraceSink
+{
+    /// <summary>False when the queue is full (the trace is dropped and counted).</summary>
+    bool TryRecord(TraceDraft draft);
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using App.Application.Privacy;
+using App.Application.Traces;
+using App.Infrastructure.Persistence;
+using App.Infrastructure.Security;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace App.Infrastructure.Traces;
+
+/// <summary>
+/// Writes traces off the request path: requests put drafts in a bounded channel (never waiting; when it is full
+/// the draft is dropped and counted), and this background writer redacts and encrypts their content, then inserts
+/// them in batches (by size or time), one transaction per tenant so row-level security checks every row. On a
+/// graceful stop it drains the channel completely. (PostgreSQL refuses COPY into tables with row security, hence
+/// batched INSERTs.)
+/// </summary>
+public sealed partial class TraceWriter : BackgroundService, ITraceSink
+{
+    private readonly Channel<TraceDraft> _channel;
+    private readonly TenantData _data;
+    private readonly KeyEncryption _encryption;
+    private readonly TraceOptions _options;
+    private readonly ILogger<TraceWriter> _logger;
+    private readonly Counter<long> _written;
+    private readonly Counter<long> _dropped;
+
+    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(meters);
+        _data = data;
+        _encryption = encryption;
+        _options = options.Value;
+        _logger = logger;
+        _channel = Channel.CreateBounded<TraceDraft>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of blocking: we count, never wait
+            SingleReader = true,
+        });
+        var meter = meters.Create("App.Traces");
+        _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
+        _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost: queue full, or storage failing past retries.");
+        meter.CreateObservableGauge("app.traces.queued", () => (long)_channel.Reader.Count, "{trace}", "Traces waiting to be written.");
+    }
+
+    public long Dropped { get; private set; }
+
+    public bool TryRecord(TraceDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        if (!_options.Enabled)
+        {
+            return false;
+        }
+
+        if (_channel.Writer.TryWrite(draft))
+        {
+            return true;
+        }
+
+        Drop(1, "queue full");
+        return false;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // No new traces; the loop below writes what is queued and ends.
+        _channel.Writer.TryComplete();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<TraceDraft>(_options.BatchSize);
+        var reader = _channel.Reader;
+        // Not the stopping token: a stop completes the channel, and the loop drains it before ending.
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            using var window = new CancellationTokenSource(_options.FlushInterval);
+            try
+            {
+                while (batch.Count < _options.BatchSize)
+                {
+                    if (reader.TryRead(out var draft))
+                    {
+                        batch.Add(draft);
+                    }
+                    else if (!await reader.WaitToReadAsync(window.Token).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (window.IsCancellationRequested)
+            {
+                // The flush interval is up: write what we have.
+            }
+
+            await WriteAsync(batch).ConfigureAwait(false);
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteAsync(List<TraceDraft> batch)
+    {
+        foreach (var tenant in batch.GroupBy(d => d.Record.TenantId, StringComparer.Ordinal))
+        {
+            var records = tenant.Select(Seal).ToList();
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await _data.WriteAsync(tenant.Key, db =>
+                    {
+                        db.Traces.AddRange(records);
+                        return Task.CompletedTask;
+                    }, CancellationToken.None).ConfigureAwait(false);
+                    _written.Add(records.Count);
+                    break;
+                }
+                catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+                {
+                    if (attempt >= 3)
+                    {
+                        Drop(records.Count, ex.GetType().Name);
+                        break;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt)).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Applies the capture mode: nothing, redacted then encrypted, or encrypted as is.</summary>
+    private TraceRecord Seal(TraceDraft draft)
+    {
+        var record = draft.Record;
+        if (_options.Content == ContentCapture.Off)
+        {
+            return record;
+        }
+
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        record.PromptCiphertext = Protect(draft.Prompt, record, "prompt", counts);
+        record.OutputCiphertext = Protect(draft.Output, record, "output", counts);
+        record.Classification = _options.Content == ContentCapture.Full ? "full" : "redacted";
+        record.Redactions = counts.Count == 0 ? null : JsonSerializer.Serialize(counts);
+        return record;
+    }
+
+    private byte[]? Protect(string? content, TraceRecord record, string field, Dictionary<string, int> counts)
+    {
+        if (content is null)
+        {
+            return null;
+        }
+
+        if (content.Length > _options.MaxContentChars)
+        {
+            content = content[.._options.MaxContentChars];
+        }
+
+        if (_options.Content == ContentCapture.Redacted)
+        {
+            var redaction = Redactor.Redact(content);
+            content = redaction.Text;
+            foreach (var (kind, count) in redaction.Counts)
+            {
+                counts[kind] = counts.GetValueOrDefault(kind) + count;
+            }
+        }
+
+        return _encryption.Encrypt(Encoding.UTF8.GetBytes(content), ContentContext(record.TenantId, record.Id, field));
+    }
+
+    /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>
+    public static string ContentContext(string tenantId, Guid id, string field) => $"trace:{tenantId}:{id:N}:{field}";
+
+    private void Drop(int count, string reason)
+    {
+        Dropped += count;
+        _dropped.Add(count);
+        LogDropped(count, reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} trace(s): {Reason}")]
+    private partial void LogDropped(int count, string reason);
+}

@@ -1,0 +1,210 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using App.Application.Identity;
+using App.Application.Traces;
+using App.Infrastructure.Persistence;
+using App.Infrastructure.Security;
+using App.Infrastructure.Traces;
+using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace App.IntegrationTests.Traces;
+
+/// <summary>Every model call leaves a trace: written off the request path, read back under row-level security.</summary>
+public class TraceStorageTests : GatewayTest
+{
+    protected override Settings Configure(Settings settings) =>
+        base.Configure(settings).Route("offline", Deployment.Offline()).With("Traces:FlushInterval", "00:00:00.050");
+
+    private HttpClient Reader(params string[] scopes) => Factory.CreateClientFor(Tenant, "reader", scopes.Length == 0 ? [Scopes.TracesRead] : scopes);
+
+    private async Task<JsonElement> WaitForTracesAsync(int count, HttpClient? reader = null)
+    {
+        reader ??= Reader();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var page = await reader.GetFromJsonAsync<JsonElement>("/v1/traces?limit=200");
+            if (page.GetProperty("data").GetArrayLength() >= count || DateTime.UtcNow > deadline)
+            {
+                return page;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task AChatCallIsTracedWithTokensAndRedactedEncryptedContent()
+    {
+        var body = Chat("Reach me at jane@example.com or 4111 1111 1111 1111", model: "offline", temperature: 0);
+        using (var response = await PostAsync(body))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var page = await WaitForTracesAsync(1);
+        var trace = page.GetProperty("data")[0];
+        Assert.Equal("offline", trace.GetProperty("model").GetString());
+        Assert.Equal("ok", trace.GetProperty("status").GetString());
+        Assert.Equal("offline", trace.GetProperty("provider").GetString());
+        Assert.True(trace.GetProperty("input_tokens").GetInt64() > 0);
+        Assert.True(trace.GetProperty("output_tokens").GetInt64() > 0);
+        Assert.Equal("provider", trace.GetProperty("token_source").GetString());
+        Assert.Equal("redacted", trace.GetProperty("classification").GetString());
+        Assert.Matches("^[0-9a-f]{32}$", trace.GetProperty("trace_id").GetString());
+        Assert.Contains("EMAIL", trace.GetProperty("redactions").GetString(), StringComparison.Ordinal);
+
+        // Without traces:content, no content; with it, the redacted text.
+        var id = trace.GetProperty("id").GetString();
+        var plain = await Reader().GetFromJsonAsync<JsonElement>($"/v1/traces/{id}");
+        Assert.Equal(JsonValueKind.Null, plain.GetProperty("prompt").ValueKind);
+        var full = await Reader(Scopes.TracesRead, Scopes.TracesContent).GetFromJsonAsync<JsonElement>($"/v1/traces/{id}");
+        var prompt = full.GetProperty("prompt").GetString()!;
+        Assert.Contains("[EMAIL]", prompt, StringComparison.Ordinal);
+        Assert.Contains("[CARD]", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("jane@example.com", prompt, StringComparison.Ordinal);
+        Assert.StartsWith("Offline answer", full.GetProperty("output").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FailuresCacheHitsAndStreamsAreTracedToo()
+    {
+        Upstream.Default = FakeUpstream.Fault.Error(500);
+        using (await PostAsync(Chat("will fail"))) { }
+        using (await PostAsync(Chat("cached", model: "offline", temperature: 0))) { }
+        using (await PostAsync(Chat("cached", model: "offline", temperature: 0))) { }
+        using (var stream = await PostAsync(Chat("streamed", model: "offline", stream: true)))
+        {
+            await ReadStreamAsync(stream);
+        }
+
+        var traces = (await WaitForTracesAsync(4)).GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(4, traces.Count);
+        Assert.Contains(traces, t => t.GetProperty("status").GetString() == "error" && t.GetProperty("retries").GetInt32() == 2);
+        Assert.Contains(traces, t => t.GetProperty("cached").GetBoolean());
+        Assert.Contains(traces, t => t.GetProperty("streamed").GetBoolean() && t.GetProperty("ttft_ms").GetDouble() >= 0);
+    }
+
+    [Fact]
+    public async Task KeysetPagesReturnEveryTraceOnceNewestFirst()
+    {
+        for (var i = 0; i < 7; i++)
+        {
+            using var response = await PostAsync(Chat("page " + i, model: "offline"));
+        }
+
+        await WaitForTracesAsync(7);
+        var seen = new List<(DateTimeOffset, string)>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await Reader().GetFromJsonAsync<JsonElement>("/v1/traces?limit=3" + (cursor is null ? string.Empty : "&cursor=" + cursor));
+            seen.AddRange(page.GetProperty("data").EnumerateArray().Select(t => (t.GetProperty("started_at").GetDateTimeOffset(), t.GetProperty("id").GetString()!)));
+            cursor = page.GetProperty("next_cursor").GetString();
+            pages++;
+        }
+        while (cursor is not null && pages < 10);
+
+        Assert.Equal(3, pages);
+        Assert.Equal(7, seen.Select(s => s.Item2).Distinct().Count());
+        Assert.Equal(seen.OrderByDescending(s => s.Item1).ThenByDescending(s => s.Item2).ToList(), seen);
+    }
+
+    [Fact]
+    public async Task AnotherTenantSeesNoneOfIt()
+    {
+        using (await PostAsync(Chat("mine", model: "offline"))) { }
+        var id = (await WaitForTracesAsync(1)).GetProperty("data")[0].GetProperty("id").GetString();
+
+        var other = Factory.CreateClientFor("other-" + Tenant, "eve", Scopes.TracesRead, Scopes.TracesContent);
+        var theirs = await other.GetFromJsonAsync<JsonElement>("/v1/traces");
+        Assert.Equal(0, theirs.GetProperty("data").GetArrayLength());
+        using var direct = await other.GetAsync($"/v1/traces/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, direct.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("limit=0")]
+    [InlineData("limit=1000")]
+    [InlineData("cursor=not-a-cursor")]
+    public async Task BadPagingIs400(string query)
+    {
+        using var response = await Reader().GetAsync("/v1/traces?" + query);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadingTracesNeedsTheScope()
+    {
+        using var response = await Client.GetAsync("/v1/traces");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AFullQueueDropsAndCountsInsteadOfBlocking()
+    {
+        // A writer that is not running: its queue only fills.
+        var writer = new TraceWriter(
+            Factory.Services.GetRequiredService<TenantData>(),
+            Factory.Services.GetRequiredService<KeyEncryption>(),
+            Options.Create(new TraceOptions { QueueCapacity = 2 }),
+            Factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            NullLogger<TraceWriter>.Instance);
+        var draft = new TraceDraft(new TraceRecord { Id = Guid.NewGuid(), TenantId = Tenant, ModelAlias = "m", Status = "ok", TokenSource = "none" }, null, null);
+        Assert.True(writer.TryRecord(draft));
+        Assert.True(writer.TryRecord(draft));
+        Assert.False(writer.TryRecord(draft));
+        Assert.Equal(1, writer.Dropped);
+        await Task.CompletedTask;
+    }
+}
+
+/// <summary>A graceful stop writes every queued trace before the process ends.</summary>
+public sealed class TraceDurabilityTests : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+    private IRedisServer _redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await SharedServers.RedisAsync();
+        _database = await Databases.SharedAsync();
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task NRequestsThenAGracefulStopLeaveExactlyNTraces()
+    {
+        const int n = 40;
+        var tenant = "dur-" + Guid.NewGuid().ToString("N")[..8];
+        // A long flush interval and a large batch: the traces are still queued when the stop begins.
+        var factory = new GatewayFactory(_redis.ConnectionString, _database, new Settings()
+            .With("Traces:FlushInterval", "00:00:30")
+            .With("Traces:BatchSize", "10000"));
+        var client = factory.CreateClientFor(tenant);
+        await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "offline", messages = new[] { new { role = "user", content = "durable " + i } } });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }));
+        await factory.DisposeAsync(); // graceful stop: the writer drains
+
+        await using var connection = new Npgsql.NpgsqlConnection(_database.Runtime);
+        await connection.OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        await using (var bind = new Npgsql.NpgsqlCommand("SELECT set_config('app.tenant_id', @t, true)", connection, tx))
+        {
+            bind.Parameters.AddWithValue("t", tenant);
+            await bind.ExecuteNonQueryAsync();
+        }
+
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM app.traces", connection, tx);
+        Assert.Equal((long)n, (long)(await count.ExecuteScalarAsync())!);
+    }
+}
