@@ -24,11 +24,26 @@ public static class Databases
     /// <summary>A fresh migrated database, for tests that change global state (the signing keys).</summary>
     public static Task<TestDatabase> FreshAsync() => CreateAsync("app_" + Guid.NewGuid().ToString("N")[..12]);
 
-    private static async Task<TestDatabase> CreateAsync(string name)
+    /// <summary>A database with the roles and schema of bootstrap.sql but no migrations applied.</summary>
+    public static Task<TestDatabase> EmptyAsync() => CreateAsync("app_" + Guid.NewGuid().ToString("N")[..12], migrate: false);
+
+    /// <summary>Runs a SQL file with psql as the given user (ON_ERROR_STOP).</summary>
+    public static async Task<(int ExitCode, string Output)> PsqlAsync(string connectionString, string file)
+    {
+        var c = new NpgsqlConnectionStringBuilder(connectionString);
+        return await TestServers.RunWithEnvironmentAsync(
+            Psql(),
+            ["-h", c.Host!, "-p", c.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", c.Username!, "-d", c.Database!, "-v", "ON_ERROR_STOP=1", "-q", "-f", file],
+            new Dictionary<string, string> { ["PGPASSWORD"] = c.Password! });
+    }
+
+    private static string Psql() => TestServers.FindBinary("psql", [.. Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin", "psql")) : []]);
+
+    private static async Task<TestDatabase> CreateAsync(string name, bool migrate = true)
     {
         var server = await SharedServers.PostgresAsync();
         var admin = new NpgsqlConnectionStringBuilder(server.AdminConnectionString);
-        var psql = TestServers.FindBinary("psql", [.. Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin", "psql")) : []]);
+        var psql = Psql();
         var script = Path.Combine(RepositoryRoot(), "deploy", "postgres", "bootstrap.sql");
         // The script creates cluster-wide roles: two runs at once would race on them.
         await Bootstrap.WaitAsync();
@@ -59,6 +74,11 @@ public static class Databases
         }.ConnectionString;
 
         var database = new TestDatabase(As("app_owner", OwnerPassword), As("app_runtime", RuntimePassword), As(admin.Username!, admin.Password!));
+        if (!migrate)
+        {
+            return database;
+        }
+
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:PostgresMigrations"] = database.Owner,

@@ -9,13 +9,14 @@ namespace App.Api.Hosting;
 /// The binary's commands besides serving:
 /// <list type="bullet">
 /// <item><c>migrate</c>: apply database migrations as the owner role (a release step).</item>
+/// <item><c>migrations-script</c>: print the idempotent SQL script of all migrations (a dry run to review).</item>
 /// <item><c>rotate-signing-key</c>: retire the current token signing key now.</item>
 /// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token (Development only).</item>
 /// </list>
 /// </summary>
 internal static class Commands
 {
-    private static readonly string[] Names = ["migrate", "rotate-signing-key", "dev-token"];
+    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -32,6 +33,9 @@ internal static class Commands
             case "migrate":
                 await Database.MigrateAsync(app.Configuration, logger, CancellationToken.None);
                 return true;
+            case "migrations-script":
+                await Console.Out.WriteAsync(Database.IdempotentScript());
+                return true;
             case "rotate-signing-key":
                 await MigrateIfConfiguredAsync(app, logger);
                 var rotated = await app.Services.GetRequiredService<SigningKeyRing>().RotateNowAsync(CancellationToken.None);
@@ -41,7 +45,7 @@ internal static class Commands
                 await DevTokenAsync(app, args, logger);
                 return true;
             default:
-                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, rotate-signing-key, dev-token.");
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token.");
                 Environment.ExitCode = 2;
                 return true;
         }

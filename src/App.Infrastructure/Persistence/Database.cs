@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -50,6 +51,17 @@ public static partial class Database
             var names = string.Join(", ", pending);
             LogMigrated(logger, pending.Count, names);
         }
+    }
+
+    /// <summary>
+    /// The idempotent SQL script of every migration: safe to run on an empty database or on one at any earlier
+    /// migration (each step checks the history table). For review before a release, or for DBAs who apply it.
+    /// </summary>
+    public static string IdempotentScript()
+    {
+        using var db = new DesignTimeFactory().CreateDbContext([]);
+        return db.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>()
+            .GenerateScript(options: Microsoft.EntityFrameworkCore.Migrations.MigrationsSqlGenerationOptions.Idempotent);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} migration(s): {Migrations}")]
