@@ -1,3 +1,4 @@
+using App.Api.Audit;
 using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.OpenAi;
@@ -26,6 +27,7 @@ app.MapAdminApi();                  // POST /admin/users/{id}/disable
 app.MapChatCompletions();           // POST /v1/chat/completions
 app.MapModels();                    // GET  /v1/models
 app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
+app.MapAuditApi();                  // GET  /v1/audit/verify
 
 app.Run();
 

@@ -1,9 +1,11 @@
+using App.Application.Audit;
 using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Application.Traces;
+using App.Infrastructure.Audit;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
 using App.Infrastructure.Identity;
@@ -76,6 +78,12 @@ public static class DependencyInjection
             .Validate(o => o.QueueCapacity >= 1 && o.BatchSize >= 1 && o.MaxContentChars >= 0, "Traces:QueueCapacity, BatchSize must be positive; MaxContentChars not negative.")
             .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(10), "Traces:FlushInterval must be at least 10 ms.")
             .ValidateOnStart();
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
+            .Validate(o => o.CheckpointInterval >= TimeSpan.FromSeconds(1), "Audit:CheckpointInterval must be at least 00:00:01.")
+            .ValidateOnStart();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLog>());
+        services.AddHostedService<AuditCheckpointer>();
         services.AddSingleton<TraceWriter>();
         services.AddSingleton<ITraceSink>(sp => sp.GetRequiredService<TraceWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<TraceWriter>());

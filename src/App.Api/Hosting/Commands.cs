@@ -11,12 +11,13 @@ namespace App.Api.Hosting;
 /// <item><c>migrate</c>: apply database migrations as the owner role (a release step).</item>
 /// <item><c>migrations-script</c>: print the idempotent SQL script of all migrations (a dry run to review).</item>
 /// <item><c>rotate-signing-key</c>: retire the current token signing key now.</item>
+/// <item><c>audit-verify --tenant &lt;id&gt; [--checkpoints &lt;file&gt;]</c>: verify a tenant's audit chain against checkpoints.</item>
 /// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token (Development only).</item>
 /// </list>
 /// </summary>
 internal static class Commands
 {
-    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token"];
+    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -41,14 +42,42 @@ internal static class Commands
                 var rotated = await app.Services.GetRequiredService<SigningKeyRing>().RotateNowAsync(CancellationToken.None);
                 await Console.Out.WriteLineAsync($"Now signing with {rotated.Signing.Key.KeyId}.");
                 return true;
+            case "audit-verify":
+                await AuditVerifyAsync(app, args);
+                return true;
             case "dev-token":
                 await DevTokenAsync(app, args, logger);
                 return true;
             default:
-                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token.");
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token, audit-verify.");
                 Environment.ExitCode = 2;
                 return true;
         }
+    }
+
+    private static async Task AuditVerifyAsync(WebApplication app, string[] args)
+    {
+        var tenant = Option(args, "--tenant");
+        if (string.IsNullOrWhiteSpace(tenant))
+        {
+            await Console.Error.WriteLineAsync("usage: audit-verify --tenant <id> [--checkpoints <file>]");
+            Environment.ExitCode = 2;
+            return;
+        }
+
+        var audit = app.Services.GetRequiredService<App.Infrastructure.Audit.AuditLog>();
+        var file = Option(args, "--checkpoints") ?? app.Configuration["Audit:CheckpointFile"];
+        var result = string.IsNullOrWhiteSpace(file)
+            ? await audit.VerifyAsync(tenant, CancellationToken.None)
+            : await audit.VerifyAgainstAsync(tenant, App.Infrastructure.Audit.AuditLog.ReadCheckpoints(file), CancellationToken.None);
+        await Console.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(result));
+        Environment.ExitCode = result.Ok ? 0 : 1;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i > 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
     private static async Task DevTokenAsync(WebApplication app, string[] args, ILogger logger)
@@ -60,15 +89,9 @@ internal static class Commands
             return;
         }
 
-        string? Option(string name)
-        {
-            var i = Array.IndexOf(args, name);
-            return i > 0 && i + 1 < args.Length ? args[i + 1] : null;
-        }
-
-        var tenant = Option("--tenant") ?? "dev";
-        var user = Option("--user") ?? "dev-user";
-        var scopes = Scopes.Parse(Option("--scope") ?? app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DefaultScopes);
+        var tenant = Option(args, "--tenant") ?? "dev";
+        var user = Option(args, "--user") ?? "dev-user";
+        var scopes = Scopes.Parse(Option(args, "--scope") ?? app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DefaultScopes);
         var unknown = scopes.Where(s => !Scopes.All.Contains(s)).ToList();
         if (unknown.Count > 0)
         {

@@ -20,6 +20,7 @@ internal static class AdminApi
     private static async Task<Results<NoContent, NotFound>> DisableUserAsync(Guid userId, ClaimsPrincipal caller, Sessions sessions, HttpContext context)
     {
         var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        return await sessions.DisableUserAsync(tenant, userId, context.RequestAborted) ? TypedResults.NoContent() : TypedResults.NotFound();
+        var actor = caller.FindFirstValue(TokenClaims.Subject) ?? "unknown";
+        return await sessions.DisableUserAsync(tenant, userId, actor, context.RequestAborted) ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 }

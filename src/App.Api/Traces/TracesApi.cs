@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json.Serialization;
+using App.Application.Audit;
 using App.Application.Identity;
 using App.Application.Traces;
 using App.Infrastructure.Persistence;
@@ -118,7 +119,7 @@ internal static class TracesApi
         return TypedResults.Ok(new TracePage(items, more ? Encode(items[^1].StartedAt, items[^1].Id) : null));
     }
 
-    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, TenantData data, KeyEncryption encryption, HttpContext context)
+    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, TenantData data, KeyEncryption encryption, IAuditLog audit, HttpContext context)
     {
         var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
         var trace = await data.ReadAsync(tenant, db => db.Traces.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, context.RequestAborted), context.RequestAborted);
@@ -128,6 +129,12 @@ internal static class TracesApi
         }
 
         var canReadContent = caller.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).Contains(Scopes.TracesContent);
+        if (canReadContent && (trace.PromptCiphertext is not null || trace.OutputCiphertext is not null))
+        {
+            // Reading what users sent is itself a security event.
+            await audit.AppendAsync(tenant, AuditKinds.TraceContentRead, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", trace.Id.ToString(), null, context.RequestAborted);
+        }
+
         string? Open(byte[]? ciphertext, string field) => canReadContent && ciphertext is not null
             ? Encoding.UTF8.GetString(encryption.Decrypt(ciphertext, TraceWriter.ContentContext(trace.TenantId, trace.Id, field)))
             : null;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using App.Application.Audit;
 using App.Application.Identity;
 using App.Infrastructure.Persistence;
 using Fido2NetLib;
@@ -59,6 +60,7 @@ public sealed partial class Passkeys(
     IConnectionMultiplexer redis,
     IDbContextFactory<AppDbContext> databases,
     Sessions sessions,
+    IAuditLog audit,
     IOptions<PasskeyOptions> passkeyOptions,
     IOptions<AuthOptions> authOptions,
     TimeProvider time,
@@ -170,6 +172,7 @@ public sealed partial class Passkeys(
         }
 
         LogRegistered(user.TenantId, user.Id);
+        await audit.AppendAsync(user.TenantId, AuditKinds.TenantCreated, user.Id.ToString(), user.TenantId, new { user = user.UserName }, cancellationToken).ConfigureAwait(false);
         return new PasskeyResult(PasskeyFailure.None, await sessions.StartAsync(user, cancellationToken).ConfigureAwait(false));
     }
 
@@ -231,6 +234,7 @@ public sealed partial class Passkeys(
         credential.LastUsedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         LogSignedIn(user.TenantId, user.Id);
+        await audit.AppendAsync(user.TenantId, AuditKinds.SignedIn, user.Id.ToString(), null, new { method = "passkey", backedUp = verified.IsBackedUp }, cancellationToken).ConfigureAwait(false);
         return new PasskeyResult(PasskeyFailure.None, await sessions.StartAsync(user, cancellationToken).ConfigureAwait(false));
     }
 

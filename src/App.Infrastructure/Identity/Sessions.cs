@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using App.Application.Audit;
 using App.Application.Identity;
 using App.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -34,6 +35,7 @@ public sealed partial class Sessions(
     IDbContextFactory<AppDbContext> databases,
     AccessTokenIssuer issuer,
     RevocationList revocations,
+    IAuditLog audit,
     IOptions<AuthOptions> options,
     TimeProvider time,
     ILogger<Sessions> logger)
@@ -92,6 +94,7 @@ public sealed partial class Sessions(
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
                 await revocations.RevokeSessionAsync(token.FamilyId.ToString()).ConfigureAwait(false);
                 LogReuseDetected(token.TenantId, token.UserId, token.FamilyId);
+                await audit.AppendAsync(token.TenantId, AuditKinds.RefreshReuse, token.UserId.ToString(), token.FamilyId.ToString(), new { session = token.FamilyId, revoked = "family" }, cancellationToken).ConfigureAwait(false);
                 return (RefreshOutcome.ReuseDetected, null);
             }
 
@@ -127,10 +130,11 @@ public sealed partial class Sessions(
         await RevokeFamilyAsync(db, token.FamilyId, "logout", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         await revocations.RevokeSessionAsync(token.FamilyId.ToString()).ConfigureAwait(false);
         LogLoggedOut(token.TenantId, token.UserId, token.FamilyId);
+        await audit.AppendAsync(token.TenantId, AuditKinds.LoggedOut, token.UserId.ToString(), token.FamilyId.ToString(), null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disables a user of the tenant and ends all their sessions at once. False if no such user.</summary>
-    public async Task<bool> DisableUserAsync(string tenantId, Guid userId, CancellationToken cancellationToken)
+    public async Task<bool> DisableUserAsync(string tenantId, Guid userId, string actor, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -147,6 +151,7 @@ public sealed partial class Sessions(
             .ConfigureAwait(false);
         await revocations.RevokeUserAsync(userId.ToString()).ConfigureAwait(false);
         LogUserDisabled(tenantId, userId);
+        await audit.AppendAsync(tenantId, AuditKinds.UserDisabled, actor, userId.ToString(), null, cancellationToken).ConfigureAwait(false);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using App.Application.Audit;
 using App.Application.Identity;
 using App.Application.Traces;
 using Microsoft.EntityFrameworkCore;
@@ -23,6 +24,8 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
 
     public DbSet<TraceRecord> Traces => Set<TraceRecord>();
+
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     /// <summary>
     /// The tenant this unit of work acts for. <see cref="TenantInterceptor"/> sets it, transaction-locally, as
@@ -95,6 +98,17 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             // Keyset pagination: newest first, id as the tie-breaker.
             e.HasIndex(t => new { t.TenantId, t.StartedAt, t.Id }).IsDescending(false, true, true);
             // No foreign key to tenants: tenants of external issuers exist only in their tokens.
+        });
+
+        modelBuilder.Entity<AuditEntry>(e =>
+        {
+            e.HasKey(a => new { a.TenantId, a.Sequence });
+            e.Property(a => a.TenantId).HasMaxLength(64);
+            e.Property(a => a.Kind).HasMaxLength(64);
+            e.Property(a => a.Actor).HasMaxLength(128);
+            e.Property(a => a.Subject).HasMaxLength(128);
+            // text, not jsonb: jsonb normalizes, and the hash is over the exact text.
+            e.Property(a => a.Data).HasMaxLength(4000);
         });
 
         modelBuilder.Entity<SigningKey>(e =>

@@ -89,6 +89,12 @@ public sealed class KeyEncryption
         return output;
     }
 
+    /// <summary>A key for another purpose (a MAC, say), derived from a key-encryption key with HKDF.</summary>
+    public byte[] DeriveKey(string purpose, string keyId) =>
+        _keys.TryGetValue(keyId, out var key)
+            ? HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: Encoding.UTF8.GetBytes(purpose))
+            : throw new CryptographicException($"Encryption key '{keyId}' is not configured (Encryption:Keys:{keyId}).");
+
     /// <exception cref="CryptographicException">Unknown key, wrong associated data, or tampered data.</exception>
     public byte[] Decrypt(ReadOnlySpan<byte> blob, string associatedData)
     {

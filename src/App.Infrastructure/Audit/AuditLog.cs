@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using App.Application.Audit;
+using App.Infrastructure.Persistence;
+using App.Infrastructure.Security;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace App.Infrastructure.Audit;
+
+/// <summary><c>Audit</c>: checkpoints of the audit chains, written outside the database.</summary>
+public sealed class AuditOptions
+{
+    public const string Section = "Audit";
+
+    /// <summary>A file checkpoints are appended to (one JSON line each); they are also logged. Empty: log only.</summary>
+    public string? CheckpointFile { get; init; }
+
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>A signed statement of a chain's head at a moment, kept where the database cannot rewrite it.</summary>
+public sealed record AuditCheckpoint(
+    [property: JsonPropertyName("tenant")] string Tenant,
+    [property: JsonPropertyName("seq")] long Sequence,
+    [property: JsonPropertyName("head")] string Head,
+    [property: JsonPropertyName("at")] DateTimeOffset At,
+    [property: JsonPropertyName("key")] string KeyId,
+    [property: JsonPropertyName("sig")] string Signature);
+
+/// <summary>
+/// The tenant audit logs: appends are serialized per tenant (an advisory lock) and chained by hash; the table is
+/// append-only for the service (grants and a trigger) and row-secured per tenant. Periodically the head of each
+/// chain this instance appended to is written as a checkpoint, MAC-signed with a key derived from the
+/// key-encryption key, to a file and the log: a superuser who rewrites or truncates a chain in the database
+/// cannot make it match checkpoints already written out.
+/// </summary>
+public sealed partial class AuditLog(
+    IDbContextFactory<AppDbContext> databases,
+    KeyEncryption encryption,
+    IOptions<AuditOptions> options,
+    TimeProvider time,
+    ILogger<AuditLog> logger) : IAuditLog
+{
+    private const string CheckpointPurpose = "audit-checkpoint/v1";
+    private readonly ConcurrentDictionary<string, byte> _touched = new(StringComparer.Ordinal);
+
+    public async Task AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.TenantId = tenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
+        var last = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash })
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        // Millisecond precision: what the hash covers is exactly what the database keeps.
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
+        var sequence = (last?.Sequence ?? 0) + 1;
+        var previous = last?.Hash ?? AuditEntry.Genesis;
+        var json = data is null ? null : JsonSerializer.Serialize(data);
+        db.AuditEntries.Add(new AuditEntry
+        {
+            TenantId = tenantId,
+            Sequence = sequence,
+            At = at,
+            Kind = kind,
+            Actor = actor,
+            Subject = subject,
+            Data = json,
+            PreviousHash = previous,
+            Hash = AuditEntry.ComputeHash(tenantId, sequence, at, kind, actor, subject, json, previous),
+        });
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        _touched[tenantId] = 0;
+    }
+
+    /// <summary>Walks the tenant's chain from the first entry; reports the first that does not verify.</summary>
+    public async Task<AuditVerification> VerifyAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.TenantId = tenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var previous = AuditEntry.Genesis;
+        long count = 0;
+        await foreach (var entry in db.AuditEntries.AsNoTracking().OrderBy(a => a.Sequence).AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            count++;
+            if (entry.Sequence != count)
+            {
+                return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), count, $"entry {count} is missing (next is {entry.Sequence})");
+            }
+
+            if (!entry.PreviousHash.AsSpan().SequenceEqual(previous))
+            {
+                return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), entry.Sequence, "its previous-hash does not match the entry before it");
+            }
+
+            if (!entry.Recompute().AsSpan().SequenceEqual(entry.Hash))
+            {
+                return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), entry.Sequence, "its content does not match its hash");
+            }
+
+            previous = entry.Hash;
+        }
+
+        return new AuditVerification(true, count, count == 0 ? null : Convert.ToHexStringLower(previous), null, null);
+    }
+
+    /// <summary>The chain, then each checkpoint: its signature, and the entry it names still there with that hash.</summary>
+    public async Task<AuditVerification> VerifyAgainstAsync(string tenantId, IEnumerable<AuditCheckpoint> checkpoints, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        var chain = await VerifyAsync(tenantId, cancellationToken).ConfigureAwait(false);
+        if (!chain.Ok)
+        {
+            return chain;
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.TenantId = tenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var checkpoint in checkpoints.Where(c => c.Tenant == tenantId).OrderBy(c => c.Sequence))
+        {
+            if (!Verify(checkpoint))
+            {
+                return chain with { Ok = false, BrokenAt = checkpoint.Sequence, Reason = "a checkpoint's signature does not verify" };
+            }
+
+            if (checkpoint.Sequence > chain.Entries)
+            {
+                return chain with { Ok = false, BrokenAt = chain.Entries + 1, Reason = $"entries {chain.Entries + 1} to {checkpoint.Sequence} were removed (checkpoint of {checkpoint.At:o})" };
+            }
+
+            var hash = await db.AuditEntries.Where(a => a.Sequence == checkpoint.Sequence).Select(a => a.Hash).SingleAsync(cancellationToken).ConfigureAwait(false);
+            if (Convert.ToHexStringLower(hash) != checkpoint.Head)
+            {
+                return chain with { Ok = false, BrokenAt = checkpoint.Sequence, Reason = "the chain was rewritten up to this entry (it no longer matches its checkpoint)" };
+            }
+        }
+
+        return chain;
+    }
+
+    /// <summary>Writes a checkpoint for every tenant this instance appended to since the last round.</summary>
+    public async Task<IReadOnlyList<AuditCheckpoint>> CheckpointAsync(CancellationToken cancellationToken)
+    {
+        var written = new List<AuditCheckpoint>();
+        foreach (var tenant in _touched.Keys.ToList())
+        {
+            _touched.TryRemove(tenant, out _);
+            await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            db.TenantId = tenant;
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var head = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            if (head is null)
+            {
+                continue;
+            }
+
+            var unsigned = new AuditCheckpoint(tenant, head.Sequence, Convert.ToHexStringLower(head.Hash), time.GetUtcNow(), encryption.ActiveKey, string.Empty);
+            var checkpoint = unsigned with { Signature = Sign(unsigned, encryption.ActiveKey) };
+            written.Add(checkpoint);
+            LogCheckpoint(checkpoint.Tenant, checkpoint.Sequence, checkpoint.Head, checkpoint.Signature);
+            if (!string.IsNullOrWhiteSpace(options.Value.CheckpointFile))
+            {
+                await File.AppendAllTextAsync(options.Value.CheckpointFile, JsonSerializer.Serialize(checkpoint) + "\n", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return written;
+    }
+
+    public static IEnumerable<AuditCheckpoint> ReadCheckpoints(string path) =>
+        File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<AuditCheckpoint>(l)!);
+
+    private bool Verify(AuditCheckpoint checkpoint)
+    {
+        try
+        {
+            return CryptographicOperations.FixedTimeEquals(Convert.FromHexString(Sign(checkpoint, checkpoint.KeyId)), Convert.FromHexString(checkpoint.Signature));
+        }
+        catch (Exception ex) when (ex is FormatException or CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private string Sign(AuditCheckpoint c, string keyId)
+    {
+        var message = JsonSerializer.SerializeToUtf8Bytes(new object[] { CheckpointPurpose, c.Tenant, c.Sequence, c.Head, c.At.ToUnixTimeMilliseconds(), keyId });
+        return Convert.ToHexStringLower(HMACSHA256.HashData(encryption.DeriveKey(CheckpointPurpose, keyId), message));
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Audit checkpoint: tenant {TenantId} seq {Sequence} head {Head} sig {Signature}")]
+    private partial void LogCheckpoint(string tenantId, long sequence, string head, string signature);
+}
+
+/// <summary>Writes checkpoints every <see cref="AuditOptions.CheckpointInterval"/>, and once more on a graceful stop.</summary>
+internal sealed class AuditCheckpointer(AuditLog audit, IOptions<AuditOptions> options) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.CheckpointInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await audit.CheckpointAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await audit.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
