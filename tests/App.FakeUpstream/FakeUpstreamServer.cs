@@ -45,6 +45,9 @@ public sealed class UpstreamBehaviour
     public int StreamChunks { get; set; } = 8;
 
     public TimeSpan ChunkInterval { get; set; }
+
+    /// <summary>Report no usage, as some OpenAI-compatible servers do on streams.</summary>
+    public bool OmitUsage { get; set; }
 }
 
 /// <summary>One request the upstream received.</summary>
@@ -234,7 +237,10 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
         }
 
         await Write(context, $$"""{"id":"{{id}}","object":"chat.completion.chunk","created":1,"model":"{{model}}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
-        await Write(context, $$$"""{"id":"{{{id}}}","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":{{{prompt.Length / 4 + 1}}},"completion_tokens":{{{words.Count}}},"total_tokens":{{{prompt.Length / 4 + 1 + words.Count}}}}}""");
+        if (!Behaviour.OmitUsage)
+        {
+            await Write(context, $$$"""{"id":"{{{id}}}","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":{{{prompt.Length / 4 + 1}}},"completion_tokens":{{{words.Count}}},"total_tokens":{{{prompt.Length / 4 + 1 + words.Count}}}}}""");
+        }
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
 

@@ -49,6 +49,6 @@ internal static class ChatTraces
             Temperature = request.Options.Temperature,
             FinishReason = record.FinishReason,
         };
-        return new TraceDraft(trace, prompt.ToString(), record.Output);
+        return new TraceDraft(trace, prompt.ToString(), record.Output, [.. request.Messages.Select(m => (m.Role.Value, m.Text))]);
     }
 }

@@ -31,12 +31,12 @@ public sealed class TraceRecord
 
     public double? TimeToFirstTokenMs { get; init; }
 
-    public long? InputTokens { get; init; }
+    public long? InputTokens { get; set; }
 
-    public long? OutputTokens { get; init; }
+    public long? OutputTokens { get; set; }
 
-    /// <summary>Where the token counts come from: <c>provider</c> (reported usage) or <c>none</c>.</summary>
-    public required string TokenSource { get; init; }
+    /// <summary>Where the token counts come from: <c>provider</c> (reported usage), <c>tokenizer</c> (counted here) or <c>none</c>.</summary>
+    public required string TokenSource { get; set; }
 
     public bool Cached { get; init; }
 
@@ -62,7 +62,11 @@ public sealed class TraceRecord
 }
 
 /// <summary>What the gateway hands to the trace pipeline; content is still in clear and never leaves the process so.</summary>
-public sealed record TraceDraft(TraceRecord Record, string? Prompt, string? Output);
+/// <param name="Record">The trace.</param>
+/// <param name="Prompt">The conversation as "role: text" lines.</param>
+/// <param name="Output">The answer as the client received it.</param>
+/// <param name="Messages">The conversation as sent, to count tokens when the provider reported none.</param>
+public sealed record TraceDraft(TraceRecord Record, string? Prompt, string? Output, IReadOnlyList<(string Role, string Text)>? Messages = null);
 
 /// <summary><c>Traces</c>: what is captured and how it is written.</summary>
 public sealed class TraceOptions

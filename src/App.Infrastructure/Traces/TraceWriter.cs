@@ -141,6 +141,14 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private TraceRecord Seal(TraceDraft draft)
     {
         var record = draft.Record;
+        // Usage the provider did not report is counted here, off the request path.
+        if (record.InputTokens is null && record.OutputTokens is null && draft.Messages is { Count: > 0 } messages && record.Status == "ok")
+        {
+            record.InputTokens = TokenCounter.CountPrompt(messages);
+            record.OutputTokens = draft.Output is null ? 0 : TokenCounter.Count(draft.Output);
+            record.TokenSource = "tokenizer";
+        }
+
         if (_options.Content == ContentCapture.Off)
         {
             return record;

@@ -208,3 +208,39 @@ public sealed class TraceDurabilityTests : IAsyncLifetime
         Assert.Equal((long)n, (long)(await count.ExecuteScalarAsync())!);
     }
 }
+
+/// <summary>When the provider reports no usage, the trace counts tokens with the o200k_base tokenizer and says so.</summary>
+public class TokenizerFallbackTests : GatewayTest
+{
+    protected override Settings Configure(Settings settings) => base.Configure(settings).With("Traces:FlushInterval", "00:00:00.050");
+
+    [Fact]
+    public async Task AStreamWithoutUsageIsCountedWithTheTokenizer()
+    {
+        Upstream.Behaviour.OmitUsage = true;
+        string text;
+        using (var response = await PostAsync(Chat("count these tokens for me", stream: true)))
+        {
+            text = (await ReadStreamAsync(response)).Text;
+        }
+
+        var reader = Factory.CreateClientFor(Tenant, "reader", Scopes.TracesRead);
+        JsonElement trace = default;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var page = await reader.GetFromJsonAsync<JsonElement>("/v1/traces");
+            if (page.GetProperty("data").GetArrayLength() > 0)
+            {
+                trace = page.GetProperty("data")[0];
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("tokenizer", trace.GetProperty("token_source").GetString());
+        Assert.Equal(App.Infrastructure.Traces.TokenCounter.Count(text), trace.GetProperty("output_tokens").GetInt64());
+        Assert.Equal(App.Infrastructure.Traces.TokenCounter.CountPrompt([("user", "count these tokens for me")]), trace.GetProperty("input_tokens").GetInt64());
+    }
+}
