@@ -40,7 +40,7 @@ public sealed record AuditCheckpoint(
 /// cannot make it match checkpoints already written out.
 /// </summary>
 public sealed partial class AuditLog(
-    IDbContextFactory<AppDbContext> databases,
+    TenantData tenantData,
     KeyEncryption encryption,
     IOptions<AuditOptions> options,
     TimeProvider time,
@@ -52,65 +52,56 @@ public sealed partial class AuditLog(
     public async Task AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        db.TenantId = tenantId;
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
-        var last = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash })
-            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        // Millisecond precision: what the hash covers is exactly what the database keeps.
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
-        var sequence = (last?.Sequence ?? 0) + 1;
-        var previous = last?.Hash ?? AuditEntry.Genesis;
         var json = data is null ? null : JsonSerializer.Serialize(data);
-        db.AuditEntries.Add(new AuditEntry
+        await tenantData.WriteAsync(tenantId, async db =>
         {
-            TenantId = tenantId,
-            Sequence = sequence,
-            At = at,
-            Kind = kind,
-            Actor = actor,
-            Subject = subject,
-            Data = json,
-            PreviousHash = previous,
-            Hash = AuditEntry.ComputeHash(tenantId, sequence, at, kind, actor, subject, json, previous),
-        });
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // One append at a time per tenant: the chain has no forks.
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
+            var last = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash })
+                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            // Millisecond precision: what the hash covers is exactly what the database keeps.
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
+            var sequence = (last?.Sequence ?? 0) + 1;
+            var previous = last?.Hash ?? AuditEntry.Genesis;
+            db.AuditEntries.Add(new AuditEntry
+            {
+                TenantId = tenantId,
+                Sequence = sequence,
+                At = at,
+                Kind = kind,
+                Actor = actor,
+                Subject = subject,
+                Data = json,
+                PreviousHash = previous,
+                Hash = AuditEntry.ComputeHash(tenantId, sequence, at, kind, actor, subject, json, previous),
+            });
+        }, cancellationToken).ConfigureAwait(false);
         _touched[tenantId] = 0;
     }
 
     /// <summary>Walks the tenant's chain from the first entry; reports the first that does not verify.</summary>
-    public async Task<AuditVerification> VerifyAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        db.TenantId = tenantId;
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var previous = AuditEntry.Genesis;
-        long count = 0;
-        await foreach (var entry in db.AuditEntries.AsNoTracking().OrderBy(a => a.Sequence).AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
+    public Task<AuditVerification> VerifyAsync(string tenantId, CancellationToken cancellationToken) =>
+        tenantData.ReadAsync(tenantId, async db =>
         {
-            count++;
-            if (entry.Sequence != count)
+            var previous = AuditEntry.Genesis;
+            long count = 0;
+            await foreach (var entry in db.AuditEntries.AsNoTracking().OrderBy(a => a.Sequence).AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), count, $"entry {count} is missing (next is {entry.Sequence})");
+                count++;
+                var reason = entry.Sequence != count ? $"entry {count} is missing (next is {entry.Sequence})"
+                    : !entry.PreviousHash.AsSpan().SequenceEqual(previous) ? "its previous-hash does not match the entry before it"
+                    : !entry.Recompute().AsSpan().SequenceEqual(entry.Hash) ? "its content does not match its hash"
+                    : null;
+                if (reason is not null)
+                {
+                    return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), Math.Min(count, entry.Sequence), reason);
+                }
+
+                previous = entry.Hash;
             }
 
-            if (!entry.PreviousHash.AsSpan().SequenceEqual(previous))
-            {
-                return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), entry.Sequence, "its previous-hash does not match the entry before it");
-            }
-
-            if (!entry.Recompute().AsSpan().SequenceEqual(entry.Hash))
-            {
-                return new AuditVerification(false, count - 1, Convert.ToHexStringLower(previous), entry.Sequence, "its content does not match its hash");
-            }
-
-            previous = entry.Hash;
-        }
-
-        return new AuditVerification(true, count, count == 0 ? null : Convert.ToHexStringLower(previous), null, null);
-    }
+            return new AuditVerification(true, count, count == 0 ? null : Convert.ToHexStringLower(previous), null, null);
+        }, cancellationToken);
 
     /// <summary>The chain, then each checkpoint: its signature, and the entry it names still there with that hash.</summary>
     public async Task<AuditVerification> VerifyAgainstAsync(string tenantId, IEnumerable<AuditCheckpoint> checkpoints, CancellationToken cancellationToken)
@@ -122,9 +113,7 @@ public sealed partial class AuditLog(
             return chain;
         }
 
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        db.TenantId = tenantId;
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var hashes = await tenantData.ReadAsync(tenantId, db => db.AuditEntries.AsNoTracking().ToDictionaryAsync(a => a.Sequence, a => a.Hash, cancellationToken), cancellationToken).ConfigureAwait(false);
         foreach (var checkpoint in checkpoints.Where(c => c.Tenant == tenantId).OrderBy(c => c.Sequence))
         {
             if (!Verify(checkpoint))
@@ -137,8 +126,7 @@ public sealed partial class AuditLog(
                 return chain with { Ok = false, BrokenAt = chain.Entries + 1, Reason = $"entries {chain.Entries + 1} to {checkpoint.Sequence} were removed (checkpoint of {checkpoint.At:o})" };
             }
 
-            var hash = await db.AuditEntries.Where(a => a.Sequence == checkpoint.Sequence).Select(a => a.Hash).SingleAsync(cancellationToken).ConfigureAwait(false);
-            if (Convert.ToHexStringLower(hash) != checkpoint.Head)
+            if (Convert.ToHexStringLower(hashes[checkpoint.Sequence]) != checkpoint.Head)
             {
                 return chain with { Ok = false, BrokenAt = checkpoint.Sequence, Reason = "the chain was rewritten up to this entry (it no longer matches its checkpoint)" };
             }
@@ -154,10 +142,7 @@ public sealed partial class AuditLog(
         foreach (var tenant in _touched.Keys.ToList())
         {
             _touched.TryRemove(tenant, out _);
-            await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            db.TenantId = tenant;
-            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            var head = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            var head = await tenantData.ReadAsync(tenant, db => db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash }).FirstOrDefaultAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
             if (head is null)
             {
                 continue;

@@ -14,31 +14,29 @@ public sealed class TenantInterceptor : DbTransactionInterceptor
 {
     public override async ValueTask<DbTransaction> TransactionStartedAsync(DbConnection connection, TransactionEndEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        ArgumentNullException.ThrowIfNull(eventData);
-        await using var command = connection.CreateCommand();
-        command.Transaction = result;
-        command.CommandText = "SELECT set_config('app.tenant_id', @tenant, true)";
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "tenant";
-        parameter.Value = (eventData.Context as AppDbContext)?.TenantId ?? string.Empty;
-        command.Parameters.Add(parameter);
+        await using var command = Bind(connection, eventData, result);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     public override DbTransaction TransactionStarted(DbConnection connection, TransactionEndEventData eventData, DbTransaction result)
     {
+        using var command = Bind(connection, eventData, result);
+        command.ExecuteNonQuery();
+        return result;
+    }
+
+    private static DbCommand Bind(DbConnection connection, TransactionEndEventData eventData, DbTransaction transaction)
+    {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(eventData);
-        using var command = connection.CreateCommand();
-        command.Transaction = result;
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT set_config('app.tenant_id', @tenant, true)";
         var parameter = command.CreateParameter();
         parameter.ParameterName = "tenant";
         parameter.Value = (eventData.Context as AppDbContext)?.TenantId ?? string.Empty;
         command.Parameters.Add(parameter);
-        command.ExecuteNonQuery();
-        return result;
+        return command;
     }
 }
