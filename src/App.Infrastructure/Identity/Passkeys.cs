@@ -80,7 +80,7 @@ public sealed partial class Passkeys(
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        if (await db.Tenants.AnyAsync(t => t.Id == tenant, cancellationToken).ConfigureAwait(false))
+        if (await db.TenantExistsAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
             return (PasskeyFailure.TenantExists, null);
         }
@@ -118,7 +118,7 @@ public sealed partial class Passkeys(
             {
                 AttestationResponse = response,
                 OriginalOptions = options,
-                IsCredentialIdUniqueToUserCallback = async (args, ct) => !await db.PasskeyCredentials.AnyAsync(c => c.Id == args.CredentialId, ct).ConfigureAwait(false),
+                IsCredentialIdUniqueToUserCallback = async (args, ct) => !await db.CredentialExistsAsync(args.CredentialId, ct).ConfigureAwait(false),
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (Fido2VerificationException ex)
@@ -128,6 +128,7 @@ public sealed partial class Passkeys(
         }
 
         var now = time.GetUtcNow();
+        db.TenantId = registration.Tenant;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (await db.Tenants.AnyAsync(t => t.Id == registration.Tenant, cancellationToken).ConfigureAwait(false))
         {
@@ -198,12 +199,15 @@ public sealed partial class Passkeys(
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var credential = await db.PasskeyCredentials.SingleOrDefaultAsync(c => c.Id == response.RawId, cancellationToken).ConfigureAwait(false);
-        if (credential is null)
+        if (await db.TenantOfCredentialAsync(response.RawId, cancellationToken).ConfigureAwait(false) is not { } tenant)
         {
             LogRejected("sign-in", "unknown credential");
             return PasskeyResult.Fail(PasskeyFailure.UnknownCredential);
         }
+
+        db.TenantId = tenant;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var credential = await db.PasskeyCredentials.SingleAsync(c => c.Id == response.RawId, cancellationToken).ConfigureAwait(false);
 
         var user = await db.Users.SingleAsync(u => u.Id == credential.UserId, cancellationToken).ConfigureAwait(false);
         VerifyAssertionResult verified;
@@ -233,6 +237,7 @@ public sealed partial class Passkeys(
         credential.BackupState = verified.IsBackedUp;
         credential.LastUsedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         LogSignedIn(user.TenantId, user.Id);
         await audit.AppendAsync(user.TenantId, AuditKinds.SignedIn, user.Id.ToString(), null, new { method = "passkey", backedUp = verified.IsBackedUp }, cancellationToken).ConfigureAwait(false);
         return new PasskeyResult(PasskeyFailure.None, await sessions.StartAsync(user, cancellationToken).ConfigureAwait(false));

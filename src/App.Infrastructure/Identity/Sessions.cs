@@ -52,6 +52,7 @@ public sealed partial class Sessions(
 
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.TenantId = user.TenantId;
         var (plain, row) = NewToken(user.Id, user.TenantId, user.Scopes, Guid.CreateVersion7(), now, now + options.Value.RefreshTokenLifetime);
         db.RefreshTokens.Add(row);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -68,6 +69,13 @@ public sealed partial class Sessions(
 
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        // The token names its tenant; from here on every read and write is bound to it.
+        if (await db.TenantOfRefreshTokenAsync(hash, cancellationToken).ConfigureAwait(false) is not { } tenant)
+        {
+            return (RefreshOutcome.Invalid, null);
+        }
+
+        db.TenantId = tenant;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // Row lock: two concurrent uses of one token are serialized; the second sees it consumed.
         var token = await db.RefreshTokens
@@ -121,13 +129,16 @@ public sealed partial class Sessions(
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var token = await db.RefreshTokens.SingleOrDefaultAsync(t => t.TokenHash == hash, cancellationToken).ConfigureAwait(false);
-        if (token is null)
+        if (await db.TenantOfRefreshTokenAsync(hash, cancellationToken).ConfigureAwait(false) is not { } tenant)
         {
             return;
         }
 
+        db.TenantId = tenant;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var token = await db.RefreshTokens.SingleAsync(t => t.TokenHash == hash, cancellationToken).ConfigureAwait(false);
         await RevokeFamilyAsync(db, token.FamilyId, "logout", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         await revocations.RevokeSessionAsync(token.FamilyId.ToString()).ConfigureAwait(false);
         LogLoggedOut(token.TenantId, token.UserId, token.FamilyId);
         await audit.AppendAsync(token.TenantId, AuditKinds.LoggedOut, token.UserId.ToString(), token.FamilyId.ToString(), null, cancellationToken).ConfigureAwait(false);
@@ -138,7 +149,9 @@ public sealed partial class Sessions(
     {
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var user = await db.Users.SingleOrDefaultAsync(u => u.Id == userId && u.TenantId == tenantId, cancellationToken).ConfigureAwait(false);
+        db.TenantId = tenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var user = await db.Users.SingleOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
         if (user is null)
         {
             return false;
@@ -149,6 +162,7 @@ public sealed partial class Sessions(
         await db.RefreshTokens.Where(t => t.UserId == userId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now).SetProperty(t => t.RevokedReason, "user_disabled"), cancellationToken)
             .ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         await revocations.RevokeUserAsync(userId.ToString()).ConfigureAwait(false);
         LogUserDisabled(tenantId, userId);
         await audit.AppendAsync(tenantId, AuditKinds.UserDisabled, actor, userId.ToString(), null, cancellationToken).ConfigureAwait(false);

@@ -9,9 +9,16 @@ namespace App.Infrastructure.Persistence;
 /// Everything the service stores, in schema <c>app</c>. Migrations run as the owner role; the service connects as
 /// a runtime role that owns nothing (deploy/postgres/bootstrap.sql).
 /// </summary>
-public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
+public sealed class AppDbContext : DbContext
 {
     public const string Schema = "app";
+
+    public AppDbContext(DbContextOptions<AppDbContext> options)
+        : base(options)
+    {
+        // EF skips the transaction for a single-statement SaveChanges; the tenant binding needs one every time.
+        Database.AutoTransactionBehavior = AutoTransactionBehavior.Always;
+    }
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
 

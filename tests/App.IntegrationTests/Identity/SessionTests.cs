@@ -16,13 +16,6 @@ public class SessionTests : GatewayTest
 {
     private async Task<User> CreateUserAsync(string scopes = "chat:invoke admin")
     {
-        var databases = Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
-        await using var db = await databases.CreateDbContextAsync();
-        if (!await db.Tenants.AnyAsync(t => t.Id == Tenant))
-        {
-            db.Tenants.Add(new Tenant { Id = Tenant, Name = Tenant, CreatedAt = DateTimeOffset.UtcNow });
-        }
-
         var user = new User
         {
             Id = Guid.CreateVersion7(),
@@ -33,10 +26,20 @@ public class SessionTests : GatewayTest
             Scopes = scopes,
             CreatedAt = DateTimeOffset.UtcNow,
         };
-        db.Users.Add(user);
-        await db.SaveChangesAsync();
+        await InTenant.WriteAsync(Tenant, async db =>
+        {
+            if (!await db.Tenants.AnyAsync(t => t.Id == Tenant))
+            {
+                db.Tenants.Add(new Tenant { Id = Tenant, Name = Tenant, CreatedAt = DateTimeOffset.UtcNow });
+            }
+
+            db.Users.Add(user);
+        }, CancellationToken.None);
         return user;
     }
+
+    // The identity tables are row-secured: test set-up and checks act as the tenant, as the service does.
+    private TenantData InTenant => Factory.Services.GetRequiredService<TenantData>();
 
     private Task<TokenPair> StartAsync(User user) => Factory.Services.GetRequiredService<Sessions>().StartAsync(user, CancellationToken.None);
 
@@ -55,11 +58,8 @@ public class SessionTests : GatewayTest
         return response.StatusCode;
     }
 
-    private async Task<List<RefreshToken>> FamilyAsync(Guid userId)
-    {
-        await using var db = await Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
-        return await db.RefreshTokens.Where(t => t.UserId == userId).OrderBy(t => t.CreatedAt).ToListAsync();
-    }
+    private Task<List<RefreshToken>> FamilyAsync(Guid userId) =>
+        InTenant.ReadAsync(Tenant, db => db.RefreshTokens.Where(t => t.UserId == userId).OrderBy(t => t.CreatedAt).ToListAsync(), CancellationToken.None);
 
     [Fact]
     public async Task RefreshRotatesTheTokenAndIssuesAWorkingAccessToken()
@@ -129,12 +129,9 @@ public class SessionTests : GatewayTest
         var user = await CreateUserAsync();
         var first = await StartAsync(user);
         var (_, body) = await RefreshAsync(first.RefreshToken);
-        await using (var db = await Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
-        {
-            // The token was used a minute ago.
-            await db.RefreshTokens.Where(t => t.UserId == user.Id && t.ConsumedAt != null)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConsumedAt, DateTimeOffset.UtcNow.AddMinutes(-1)));
-        }
+        // The token was used a minute ago.
+        await InTenant.ReadAsync(Tenant, db => db.RefreshTokens.Where(t => t.UserId == user.Id && t.ConsumedAt != null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConsumedAt, DateTimeOffset.UtcNow.AddMinutes(-1))), CancellationToken.None);
 
         var (reuse, _) = await RefreshAsync(first.RefreshToken);
         Assert.Equal(HttpStatusCode.Unauthorized, reuse);
@@ -151,11 +148,8 @@ public class SessionTests : GatewayTest
         var stored = await FamilyAsync(user.Id);
         Assert.All(stored, t => Assert.Equal(stored[0].FamilyExpiresAt, t.FamilyExpiresAt));
 
-        await using (var db = await Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
-        {
-            await db.RefreshTokens.Where(t => t.UserId == user.Id)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.FamilyExpiresAt, DateTimeOffset.UtcNow.AddSeconds(-1)));
-        }
+        await InTenant.ReadAsync(Tenant, db => db.RefreshTokens.Where(t => t.UserId == user.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.FamilyExpiresAt, DateTimeOffset.UtcNow.AddSeconds(-1))), CancellationToken.None);
 
         var (status, _) = await RefreshAsync(body.GetProperty("refresh_token").GetString()!);
         Assert.Equal(HttpStatusCode.Unauthorized, status);
@@ -194,8 +188,7 @@ public class SessionTests : GatewayTest
         Assert.Equal(HttpStatusCode.Unauthorized, (await RefreshAsync(sessionA.RefreshToken)).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await RefreshAsync(sessionB.RefreshToken)).Status);
         Assert.Equal(HttpStatusCode.OK, await CallWithAsync(adminSession.AccessToken));
-        await using var db = await Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
-        var reloaded = await db.Users.SingleAsync(u => u.Id == victim.Id);
+        var reloaded = await InTenant.ReadAsync(Tenant, db => db.Users.SingleAsync(u => u.Id == victim.Id), CancellationToken.None);
         Assert.NotNull(reloaded.DisabledAt);
         await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(reloaded));
     }
