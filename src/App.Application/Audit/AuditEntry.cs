@@ -57,6 +57,11 @@ public static class AuditKinds
     public const string LoggedOut = "session.logged_out";
     public const string UserDisabled = "user.disabled";
     public const string TraceContentRead = "trace.content_read";
+    public const string SigningKeyCreated = "signing_key.created";
+    public const string SigningKeyRetired = "signing_key.retired";
+
+    /// <summary>The chain of events that belong to no tenant (signing keys): <c>audit-verify --tenant _system</c>.</summary>
+    public const string SystemTenant = "_system";
 }
 
 /// <summary>The outcome of walking a chain.</summary>

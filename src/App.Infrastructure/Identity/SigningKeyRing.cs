@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text.Json;
+using App.Application.Audit;
 using App.Application.Identity;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
@@ -22,6 +23,7 @@ namespace App.Infrastructure.Identity;
 public sealed partial class SigningKeyRing(
     IDbContextFactory<AppDbContext> databases,
     KeyEncryption encryption,
+    IAuditLog audit,
     IOptions<AuthOptions> options,
     TimeProvider time,
     ILogger<SigningKeyRing> logger)
@@ -57,9 +59,13 @@ public sealed partial class SigningKeyRing(
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 keys.Add(created);
                 LogKeyCreated(created.Id, created.RetiresAt);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await audit.AppendAsync(AuditKinds.SystemTenant, AuditKinds.SigningKeyCreated, "system", created.Id, new { signsUntil = created.RetiresAt }, cancellationToken).ConfigureAwait(false);
             }
-
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            else
+            {
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var snapshot = Build(keys, now);
@@ -91,6 +97,7 @@ public sealed partial class SigningKeyRing(
 
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 LogKeyRetired(signing.Id);
+                await audit.AppendAsync(AuditKinds.SystemTenant, AuditKinds.SigningKeyRetired, "operator", signing.Id, null, cancellationToken).ConfigureAwait(false);
             }
         }
 

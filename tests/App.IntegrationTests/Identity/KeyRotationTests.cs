@@ -72,6 +72,12 @@ public sealed class KeyRotationTests : IAsyncLifetime
         Assert.DoesNotContain(oldKid, await JwksKidsAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(oldToken));
         Assert.Equal(HttpStatusCode.OK, await CallAsync(newToken));
+
+        // Creation and early retirement are in the system audit chain, which verifies.
+        var audit = _factory.Services.GetRequiredService<App.Infrastructure.Audit.AuditLog>();
+        var chain = await audit.VerifyAsync(App.Application.Audit.AuditKinds.SystemTenant, CancellationToken.None);
+        Assert.True(chain.Ok);
+        Assert.True(chain.Entries >= 3, $"key created, retired, successor created: {chain.Entries} entries");
     }
 
     [Fact]
