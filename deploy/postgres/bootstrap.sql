@@ -1,4 +1,4 @@
--- Creates the two roles and the database the service uses. Run once per environment as a superuser:
+-- Creates the roles and the database the service uses. Run once per environment as a superuser:
 --
 --   psql -v owner_password=... -v runtime_password=... -v database=app -f deploy/postgres/bootstrap.sql
 --
