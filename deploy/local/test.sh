@@ -10,6 +10,21 @@ cd "$ROOT"
 RESULTS="$ROOT/artifacts/test-results"
 
 deploy/local/install-deps.sh --with-browser || { echo "0 passed, 1 failed"; exit 1; }
+
+# The test fixtures stop the servers they start; a test host killed before its exit handlers ran cannot, so
+# whatever is left in their temp directories is stopped here, by pid.
+stop_leftover_servers() {
+  for pidfile in "${TMPDIR:-/tmp}"/app-redis-*/redis.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2> /dev/null
+  done
+  for data in "${TMPDIR:-/tmp}"/app-pg-*/data; do
+    if [ -f "$data/postmaster.pid" ]; then
+      kill -INT "$(head -n1 "$data/postmaster.pid")" 2> /dev/null
+    fi
+  done
+  return 0
+}
+trap stop_leftover_servers EXIT
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 

@@ -214,7 +214,7 @@ internal sealed class LocalRedis : IRedisServer
             RedirectStandardError = true,
             WorkingDirectory = _dir,
         };
-        foreach (var a in (string[])["--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--protected-mode", "yes"])
+        foreach (var a in (string[])["--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--protected-mode", "yes", "--pidfile", Path.Combine(_dir, "redis.pid")])
         {
             psi.ArgumentList.Add(a);
         }
