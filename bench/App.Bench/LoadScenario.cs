@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using HdrHistogram;
+
+namespace App.Bench;
+
+/// <summary>
+/// An HTTP load generator for chat completions. Closed loop: N connections send back to back. Open loop: requests
+/// are fired on a fixed schedule whatever the answers do, and latency is measured from each request's intended
+/// send time, so a slow server cannot hide its queueing (no coordinated omission). Records into HdrHistogram and
+/// prints p50/p90/p99/p99.9, throughput, errors, and, given the server's pid, its CPU seconds per 1,000 requests
+/// and peak resident memory. Streaming runs also record time to first token and the largest gap between chunks.
+/// </summary>
+internal static class LoadScenario
+{
+    private const long MaxTicks = 60L * 10_000_000; // 60 s in ticks
+
+    private sealed class Recorder
+    {
+        private readonly Lock _lock = new();
+
+        public LongHistogram Latency { get; } = new(MaxTicks, 3);
+
+        public LongHistogram FirstToken { get; } = new(MaxTicks, 3);
+
+        public LongHistogram ChunkGap { get; } = new(MaxTicks, 3);
+
+        public long Ok { get; private set; }
+
+        public long Errors { get; private set; }
+
+        public void Record(long latencyTicks, long? firstTokenTicks, long? maxGapTicks, bool ok)
+        {
+            lock (_lock)
+            {
+                if (!ok)
+                {
+                    Errors++;
+                    return;
+                }
+
+                Ok++;
+                Latency.RecordValue(Math.Min(latencyTicks, MaxTicks));
+                if (firstTokenTicks is { } f)
+                {
+                    FirstToken.RecordValue(Math.Min(f, MaxTicks));
+                }
+
+                if (maxGapTicks is { } g)
+                {
+                    ChunkGap.RecordValue(Math.Min(g, MaxTicks));
+                }
+            }
+        }
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var url = new Uri(Args.Text(args, "--url") ?? "http://127.0.0.1:5080/v1/chat/completions");
+        var token = Args.Text(args, "--token");
+        var model = Args.Text(args, "--model") ?? "bench";
+        var open = (Args.Text(args, "--mode") ?? "closed") == "open";
+        var rate = Args.Int(args, "--rate", 1000);
+        var connections = Args.Int(args, "--connections", 16);
+        var duration = TimeSpan.FromSeconds(Args.Int(args, "--duration", 10));
+        var warmup = TimeSpan.FromSeconds(Args.Int(args, "--warmup", 2));
+        var stream = Args.Flag(args, "--stream");
+        var deterministic = Args.Flag(args, "--deterministic");
+        var label = Args.Text(args, "--label") ?? url.Authority;
+        var pid = Args.Text(args, "--pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : (int?)null;
+
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = open ? int.MaxValue : connections,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        })
+        { Timeout = TimeSpan.FromSeconds(60) };
+
+        var counter = 0L;
+        byte[] Body()
+        {
+            // Deterministic: one request the cache can answer. Otherwise a new prompt each time, so nothing is cached.
+            var n = deterministic ? 0 : Interlocked.Increment(ref counter);
+            var json = $$"""{"model":"{{model}}","messages":[{"role":"user","content":"benchmark request {{n}}"}]{{(deterministic ? ",\"temperature\":0" : ",\"temperature\":0.7")}}{{(stream ? ",\"stream\":true" : string.Empty)}}}""";
+            return Encoding.UTF8.GetBytes(json);
+        }
+
+        async Task SendAsync(Recorder recorder, long intendedStart)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Body()) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            if (token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            long? first = null;
+            long? maxGap = null;
+            var ok = false;
+            try
+            {
+                using var response = await http.SendAsync(request, stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead);
+                ok = response.IsSuccessStatusCode;
+                if (ok && stream)
+                {
+                    await using var body = await response.Content.ReadAsStreamAsync();
+                    using var reader = new StreamReader(body);
+                    var last = 0L;
+                    while (await reader.ReadLineAsync() is { } line)
+                    {
+                        if (line.Contains("\"content\":\"", StringComparison.Ordinal) && !line.Contains("\"content\":\"\"", StringComparison.Ordinal))
+                        {
+                            var now = Stopwatch.GetTimestamp();
+                            first ??= now - intendedStart;
+                            if (last != 0)
+                            {
+                                maxGap = Math.Max(maxGap ?? 0, now - last);
+                            }
+
+                            last = now;
+                        }
+                    }
+                }
+                else
+                {
+                    await response.Content.CopyToAsync(Stream.Null);
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+            {
+                ok = false;
+            }
+
+            recorder.Record(ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, ok);
+        }
+
+        async Task<Recorder> PhaseAsync(TimeSpan length)
+        {
+            var recorder = new Recorder();
+            var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
+            if (open)
+            {
+                var interval = Stopwatch.Frequency / (double)rate;
+                var start = Stopwatch.GetTimestamp();
+                var inflight = new List<Task>();
+                for (long i = 0; ; i++)
+                {
+                    var due = start + (long)(i * interval);
+                    if (due >= end)
+                    {
+                        break;
+                    }
+
+                    while (Stopwatch.GetTimestamp() < due)
+                    {
+                        if (due - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 500)
+                        {
+                            await Task.Delay(1);
+                        }
+                        else
+                        {
+                            Thread.SpinWait(20);
+                        }
+                    }
+
+                    inflight.Add(SendAsync(recorder, due));
+                    if (inflight.Count > 4096)
+                    {
+                        inflight.RemoveAll(t => t.IsCompleted);
+                    }
+                }
+
+                await Task.WhenAll(inflight);
+            }
+            else
+            {
+                await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
+                {
+                    while (Stopwatch.GetTimestamp() < end)
+                    {
+                        await SendAsync(recorder, Stopwatch.GetTimestamp());
+                    }
+                }));
+            }
+
+            return recorder;
+        }
+
+        if (warmup > TimeSpan.Zero)
+        {
+            await PhaseAsync(warmup);
+        }
+
+        var (cpuBefore, _) = ProcessStats(pid);
+        var clock = Stopwatch.StartNew();
+        var result = await PhaseAsync(duration);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        var (cpuAfter, peakKb) = ProcessStats(pid);
+
+        var total = result.Ok + result.Errors;
+        var row = new Dictionary<string, object?>
+        {
+            ["label"] = label,
+            ["mode"] = open ? $"open {rate}/s" : $"closed {connections}",
+            ["requests"] = total,
+            ["throughput"] = Math.Round(result.Ok / elapsed, 0),
+            ["errors_pct"] = total == 0 ? 0 : Math.Round(100.0 * result.Errors / total, 2),
+            ["p50_ms"] = Ms(result.Latency, 50),
+            ["p90_ms"] = Ms(result.Latency, 90),
+            ["p99_ms"] = Ms(result.Latency, 99),
+            ["p999_ms"] = Ms(result.Latency, 99.9),
+            ["ttft_p50_ms"] = stream ? Ms(result.FirstToken, 50) : null,
+            ["ttft_p99_ms"] = stream ? Ms(result.FirstToken, 99) : null,
+            ["max_gap_p50_ms"] = stream ? Ms(result.ChunkGap, 50) : null,
+            ["cpu_s_per_1k"] = pid is null || total == 0 ? null : Math.Round((cpuAfter - cpuBefore) / total * 1000, 3),
+            ["peak_rss_mb"] = pid is null ? null : Math.Round(peakKb / 1024.0, 1),
+        };
+
+        if (Args.Text(args, "--json") is { } file)
+        {
+            await File.AppendAllTextAsync(file, JsonSerializer.Serialize(row) + "\n");
+        }
+
+        Console.WriteLine("| " + string.Join(" | ", row.Values.Select(v => v switch
+        {
+            null => "-",
+            double d => d.ToString("0.###", CultureInfo.InvariantCulture),
+            _ => Convert.ToString(v, CultureInfo.InvariantCulture),
+        })) + " |");
+        return 0;
+    }
+
+    private static long ToTicks(long stopwatchTicks) => (long)(stopwatchTicks * (10_000_000.0 / Stopwatch.Frequency));
+
+    private static double Ms(LongHistogram histogram, double percentile) =>
+        histogram.TotalCount == 0 ? 0 : Math.Round(histogram.GetValueAtPercentile(percentile) / 10_000.0, 3);
+
+    /// <summary>CPU seconds (user + system) and peak resident kB of a process, from /proc.</summary>
+    private static (double CpuSeconds, long PeakKb) ProcessStats(int? pid)
+    {
+        if (pid is null || !File.Exists($"/proc/{pid}/stat"))
+        {
+            return (0, 0);
+        }
+
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        var peak = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) is { } line
+            ? long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)
+            : 0;
+        return (ticks / 100.0, peak); // USER_HZ is 100 on Linux
+    }
+}
