@@ -23,14 +23,7 @@ internal static class Program
             b.StreamChunks = Arg("--chunks", 16);
             b.ChunkInterval = TimeSpan.FromMilliseconds(Arg("--chunk-interval-ms", 0));
         });
-        Console.WriteLine($"Fake OpenAI-compatible upstream on {server.BaseUrl} (Ctrl+C to stop)");
-        var done = new TaskCompletionSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            done.TrySetResult();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => done.TrySetResult();
-        await done.Task;
+        Console.WriteLine($"Fake OpenAI-compatible upstream on {server.BaseUrl} (Ctrl+C or SIGTERM to stop)");
+        await server.WaitForShutdownAsync();
     }
 }
