@@ -37,6 +37,9 @@ internal static partial class Authentication
         {
             var a = authOptions.Value;
             Harden(o, a.MaxTokenBytes);
+            // Our own tokens: a validated token is remembered until it expires (per key ring), see ValidatedTokenCache.
+            o.TokenHandlers.Clear();
+            o.TokenHandlers.Add(new ValidatedTokenCache(ring, a.MaxTokenBytes) { MapInboundClaims = false, MaximumTokenSizeInBytes = a.MaxTokenBytes });
             o.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = a.Issuer.AbsoluteUri.TrimEnd('/'),
