@@ -73,9 +73,12 @@ internal static class LoadScenario
         var label = Args.Text(args, "--label") ?? url.Authority;
         var pid = Args.Text(args, "--pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : (int?)null;
 
+        // The generator must not be the bottleneck it measures: threads ready for bursts of completions.
+        ThreadPool.SetMinThreads(64, 64);
         using var http = new HttpClient(new SocketsHttpHandler
         {
-            MaxConnectionsPerServer = open ? int.MaxValue : connections,
+            // Open loop: enough connections for the rate, reused (new connections mid-run would be measured as latency).
+            MaxConnectionsPerServer = open ? Math.Max(connections, 256) : connections,
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             UseProxy = false,
             AutomaticDecompression = DecompressionMethods.None,
@@ -146,30 +149,34 @@ internal static class LoadScenario
             var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
             if (open)
             {
+                // Sleep (never spin: the generator shares a core with the upstream) and, on waking, send every
+                // request whose time has come; each is timed from its own due time, so lateness counts.
                 var interval = Stopwatch.Frequency / (double)rate;
                 var start = Stopwatch.GetTimestamp();
                 var inflight = new List<Task>();
-                for (long i = 0; ; i++)
+                long next = 0;
+                while (true)
                 {
-                    var due = start + (long)(i * interval);
+                    var now = Stopwatch.GetTimestamp();
+                    var due = start + (long)(next * interval);
                     if (due >= end)
                     {
                         break;
                     }
 
-                    while (Stopwatch.GetTimestamp() < due)
+                    if (due > now)
                     {
-                        if (due - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 500)
-                        {
-                            await Task.Delay(1);
-                        }
-                        else
-                        {
-                            Thread.SpinWait(20);
-                        }
+                        await Task.Delay(TimeSpan.FromTicks(Math.Max(1, (due - now) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+                        continue;
                     }
 
-                    inflight.Add(SendAsync(recorder, due));
+                    while (due <= now && due < end)
+                    {
+                        inflight.Add(SendAsync(recorder, due));
+                        next++;
+                        due = start + (long)(next * interval);
+                    }
+
                     if (inflight.Count > 4096)
                     {
                         inflight.RemoveAll(t => t.IsCompleted);
