@@ -115,11 +115,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             {
                 try
                 {
-                    await _data.WriteAsync(tenant.Key, db =>
-                    {
-                        db.Traces.AddRange(records);
-                        return Task.CompletedTask;
-                    }, CancellationToken.None).ConfigureAwait(false);
+                    await _data.WriteAsync(tenant.Key, db => TraceInsert.InsertAsync(db, records, CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
                     _written.Add(records.Count);
                     break;
                 }
