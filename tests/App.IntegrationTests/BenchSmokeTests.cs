@@ -1,0 +1,44 @@
+using System.Text.Json;
+using App.Bench;
+using App.FakeUpstream;
+
+namespace App.IntegrationTests;
+
+/// <summary>
+/// The benchmark harness still runs, in seconds: a load run against a fake upstream and a small trace-writer run.
+/// Nothing here is about speed; only that the tools work and count what they did.
+/// </summary>
+public class BenchSmokeTests
+{
+    [Theory]
+    [InlineData("closed", false)]
+    [InlineData("open", false)]
+    [InlineData("closed", true)]
+    public async Task TheLoadGeneratorRunsAndReports(string mode, bool stream)
+    {
+        await using var upstream = await FakeUpstreamServer.StartAsync();
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            string[] args = ["load", "--url", new Uri(upstream.BaseUrl, "chat/completions").ToString(), "--mode", mode, "--rate", "50",
+                "--connections", "2", "--duration", "1", "--warmup", "0", "--json", json, .. stream ? ["--stream"] : Array.Empty<string>()];
+            Assert.Equal(0, await LoadScenario.RunAsync(args));
+            var row = JsonDocument.Parse((await File.ReadAllLinesAsync(json)).Single()).RootElement;
+            Assert.True(row.GetProperty("requests").GetInt64() > 0);
+            Assert.Equal(0, row.GetProperty("errors_pct").GetDouble());
+            Assert.Equal(upstream.Requests, row.GetProperty("requests").GetInt64());
+            if (stream)
+            {
+                Assert.True(row.GetProperty("ttft_p50_ms").GetDouble() > 0);
+            }
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Fact]
+    public async Task TheTraceWriterBenchmarkStoresEveryTrace() =>
+        Assert.Equal(0, await TracesScenario.RunAsync(["traces", "--count", "500", "--tenants", "3"]));
+}
