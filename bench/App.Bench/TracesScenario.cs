@@ -28,12 +28,12 @@ internal static class TracesScenario
         Console.Error.WriteLine("Starting PostgreSQL (local binaries or Testcontainers) and migrating a fresh database...");
         var database = await Databases.FreshAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
-        var factory = new PooledFactory(dataSource);
+        var factory = new ContextFactory(dataSource);
         var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "bench", Keys = { ["bench"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
         var writer = new TraceWriter(new TenantData(factory), encryption, Options.Create(new App.Application.Traces.TraceOptions { Content = content, QueueCapacity = count + 1 }), meters, NullLogger<TraceWriter>.Instance);
 
-        const string Prompt = "user: Please summarise the ticket from jane.doe@example.com about card 4111 1111 1111 1111 and call +44 20 7946 0958.\n";
+        (string, string)[] Messages = [("user", "Please summarise the ticket from jane.doe@example.com about card 4111 1111 1111 1111 and call +44 20 7946 0958.")];
         const string Output = "The customer reports a duplicate charge and asks for a refund within five working days.";
         var drafts = Enumerable.Range(0, count).Select(i => new TraceDraft(new TraceRecord
         {
@@ -47,7 +47,7 @@ internal static class TracesScenario
             InputTokens = 40,
             OutputTokens = 20,
             TokenSource = "provider",
-        }, Prompt, Output)).ToList();
+        }, Messages, Output)).ToList();
 
         using var cts = new CancellationTokenSource();
         await writer.StartAsync(cts.Token);
@@ -77,8 +77,8 @@ internal static class TracesScenario
     }
 }
 
-/// <summary>A plain context factory over one data source, as the service configures it.</summary>
-internal sealed class PooledFactory(NpgsqlDataSource dataSource) : IDbContextFactory<AppDbContext>
+/// <summary>An unpooled context factory over one data source, as the service configures it.</summary>
+internal sealed class ContextFactory(NpgsqlDataSource dataSource) : IDbContextFactory<AppDbContext>
 {
     public AppDbContext CreateDbContext() =>
         new((DbContextOptions<AppDbContext>)Database.Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options);

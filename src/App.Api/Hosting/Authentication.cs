@@ -36,10 +36,8 @@ internal static partial class Authentication
         builder.Services.AddOptions<JwtBearerOptions>(FirstPartyScheme).Configure<SigningKeyRing, IOptions<AuthOptions>>((o, ring, authOptions) =>
         {
             var a = authOptions.Value;
-            Harden(o, a.MaxTokenBytes);
             // Our own tokens: a validated token is remembered until it expires (per key ring), see ValidatedTokenCache.
-            o.TokenHandlers.Clear();
-            o.TokenHandlers.Add(new ValidatedTokenCache(ring, a.MaxTokenBytes) { MapInboundClaims = false, MaximumTokenSizeInBytes = a.MaxTokenBytes });
+            Harden(o, new ValidatedTokenCache(ring, a.MaxTokenBytes), a.MaxTokenBytes);
             o.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = a.Issuer.AbsoluteUri.TrimEnd('/'),
@@ -133,7 +131,7 @@ internal static partial class Authentication
                 return;
             }
 
-            Harden(o, a.MaxTokenBytes);
+            Harden(o, new JsonWebTokenHandler(), a.MaxTokenBytes);
             o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
             o.Audience = issuer.Audience;
             // Metadata over plain HTTP only for local development and tests.
@@ -163,15 +161,17 @@ internal static partial class Authentication
         }
     }
 
-    private static void Harden(JwtBearerOptions o, int maxTokenBytes)
+    private static void Harden(JwtBearerOptions o, JsonWebTokenHandler handler, int maxTokenBytes)
     {
         // Claims keep their JWT names (sub, scope...) instead of being remapped to long URIs.
         o.MapInboundClaims = false;
         // WWW-Authenticate says "Bearer" and nothing about why: no oracle for an attacker.
         o.IncludeErrorDetails = false;
         o.SaveToken = false;
+        handler.MapInboundClaims = false;
+        handler.MaximumTokenSizeInBytes = maxTokenBytes;
         o.TokenHandlers.Clear();
-        o.TokenHandlers.Add(new JsonWebTokenHandler { MapInboundClaims = false, MaximumTokenSizeInBytes = maxTokenBytes });
+        o.TokenHandlers.Add(handler);
     }
 
     private static JwtBearerEvents Events(bool checkRevocation) => new()

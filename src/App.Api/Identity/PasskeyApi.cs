@@ -98,7 +98,6 @@ internal static class PasskeyApi
     {
         PasskeyFailure.SignUpClosed => TypedResults.Problem(statusCode: 403, type: "urn:app:problem:sign-up-closed", title: "Sign-up is by invitation only."),
         PasskeyFailure.TenantExists => TypedResults.Problem(statusCode: 409, type: "urn:app:problem:tenant-exists", title: "That tenant already exists.", detail: "Ask one of its administrators for an invitation."),
-        PasskeyFailure.UserNameTaken => TypedResults.Problem(statusCode: 409, type: "urn:app:problem:user-exists", title: "That user name is taken."),
         PasskeyFailure.UnknownCeremony => TypedResults.Problem(statusCode: 400, type: "urn:app:problem:ceremony-expired", title: "The ceremony is unknown, expired or already used.", detail: "Start again."),
         _ => TypedResults.Problem(statusCode: 401, type: "urn:app:problem:passkey-rejected", title: "The passkey was not accepted.", detail: detail is null ? null : "The authenticator's answer did not verify."),
     };

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Security.Claims;
-using System.Text;
 using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.Traces;
@@ -12,12 +11,6 @@ internal static class ChatTraces
 {
     public static TraceDraft Draft(HttpContext context, GatewayRequest request, ChatCallRecord record, bool streamed, DateTimeOffset startedAt, TimeSpan elapsed, Activity? activity)
     {
-        var prompt = new StringBuilder();
-        foreach (var message in request.Messages)
-        {
-            prompt.Append(message.Role.Value).Append(": ").AppendLine(message.Text);
-        }
-
         var trace = new TraceRecord
         {
             Id = Guid.CreateVersion7(startedAt),
@@ -49,6 +42,6 @@ internal static class ChatTraces
             Temperature = request.Options.Temperature,
             FinishReason = record.FinishReason,
         };
-        return new TraceDraft(trace, prompt.ToString(), record.Output, [.. request.Messages.Select(m => (m.Role.Value, m.Text))]);
+        return new TraceDraft(trace, [.. request.Messages.Select(m => (m.Role.Value, m.Text))], record.Output);
     }
 }

@@ -27,6 +27,17 @@ public static class CacheKey
 
     public static string Compute(string prefix, int version, string scope, string alias, IReadOnlyList<ChatMessage> messages, ChatOptions options)
     {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Serialize(version, scope, alias, messages, options).WrittenSpan, hash);
+        return string.Create(CultureInfo.InvariantCulture, $"{prefix}v{version}:{Convert.ToHexStringLower(hash)}");
+    }
+
+    /// <summary>The canonical form that is hashed; exposed for tests and for debugging a surprising miss.</summary>
+    public static string Canonical(int version, string scope, string alias, IReadOnlyList<ChatMessage> messages, ChatOptions options) =>
+        System.Text.Encoding.UTF8.GetString(Serialize(version, scope, alias, messages, options).WrittenSpan);
+
+    private static ArrayBufferWriter<byte> Serialize(int version, string scope, string alias, IReadOnlyList<ChatMessage> messages, ChatOptions options)
+    {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(options);
         var buffer = new ArrayBufferWriter<byte>(1024);
@@ -35,21 +46,7 @@ public static class CacheKey
             WriteCanonical(w, version, scope, alias, messages, options);
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(buffer.WrittenSpan, hash);
-        return string.Create(CultureInfo.InvariantCulture, $"{prefix}v{version}:{Convert.ToHexStringLower(hash)}");
-    }
-
-    /// <summary>The canonical form that is hashed; exposed for tests and for debugging a surprising miss.</summary>
-    public static string Canonical(int version, string scope, string alias, IReadOnlyList<ChatMessage> messages, ChatOptions options)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            WriteCanonical(w, version, scope, alias, messages, options);
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer;
     }
 
     private static void WriteCanonical(Utf8JsonWriter w, int version, string scope, string alias, IReadOnlyList<ChatMessage> messages, ChatOptions o)

@@ -120,8 +120,6 @@ public sealed partial class ChatGateway(
         return new CacheTicket(key, null, null);
     }
 
-    public IReadOnlyCollection<string> Aliases => routes.Aliases;
-
     private IReadOnlyList<IDeployment> Resolve(string alias) =>
         routes.TryGetRoute(alias, out var deployments)
             ? deployments

@@ -45,21 +45,6 @@ public sealed class UpstreamException : Exception
         RetryAfter = retryAfter;
     }
 
-    public UpstreamException()
-        : this(UpstreamFailureKind.Network, "Upstream failure.")
-    {
-    }
-
-    public UpstreamException(string message)
-        : this(UpstreamFailureKind.Network, message)
-    {
-    }
-
-    public UpstreamException(string message, Exception innerException)
-        : this(UpstreamFailureKind.Network, message, inner: innerException)
-    {
-    }
-
     public UpstreamFailureKind Kind { get; }
 
     public int? StatusCode { get; }
@@ -96,21 +81,6 @@ public sealed class GatewayException : Exception
         Kind = kind;
         Param = param;
         RetryAfter = retryAfter;
-    }
-
-    public GatewayException()
-        : this(GatewayErrorKind.UpstreamUnavailable, "The model is unavailable.")
-    {
-    }
-
-    public GatewayException(string message)
-        : this(GatewayErrorKind.UpstreamUnavailable, message)
-    {
-    }
-
-    public GatewayException(string message, Exception innerException)
-        : this(GatewayErrorKind.UpstreamUnavailable, message, inner: innerException)
-    {
     }
 
     public GatewayErrorKind Kind { get; }

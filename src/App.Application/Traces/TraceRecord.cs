@@ -63,10 +63,9 @@ public sealed class TraceRecord
 
 /// <summary>What the gateway hands to the trace pipeline; content is still in clear and never leaves the process so.</summary>
 /// <param name="Record">The trace.</param>
-/// <param name="Prompt">The conversation as "role: text" lines.</param>
+/// <param name="Messages">The conversation as sent (stored as "role: text" lines; tokens counted from it when the provider reported none).</param>
 /// <param name="Output">The answer as the client received it.</param>
-/// <param name="Messages">The conversation as sent, to count tokens when the provider reported none.</param>
-public sealed record TraceDraft(TraceRecord Record, string? Prompt, string? Output, IReadOnlyList<(string Role, string Text)>? Messages = null);
+public sealed record TraceDraft(TraceRecord Record, IReadOnlyList<(string Role, string Text)>? Messages, string? Output);
 
 /// <summary><c>Traces</c>: what is captured and how it is written.</summary>
 public sealed class TraceOptions

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
-using Polly.CircuitBreaker;
 using StackExchange.Redis;
 
 namespace App.Infrastructure.Health;
@@ -68,9 +67,4 @@ internal sealed class PostgresHealthCheck(IConfiguration configuration, IService
             return HealthCheckResult.Unhealthy("PostgreSQL is unreachable.", ex);
         }
     }
-}
-
-public static class CircuitStates
-{
-    public static bool IsOpen(CircuitState state) => state is CircuitState.Open or CircuitState.Isolated;
 }

@@ -35,7 +35,6 @@ public enum PasskeyFailure
     UnknownCeremony,
     SignUpClosed,
     TenantExists,
-    UserNameTaken,
     Rejected,
     UnknownCredential,
     UserDisabled,

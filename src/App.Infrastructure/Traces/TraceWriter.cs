@@ -151,7 +151,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         }
 
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        record.PromptCiphertext = Protect(draft.Prompt, record, "prompt", counts);
+        record.PromptCiphertext = Protect(PromptText(draft.Messages), record, "prompt", counts);
         record.OutputCiphertext = Protect(draft.Output, record, "output", counts);
         record.Classification = _options.Content == ContentCapture.Full ? "full" : "redacted";
         record.Redactions = counts.Count == 0 ? null : JsonSerializer.Serialize(counts);
@@ -181,6 +181,22 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         }
 
         return _encryption.Encrypt(Encoding.UTF8.GetBytes(content), ContentContext(record.TenantId, record.Id, field));
+    }
+
+    private static string? PromptText(IReadOnlyList<(string Role, string Text)>? messages)
+    {
+        if (messages is null)
+        {
+            return null;
+        }
+
+        var prompt = new StringBuilder();
+        foreach (var (role, text) in messages)
+        {
+            prompt.Append(role).Append(": ").AppendLine(text);
+        }
+
+        return prompt.ToString();
     }
 
     /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>
