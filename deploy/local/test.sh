@@ -60,6 +60,24 @@ for project in tests/*Tests/*.csproj; do
   skipped=$((skipped + total - executed))
 done
 
+# The failures again, just above the summary, so the tail of a long log names them.
+if [ "$failed" -gt 0 ]; then
+  echo "--- failed tests"
+  for trx in "$RESULTS"/*.trx; do
+    [ -f "$trx" ] || continue
+    awk '
+      /<UnitTestResult / && /outcome="Failed"/ {
+        match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); infail = 1; lines = 0
+        gsub(/&quot;/, "\"", name); gsub(/&amp;/, "\\&", name); print "FAILED " name; next
+      }
+      infail && /<\/UnitTestResult>/ { infail = 0 }
+      infail && lines < 12 && !/^[[:space:]]*<\/?(Output|ErrorInfo|StdOut)>?[[:space:]]*$/ {
+        gsub(/&lt;/, "<"); gsub(/&gt;/, ">"); gsub(/&quot;/, "\""); gsub(/&amp;/, "\\&"); gsub(/<\/?(Message|StackTrace|ErrorInfo|Output|StdOut)>/, "")
+        if ($0 ~ /[^[:space:]]/) { print "    " $0; lines++ }
+      }' "$trx"
+  done
+fi
+
 [ "$failed" -gt 0 ] && status=1
 [ "$passed" -eq 0 ] && status=1
 echo "$passed passed, $failed failed, $skipped skipped"
