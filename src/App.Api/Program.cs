@@ -3,6 +3,7 @@ using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.OpenAi;
 using App.Api.Traces;
+using App.Api.Usage;
 using App.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -28,6 +29,7 @@ app.MapChatCompletions();           // POST /v1/chat/completions
 app.MapModels();                    // GET  /v1/models
 app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
 app.MapAuditApi();                  // GET  /v1/audit/verify
+app.MapUsageApi();                  // GET  /v1/usage
 
 app.Run();
 

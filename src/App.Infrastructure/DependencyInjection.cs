@@ -5,6 +5,7 @@ using App.Application.Identity;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Application.Traces;
+using App.Application.Traffic;
 using App.Infrastructure.Audit;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
@@ -13,6 +14,7 @@ using App.Infrastructure.Persistence;
 using App.Infrastructure.Resilience;
 using App.Infrastructure.Security;
 using App.Infrastructure.Traces;
+using App.Infrastructure.Traffic;
 using Fido2NetLib;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -64,6 +66,10 @@ public static class DependencyInjection
         services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
         services.AddHostedService<RoutesWarmup>();
         services.AddSingleton<IResponseCache, RedisResponseCache>();
+        services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
+        services.AddSingleton<IUsageLimiter, RedisUsageLimiter>();
+        services.AddSingleton<ITokenEstimator, TokenizerEstimator>();
         services.AddSingleton<ChatGateway>();
 
         // Read when first used, not now: configuration can still change until the host is built (tests, hosting).

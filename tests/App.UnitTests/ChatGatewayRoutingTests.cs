@@ -1,5 +1,6 @@
 using App.Application.Caching;
 using App.Application.Gateway;
+using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -43,6 +44,21 @@ public class ChatGatewayRoutingTests
         public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
+    // The requests here name no caller, so nothing is limited: the limiter must not even be asked.
+    private sealed class UnusedLimiter : IUsageLimiter
+    {
+        public ValueTask<Admission> AdmitAsync(UsageCaller caller, string model, long estimatedTokens, CancellationToken cancellationToken) => throw new InvalidOperationException("not expected");
+
+        public ValueTask SettleAsync(Admission admission, CallUsage usage) => throw new InvalidOperationException("not expected");
+
+        public Task<UsageReport> ReportAsync(string tenant, CancellationToken cancellationToken) => throw new InvalidOperationException("not expected");
+    }
+
+    private sealed class CharEstimator : ITokenEstimator
+    {
+        public long CountPrompt(IReadOnlyList<ChatMessage> messages) => messages.Sum(m => m.Text.Length);
+    }
+
     private static ChatResponse Ok(string text) => new(new ChatMessage(ChatRole.Assistant, text)) { FinishReason = ChatFinishReason.Stop, ModelId = "m" };
 
     private static ChatResponse Fail(UpstreamFailureKind kind, TimeSpan? retryAfter = null) => throw new UpstreamException(kind, kind.ToString(), retryAfter: retryAfter);
@@ -51,6 +67,9 @@ public class ChatGatewayRoutingTests
         new Routes(new() { ["m"] = deployments }),
         new NoCache(),
         new StaticOptions<CacheOptions>(new CacheOptions()),
+        new UnusedLimiter(),
+        new CharEstimator(),
+        new StaticOptions<TrafficOptions>(new TrafficOptions()),
         TimeProvider.System,
         NullLogger<ChatGateway>.Instance);
 

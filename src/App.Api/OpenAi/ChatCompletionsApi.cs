@@ -7,6 +7,7 @@ using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Application.Telemetry;
 using App.Application.Traces;
+using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 
 namespace App.Api.OpenAi;
@@ -46,7 +47,7 @@ internal static partial class ChatCompletionsApi
         GatewayRequest request;
         try
         {
-            request = ChatRequestMapper.Map(wire, CallerScope.Of(context));
+            request = ChatRequestMapper.Map(wire, CallerScope.Of(context)) with { Caller = CallerScope.Usage(context) };
         }
         catch (GatewayException ex)
         {
@@ -68,6 +69,7 @@ internal static partial class ChatCompletionsApi
         catch (GatewayException ex)
         {
             record.ErrorType ??= ex.Kind.ToString();
+            RateLimitHeaders.Write(context.Response, record.Admission);
             return OpenAiErrors.From(ex, context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -217,6 +219,7 @@ internal static partial class ChatCompletionsApi
 
     private static void SetCommonHeaders(HttpContext context, ChatCallRecord record)
     {
+        RateLimitHeaders.Write(context.Response, record.Admission);
         context.Response.Headers["x-cache"] = record.Cache switch
         {
             CacheStatus.Hit => "hit",
@@ -255,4 +258,9 @@ internal static class CallerScope
         context.User.FindFirst(TokenClaims.Tenant)?.Value is { Length: > 0 } tenant
             ? "t:" + tenant
             : throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway.");
+
+    /// <summary>Whose limits and budget a call counts against: the token's tenant and subject.</summary>
+    public static UsageCaller Usage(HttpContext context) => new(
+        context.User.FindFirst(TokenClaims.Tenant)?.Value ?? throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway."),
+        context.User.FindFirst(TokenClaims.Subject)?.Value ?? "-");
 }

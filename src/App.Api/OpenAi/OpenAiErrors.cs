@@ -25,8 +25,17 @@ internal static class OpenAiErrors
             GatewayErrorKind.Overloaded => (503, "overloaded", "The service is overloaded.", "server_error", "overloaded"),
             GatewayErrorKind.UpstreamTimeout => (504, "upstream-timeout", "The model provider timed out.", "api_error", "upstream_timeout"),
             GatewayErrorKind.UpstreamRejected => (400, "upstream-rejected", "The model provider rejected the request.", "invalid_request_error", "upstream_rejected"),
+            GatewayErrorKind.RateLimited => (429, "rate-limited", "Rate limit reached.", "rate_limit_error", "rate_limit_exceeded"),
+            GatewayErrorKind.RequestTooLarge => (400, "request-too-large", "The request exceeds the token rate limit on its own.", "invalid_request_error", "request_too_large"),
+            GatewayErrorKind.BudgetExceeded => (429, "budget-exceeded", "The budget is used up.", "insufficient_quota", "insufficient_quota"),
             _ => (502, "upstream-unavailable", "The model provider failed.", "api_error", "upstream_error"),
         };
+
+        if (ex.Kind == GatewayErrorKind.BudgetExceeded)
+        {
+            // Retrying will not help before the period ends; OpenAI's SDKs honour this and stop retrying.
+            context.Response.Headers["x-should-retry"] = "false";
+        }
 
         if (ex.RetryAfter is { } retryAfter)
         {

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.Traces;
+using App.Application.Traffic;
 
 namespace App.Api.Traces;
 
@@ -25,7 +26,8 @@ internal static class ChatTraces
             {
                 null => "ok",
                 "client_disconnected" => "cancelled",
-                nameof(GatewayErrorKind.ModelNotFound) or nameof(GatewayErrorKind.Overloaded) => "rejected",
+                nameof(GatewayErrorKind.ModelNotFound) or nameof(GatewayErrorKind.Overloaded)
+                    or nameof(AdmissionVerdict.RateLimited) or nameof(AdmissionVerdict.TooLarge) or nameof(AdmissionVerdict.BudgetExceeded) => "rejected",
                 _ => "error",
             },
             ErrorType = record.ErrorType,

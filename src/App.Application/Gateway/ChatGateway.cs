@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using App.Application.Caching;
 using App.Application.Telemetry;
+using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,14 +12,17 @@ using Microsoft.Extensions.Options;
 namespace App.Application.Gateway;
 
 /// <summary>
-/// The chat request path after validation: route lookup, the response cache with stampede protection,
-/// and fallback across the deployments of the route. Per-deployment resilience (timeouts, retries, breaker,
-/// concurrency) lives behind <see cref="IDeployment"/>.
+/// The chat request path after validation: route lookup, rate limits and budgets (reserve, then settle with the
+/// real usage), the response cache with stampede protection, and fallback across the deployments of the route.
+/// Per-deployment resilience (timeouts, retries, breaker, concurrency) lives behind <see cref="IDeployment"/>.
 /// </summary>
 public sealed partial class ChatGateway(
     IModelRoutes routes,
     IResponseCache cache,
     IOptionsMonitor<CacheOptions> cacheOptions,
+    IUsageLimiter limiter,
+    ITokenEstimator tokens,
+    IOptionsMonitor<TrafficOptions> trafficOptions,
     TimeProvider time,
     ILogger<ChatGateway> logger)
 {
@@ -30,6 +34,22 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
+        var admission = await AdmitAsync(request, record, cancellationToken).ConfigureAwait(false);
+        var usage = CallUsage.None;
+        try
+        {
+            var response = await CompleteCoreAsync(deployments, request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+            usage = UsageOf(request, record, response.Text.Length);
+            return response;
+        }
+        finally
+        {
+            Settle(admission, usage);
+        }
+    }
+
+    private async Task<ChatResponse> CompleteCoreAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
+    {
         var ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
         if (ticket.Hit is { } hit)
         {
@@ -64,22 +84,90 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        var ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        var admission = await AdmitAsync(request, record, cancellationToken).ConfigureAwait(false);
+        CacheTicket ticket;
+        try
+        {
+            ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Settle(admission, CallUsage.None);
+            throw;
+        }
+
         if (ticket.Hit is { } hit)
         {
-            return new ReplayStream(hit, record, time);
+            return new ReplayStream(this, hit, request, record, admission, time);
         }
 
         try
         {
             var opened = await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
             // The leader stores the answer and wakes the followers when its stream is complete (or disposed).
-            return new LiveStream(this, opened, record, ticket.Flight is null ? null : ticket.Key, ticket.Flight);
+            return new LiveStream(this, opened, request, record, admission, ticket.Flight is null ? null : ticket.Key, ticket.Flight);
         }
-        catch when (ticket.Flight is not null)
+        catch
         {
-            ReleaseFlight(ticket.Key!, ticket.Flight, null);
+            Settle(admission, CallUsage.None);
+            if (ticket.Flight is not null)
+            {
+                ReleaseFlight(ticket.Key!, ticket.Flight, null);
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>Reserves the call against the caller's limits and budget, or refuses it with the reason.</summary>
+    private async ValueTask<Admission> AdmitAsync(GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        if (request.Caller is not { } caller)
+        {
+            return Admission.Unlimited;
+        }
+
+        var reserveOutput = request.Options.MaxOutputTokens ?? trafficOptions.CurrentValue.DefaultOutputReservation;
+        var estimate = tokens.CountPrompt(request.Messages) + reserveOutput;
+        var admission = await limiter.AdmitAsync(caller, request.Alias, estimate, cancellationToken).ConfigureAwait(false);
+        record.Admission = admission;
+        if (admission.IsAdmitted)
+        {
+            return admission;
+        }
+
+        record.ErrorType = admission.Verdict.ToString();
+        GatewayTelemetry.Rejections.Add(1, new KeyValuePair<string, object?>("error.type", record.ErrorType));
+        throw admission.Verdict switch
+        {
+            AdmissionVerdict.BudgetExceeded => new GatewayException(
+                GatewayErrorKind.BudgetExceeded,
+                $"Your organization's {admission.Limit!.Replace('_', ' ')} budget is used up. It renews at the start of the next period.",
+                retryAfter: admission.RetryAfter),
+            AdmissionVerdict.TooLarge => new GatewayException(
+                GatewayErrorKind.RequestTooLarge,
+                $"The request needs {estimate} tokens (prompt plus max_tokens), more than your limit of {admission.Tokens?.Limit} tokens per minute on '{request.Alias}'. Shorten the prompt or lower max_tokens.",
+                param: "messages"),
+            _ => new GatewayException(
+                GatewayErrorKind.RateLimited,
+                $"Rate limit reached for {admission.Limit} per minute on '{request.Alias}'. Retry after the delay in Retry-After.",
+                retryAfter: admission.RetryAfter),
+        };
+    }
+
+    /// <summary>What the call used: the provider's usage where reported, otherwise counted or estimated here.</summary>
+    private CallUsage UsageOf(GatewayRequest request, ChatCallRecord record, long outputChars) =>
+        new(
+            record.InputTokens ?? tokens.CountPrompt(request.Messages),
+            record.OutputTokens ?? ((outputChars + 3) / 4),
+            record.Cache == CacheStatus.Hit);
+
+    // Issued before the response goes out (so a later request on this instance sees it), not waited for.
+    private void Settle(Admission admission, CallUsage usage)
+    {
+        if (admission.Reserved is not null)
+        {
+            _ = limiter.SettleAsync(admission, usage).AsTask();
         }
     }
 
@@ -296,7 +384,7 @@ public sealed partial class ChatGateway(
         public abstract ValueTask DisposeAsync();
     }
 
-    private sealed class ReplayStream(CachedCompletion hit, ChatCallRecord record, TimeProvider time) : StreamingAnswer
+    private sealed class ReplayStream(ChatGateway gateway, CachedCompletion hit, GatewayRequest request, ChatCallRecord record, Admission admission, TimeProvider time) : StreamingAnswer
     {
         public override async IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
@@ -317,12 +405,18 @@ public sealed partial class ChatGateway(
             await Task.CompletedTask.ConfigureAwait(false);
         }
 
-        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public override ValueTask DisposeAsync()
+        {
+            gateway.Settle(admission, gateway.UsageOf(request, record, hit.Text.Length));
+            return ValueTask.CompletedTask;
+        }
     }
 
-    private sealed class LiveStream(ChatGateway gateway, IStreamingCall opened, ChatCallRecord record, string? key, TaskCompletionSource<CachedCompletion?>? flight) : StreamingAnswer
+    private sealed class LiveStream(
+        ChatGateway gateway, IStreamingCall opened, GatewayRequest request, ChatCallRecord record, Admission admission, string? key, TaskCompletionSource<CachedCompletion?>? flight) : StreamingAnswer
     {
         private CachedCompletion? _completed;
+        private long _chars;
 
         public override async IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
@@ -356,8 +450,13 @@ public sealed partial class ChatGateway(
                 {
                     switch (content)
                     {
-                        case TextContent t when key is not null:
-                            text.Append(t.Text);
+                        case TextContent t:
+                            _chars += t.Text.Length;
+                            if (key is not null)
+                            {
+                                text.Append(t.Text);
+                            }
+
                             break;
                         case UsageContent u:
                             usage = u.Details;
@@ -370,6 +469,8 @@ public sealed partial class ChatGateway(
         public override async ValueTask DisposeAsync()
         {
             await opened.DisposeAsync().ConfigureAwait(false);
+            // A stream cut short still used what it produced: counted from the text when the provider said nothing.
+            gateway.Settle(admission, gateway.UsageOf(request, record, _chars));
             if (key is not null && flight is not null)
             {
                 gateway.ReleaseFlight(key, flight, _completed);

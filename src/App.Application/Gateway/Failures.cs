@@ -71,6 +71,15 @@ public enum GatewayErrorKind
     UpstreamUnavailable,
     UpstreamTimeout,
     UpstreamRejected,
+
+    /// <summary>A rate limit of the caller (requests or tokens per minute) is used up.</summary>
+    RateLimited,
+
+    /// <summary>The request alone needs more tokens than the per-minute limit allows.</summary>
+    RequestTooLarge,
+
+    /// <summary>A budget of the caller's tenant is used up for the period.</summary>
+    BudgetExceeded,
 }
 
 public sealed class GatewayException : Exception

@@ -1,3 +1,4 @@
+using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 
 namespace App.Application.Gateway;
@@ -13,7 +14,11 @@ public sealed record GatewayRequest(
     IReadOnlyList<ChatMessage> Messages,
     ChatOptions Options,
     string Scope,
-    string? EndUser);
+    string? EndUser)
+{
+    /// <summary>Whose rate limits and budget the call counts against; null for calls that count against none.</summary>
+    public UsageCaller? Caller { get; init; }
+}
 
 /// <summary>What happened to one call, filled in as it goes: the trace record and telemetry are made from it.</summary>
 public sealed class ChatCallRecord
@@ -29,6 +34,9 @@ public sealed class ChatCallRecord
     public long? OutputTokens { get; set; }
     public string? FinishReason { get; set; }
     public string? ErrorType { get; set; }
+
+    /// <summary>What the rate limiter decided, for the RateLimit headers (null when the call was not checked).</summary>
+    public Admission? Admission { get; set; }
 
     /// <summary>The answer's text as the client received it (for the trace; null when nothing was produced).</summary>
     public string? Output { get; set; }

@@ -44,4 +44,16 @@ public static class GatewayTelemetry
 
     public static readonly Counter<long> StreamErrors = Meter.CreateCounter<long>(
         "app.gateway.stream.errors", "{stream}", "Streams that failed after the first token was sent.");
+
+    public static readonly Counter<long> TrafficRefusals = Meter.CreateCounter<long>(
+        "app.traffic.refusals", "{request}", "Calls refused by a rate limit or budget, by app.traffic.limit.");
+
+    public static readonly Counter<long> TrafficUnenforced = Meter.CreateCounter<long>(
+        "app.traffic.unenforced", "{request}", "Calls let through unchecked because the limit store (Redis) did not answer.");
+
+    public static readonly Counter<double> Spend = Meter.CreateCounter<double>(
+        "app.usage.cost", "USD", "Model spend as priced by Traffic:Prices, by tenant and gen_ai.request.model; cache hits cost nothing.");
+
+    public static readonly Counter<long> UsageTokens = Meter.CreateCounter<long>(
+        "app.usage.tokens", "{token}", "Tokens accounted against budgets, by tenant and app.usage.kind (input, output, cached).");
 }

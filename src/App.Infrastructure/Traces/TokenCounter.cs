@@ -22,3 +22,19 @@ public static class TokenCounter
         return messages.Sum(m => PerMessage + Count(m.Role) + Count(m.Text)) + ReplyPriming;
     }
 }
+
+/// <summary>The token limits' estimator: the same tokenizer and framing as the trace counts.</summary>
+internal sealed class TokenizerEstimator : App.Application.Traffic.ITokenEstimator
+{
+    public long CountPrompt(IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        long total = 3;
+        foreach (var message in messages)
+        {
+            total += 4 + TokenCounter.Count(message.Text);
+        }
+
+        return total;
+    }
+}

@@ -1,0 +1,158 @@
+using Microsoft.Extensions.Options;
+
+namespace App.Application.Traffic;
+
+/// <summary>
+/// <c>Traffic</c>: rate limits per user and model, tenant budgets and the price table. Limits are kept in Redis,
+/// so every instance sharing a Redis enforces the same ones.
+/// </summary>
+public sealed class TrafficOptions
+{
+    public const string Section = "Traffic";
+
+    /// <summary>Off: no limits, no budgets, no usage accounting.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>
+    /// When Redis cannot answer, let calls through (counted in <c>app.traffic.unenforced</c>) rather than refuse
+    /// them. A limit exists to protect the service; refusing everything while Redis restarts would not.
+    /// </summary>
+    public bool FailOpen { get; init; } = true;
+
+    /// <summary>Reserved for the answer before the call when the request sets no max_tokens (reconciled after).</summary>
+    public int DefaultOutputReservation { get; init; } = 512;
+
+    /// <summary>Per user and model alias, for every tenant without its own.</summary>
+    public RateLimitSettings RateLimits { get; init; } = new() { RequestsPerMinute = 600, TokensPerMinute = 1_000_000 };
+
+    /// <summary>Per tenant, for every tenant without its own. Nothing set: no budget.</summary>
+    public BudgetSettings Budgets { get; init; } = new();
+
+    /// <summary>Overrides by tenant id.</summary>
+    public Dictionary<string, TenantTraffic> Tenants { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Price by model alias, in US dollars per million tokens. An alias without a price costs nothing.</summary>
+    public Dictionary<string, ModelPrice> Prices { get; init; } = new(StringComparer.Ordinal);
+
+    public RateLimitSettings RateLimitsFor(string tenant, string alias)
+    {
+        var tenantLimits = Tenants.TryGetValue(tenant, out var t) ? t.RateLimits : null;
+        var limits = tenantLimits ?? RateLimits;
+        return limits.Models.TryGetValue(alias, out var byModel) ? byModel : limits;
+    }
+
+    public BudgetSettings BudgetsFor(string tenant) =>
+        Tenants.TryGetValue(tenant, out var t) && t.Budgets is { } b ? b : Budgets;
+
+    public ModelPrice PriceOf(string alias) => Prices.TryGetValue(alias, out var p) ? p : ModelPrice.Free;
+}
+
+public sealed class RateLimitSettings
+{
+    /// <summary>Requests a user may start per minute on one model alias (sliding window). Null: unlimited.</summary>
+    public int? RequestsPerMinute { get; init; }
+
+    /// <summary>Tokens (prompt plus answer) a user may use per minute on one model alias. Null: unlimited.</summary>
+    public long? TokensPerMinute { get; init; }
+
+    /// <summary>Per model alias, replacing the two values above for that alias.</summary>
+    public Dictionary<string, RateLimitSettings> Models { get; init; } = new(StringComparer.Ordinal);
+}
+
+public sealed class BudgetSettings
+{
+    public long? DailyTokens { get; init; }
+
+    public long? MonthlyTokens { get; init; }
+
+    /// <summary>US dollars per UTC day.</summary>
+    public decimal? DailyCost { get; init; }
+
+    /// <summary>US dollars per UTC calendar month.</summary>
+    public decimal? MonthlyCost { get; init; }
+}
+
+public sealed class TenantTraffic
+{
+    public RateLimitSettings? RateLimits { get; init; }
+
+    public BudgetSettings? Budgets { get; init; }
+}
+
+/// <summary>US dollars per million tokens.</summary>
+public sealed class ModelPrice
+{
+    public static readonly ModelPrice Free = new();
+
+    public decimal InputPerMillion { get; init; }
+
+    public decimal OutputPerMillion { get; init; }
+
+    /// <summary>Cost in nano-dollars (10^-9 USD), the integer unit budgets are kept in.</summary>
+    public long NanoDollars(long inputTokens, long outputTokens) =>
+        (long)decimal.Round(((inputTokens * InputPerMillion) + (outputTokens * OutputPerMillion)) * 1_000, 0, MidpointRounding.AwayFromZero);
+}
+
+public sealed class TrafficOptionsValidator : IValidateOptions<TrafficOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TrafficOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (options.DefaultOutputReservation < 1)
+        {
+            errors.Add("Traffic:DefaultOutputReservation must be at least 1.");
+        }
+
+        Check("Traffic:RateLimits", options.RateLimits, errors);
+        Check("Traffic:Budgets", options.Budgets, errors);
+        foreach (var (tenant, t) in options.Tenants)
+        {
+            if (t.RateLimits is { } r)
+            {
+                Check($"Traffic:Tenants:{tenant}:RateLimits", r, errors);
+            }
+
+            if (t.Budgets is { } b)
+            {
+                Check($"Traffic:Tenants:{tenant}:Budgets", b, errors);
+            }
+        }
+
+        foreach (var (alias, p) in options.Prices)
+        {
+            if (p.InputPerMillion < 0 || p.OutputPerMillion < 0 || p.InputPerMillion > 10_000 || p.OutputPerMillion > 10_000)
+            {
+                errors.Add($"Traffic:Prices:{alias}: prices are US dollars per million tokens, between 0 and 10000.");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Check(string path, RateLimitSettings limits, List<string> errors)
+    {
+        if (limits.RequestsPerMinute is < 1 || limits.TokensPerMinute is < 1)
+        {
+            errors.Add($"{path}: RequestsPerMinute and TokensPerMinute must be at least 1 (leave unset for no limit).");
+        }
+
+        foreach (var (alias, m) in limits.Models)
+        {
+            Check($"{path}:Models:{alias}", m, errors);
+        }
+    }
+
+    private static void Check(string path, BudgetSettings budgets, List<string> errors)
+    {
+        if (budgets.DailyTokens is < 1 || budgets.MonthlyTokens is < 1 || budgets.DailyCost is <= 0 || budgets.MonthlyCost is <= 0)
+        {
+            errors.Add($"{path}: budgets must be positive (leave unset for no budget).");
+        }
+
+        if (budgets.DailyCost > 1_000_000 || budgets.MonthlyCost > 1_000_000)
+        {
+            errors.Add($"{path}: cost budgets above 1,000,000 USD are not supported (the ledger counts nano-dollars).");
+        }
+    }
+}

@@ -1,0 +1,340 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using App.Application.Telemetry;
+using App.Application.Traffic;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace App.Infrastructure.Traffic;
+
+/// <summary>
+/// Rate limits and budgets in Redis, each decision one atomic script, so any number of instances sharing the
+/// Redis enforce one limit. Limits are sliding windows of one minute (the previous minute's count weighted by how
+/// much of it still overlaps the last 60 s, plus this minute's); budgets are per UTC day and month. Every key of a
+/// tenant carries the hash tag <c>{t:tenant}</c>, so the scripts also run on Redis Cluster.
+/// </summary>
+internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
+{
+    private const long WindowMs = 60_000;
+
+    // Reason codes returned by the admit script.
+    private const int Ok = 0, Requests = 1, TooLarge = 2, Tokens = 3, DailyTokens = 4, DailyCost = 5, MonthlyTokens = 6, MonthlyCost = 7;
+
+    private const string AdmitScript = """
+        local elapsed, w = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local rpm, tpm, est, cost = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        local weight = (w - elapsed) / w
+        local function num(v) return tonumber(v) or 0 end
+        -- ms until prev * (w - t) / w + cur + need <= limit, assuming no other call in between
+        local function wait(limit, cur, prev, need)
+          if cur + need <= limit then
+            if prev <= 0 then return 0 end
+            return math.max(0, math.ceil(w * (1 - (limit - cur - need) / prev) - elapsed))
+          end
+          local t = 0
+          if cur > 0 then t = math.max(0, w * (1 - (limit - need) / cur)) end
+          return math.ceil((w - elapsed) + t)
+        end
+        local rc, rp = num(redis.call('GET', KEYS[1])), num(redis.call('GET', KEYS[2]))
+        local tc, tp = num(redis.call('GET', KEYS[3])), num(redis.call('GET', KEYS[4]))
+        local rused, tused = rp * weight + rc, tp * weight + tc
+        if rpm >= 0 and rused + 1 > rpm then return {1, wait(rpm, rc, rp, 1), math.floor(rpm - rused), math.floor(tpm - tused)} end
+        if tpm >= 0 and est > tpm then return {2, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
+        if tpm >= 0 and tused + est > tpm then return {3, wait(tpm, tc, tp, est), math.floor(rpm - rused), math.floor(tpm - tused)} end
+        local function over(key, toklimit, costlimit, tokcode, costcode)
+          if toklimit < 0 and costlimit < 0 then return 0 end
+          local v = redis.call('HMGET', key, 'tokens', 'rtokens', 'cost', 'rcost')
+          if toklimit >= 0 and num(v[1]) + num(v[2]) + est > toklimit then return tokcode end
+          if costlimit >= 0 and num(v[3]) + num(v[4]) + cost > costlimit then return costcode end
+          return 0
+        end
+        local b = over(KEYS[5], tonumber(ARGV[7]), tonumber(ARGV[8]), 4, 5)
+        if b == 0 then b = over(KEYS[6], tonumber(ARGV[9]), tonumber(ARGV[10]), 6, 7) end
+        if b > 0 then return {b, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
+        redis.call('INCR', KEYS[1])
+        redis.call('PEXPIRE', KEYS[1], 2 * w)
+        redis.call('INCRBY', KEYS[3], est)
+        redis.call('PEXPIRE', KEYS[3], 2 * w)
+        for i = 5, 6 do
+          redis.call('HINCRBY', KEYS[i], 'requests', 1)
+          redis.call('HINCRBY', KEYS[i], 'rtokens', est)
+          redis.call('HINCRBY', KEYS[i], 'rcost', cost)
+          redis.call('EXPIRE', KEYS[i], tonumber(ARGV[i + 6]))
+        end
+        return {0, 0, math.floor(rpm - rused - 1), math.floor(tpm - tused - est)}
+        """;
+
+    private const string SettleScript = """
+        local est, rcost = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local billed, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
+        if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], billed - est) end
+        local totals = {}
+        for i = 2, 3 do
+          if redis.call('EXISTS', KEYS[i]) == 1 then
+            redis.call('HINCRBY', KEYS[i], 'rtokens', -est)
+            redis.call('HINCRBY', KEYS[i], 'rcost', -rcost)
+            redis.call('HINCRBY', KEYS[i], 'input', tonumber(ARGV[5]))
+            redis.call('HINCRBY', KEYS[i], 'output', tonumber(ARGV[6]))
+            redis.call('HINCRBY', KEYS[i], 'cached', tonumber(ARGV[7]))
+            local t = redis.call('HINCRBY', KEYS[i], 'tokens', billed)
+            local c = redis.call('HINCRBY', KEYS[i], 'cost', cost)
+            table.insert(totals, t)
+            table.insert(totals, c)
+          else
+            table.insert(totals, -1)
+            table.insert(totals, -1)
+          end
+        end
+        return totals
+        """;
+
+    private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IOptionsMonitor<TrafficOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RedisUsageLimiter> _logger;
+    private readonly string _prefix;
+    private readonly Meter _meter = new(GatewayTelemetry.SourceName);
+    private readonly ConcurrentDictionary<(string Tenant, string Period, string Kind), double> _utilization = new();
+    private long _lastLoggedTicks;
+
+    public RedisUsageLimiter(IConnectionMultiplexer redis, IOptionsMonitor<TrafficOptions> options, TimeProvider time, ILogger<RedisUsageLimiter> logger)
+    {
+        _redis = redis;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _prefix = "app:";
+        _meter.CreateObservableGauge(
+            "app.budget.utilization",
+            ObserveUtilization,
+            "1",
+            "Share of each tenant budget used so far in its period (1 = used up), by tenant, app.budget.period and app.budget.kind.");
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    public async ValueTask<Admission> AdmitAsync(UsageCaller caller, string model, long estimatedTokens, CancellationToken cancellationToken)
+    {
+        var alias = model;
+        var options = _options.CurrentValue;
+        if (!options.Enabled)
+        {
+            return Admission.Unlimited;
+        }
+
+        var now = _time.GetUtcNow();
+        var limits = options.RateLimitsFor(caller.Tenant, alias);
+        var budgets = options.BudgetsFor(caller.Tenant);
+        var price = options.PriceOf(alias);
+        // Priced as if every reserved token were of the dearer kind: the reservation may only err high.
+        var estimatedCost = price.InputPerMillion > price.OutputPerMillion ? price.NanoDollars(estimatedTokens, 0) : price.NanoDollars(0, estimatedTokens);
+        var unixMs = now.ToUnixTimeMilliseconds();
+        var window = unixMs / WindowMs;
+        var elapsed = unixMs % WindowMs;
+        var keys = AdmitKeys(caller, alias, window, now);
+        var (dayEnd, monthEnd) = PeriodEnds(now);
+        RedisValue[] args =
+        [
+            elapsed, WindowMs,
+            limits.RequestsPerMinute ?? -1, limits.TokensPerMinute ?? -1,
+            estimatedTokens, estimatedCost,
+            budgets.DailyTokens ?? -1, ToNano(budgets.DailyCost), budgets.MonthlyTokens ?? -1, ToNano(budgets.MonthlyCost),
+            (long)(dayEnd - now).TotalSeconds + (2 * 86_400), (long)(monthEnd - now).TotalSeconds + (35 * 86_400),
+        ];
+
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(AdmitScript, keys, args).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            return Unavailable(options, ex);
+        }
+
+        var code = (int)result[0];
+        var retryMs = (long)result[1];
+        var reset = TimeSpan.FromMilliseconds(WindowMs - elapsed);
+        var requests = limits.RequestsPerMinute is { } rpm ? new RateWindow(rpm, Math.Max(0, (long)result[2]), reset) : (RateWindow?)null;
+        var tokens = limits.TokensPerMinute is { } tpm ? new RateWindow(tpm, Math.Max(0, (long)result[3]), reset) : (RateWindow?)null;
+        if (code == Ok)
+        {
+            return new Admission
+            {
+                Verdict = AdmissionVerdict.Admitted,
+                Requests = requests,
+                Tokens = tokens,
+                Reserved = new Reservation(caller, alias, estimatedTokens, estimatedCost, keys[2]!, now),
+            };
+        }
+
+        var (verdict, limit, retryAfter) = code switch
+        {
+            Requests => (AdmissionVerdict.RateLimited, "requests", TimeSpan.FromMilliseconds(Math.Max(retryMs, 1))),
+            Tokens => (AdmissionVerdict.RateLimited, "tokens", TimeSpan.FromMilliseconds(Math.Max(retryMs, 1))),
+            TooLarge => (AdmissionVerdict.TooLarge, "tokens", (TimeSpan?)null),
+            DailyTokens => (AdmissionVerdict.BudgetExceeded, "daily_tokens", dayEnd - now),
+            DailyCost => (AdmissionVerdict.BudgetExceeded, "daily_cost", dayEnd - now),
+            MonthlyTokens => (AdmissionVerdict.BudgetExceeded, "monthly_tokens", monthEnd - now),
+            MonthlyCost => (AdmissionVerdict.BudgetExceeded, "monthly_cost", monthEnd - now),
+            _ => throw new InvalidOperationException($"The admit script answered {code}."),
+        };
+        GatewayTelemetry.TrafficRefusals.Add(1, new KeyValuePair<string, object?>("app.traffic.limit", limit));
+        return new Admission { Verdict = verdict, Limit = limit, RetryAfter = retryAfter, Requests = requests, Tokens = tokens };
+    }
+
+    public async ValueTask SettleAsync(Admission admission, CallUsage usage)
+    {
+        ArgumentNullException.ThrowIfNull(admission);
+        if (admission.Reserved is not { } reserved)
+        {
+            return;
+        }
+
+        var price = _options.CurrentValue.PriceOf(reserved.Alias);
+        var billed = usage.Cached ? 0 : usage.InputTokens + usage.OutputTokens;
+        var cost = usage.Cached ? 0 : price.NanoDollars(usage.InputTokens, usage.OutputTokens);
+        var (day, month) = BudgetKeys(reserved.Caller.Tenant, reserved.At);
+        RedisKey[] keys = [reserved.TokenWindowKey, day, month];
+        RedisValue[] args =
+        [
+            reserved.Tokens, reserved.CostNanoDollars, billed, cost,
+            usage.Cached ? 0 : usage.InputTokens, usage.Cached ? 0 : usage.OutputTokens, usage.Cached ? usage.InputTokens + usage.OutputTokens : 0,
+        ];
+        try
+        {
+            var totals = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(SettleScript, keys, args).ConfigureAwait(false))!;
+            Account(reserved, usage, billed, cost, totals);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // The reservation stays counted until its window and period keys expire: the limit errs on the safe side.
+            Failed("settle", ex);
+        }
+    }
+
+    public async Task<UsageReport> ReportAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var budgets = _options.CurrentValue.BudgetsFor(tenant);
+        var (dayKey, monthKey) = BudgetKeys(tenant, now);
+        var db = _redis.GetDatabase();
+        var dayTask = db.HashGetAllAsync(dayKey);
+        var monthTask = db.HashGetAllAsync(monthKey);
+        var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var (dayEnd, monthEnd) = PeriodEnds(now);
+        return new UsageReport(
+            tenant,
+            Period("day", dayStart, dayEnd, await dayTask.ConfigureAwait(false), budgets.DailyTokens, budgets.DailyCost),
+            Period("month", monthStart, monthEnd, await monthTask.ConfigureAwait(false), budgets.MonthlyTokens, budgets.MonthlyCost));
+    }
+
+    private static UsagePeriod Period(string name, DateTimeOffset start, DateTimeOffset end, HashEntry[] entries, long? tokenBudget, decimal? costBudget)
+    {
+        long Get(string field) => entries.FirstOrDefault(e => e.Name == field).Value is { IsNull: false } v ? (long)v : 0;
+        return new UsagePeriod(name, start, end, Get("requests"), Get("input"), Get("output"), Get("cached"), Get("cost") / 1_000_000_000m, tokenBudget, costBudget);
+    }
+
+    private RedisKey[] AdmitKeys(UsageCaller caller, string alias, long window, DateTimeOffset now)
+    {
+        var limitKey = string.Create(CultureInfo.InvariantCulture, $"{_prefix}{{t:{caller.Tenant}}}:rl:{Uri.EscapeDataString(caller.User)}:{Uri.EscapeDataString(alias)}:");
+        var (day, month) = BudgetKeys(caller.Tenant, now);
+        return
+        [
+            string.Create(CultureInfo.InvariantCulture, $"{limitKey}r:{window}"),
+            string.Create(CultureInfo.InvariantCulture, $"{limitKey}r:{window - 1}"),
+            string.Create(CultureInfo.InvariantCulture, $"{limitKey}t:{window}"),
+            string.Create(CultureInfo.InvariantCulture, $"{limitKey}t:{window - 1}"),
+            day,
+            month,
+        ];
+    }
+
+    private (RedisKey Day, RedisKey Month) BudgetKeys(string tenant, DateTimeOffset at) =>
+        (string.Create(CultureInfo.InvariantCulture, $"{_prefix}{{t:{tenant}}}:use:d:{at.UtcDateTime:yyyyMMdd}"),
+         string.Create(CultureInfo.InvariantCulture, $"{_prefix}{{t:{tenant}}}:use:m:{at.UtcDateTime:yyyyMM}"));
+
+    private static (DateTimeOffset Day, DateTimeOffset Month) PeriodEnds(DateTimeOffset now)
+    {
+        var day = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1);
+        var month = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+        return (day, month);
+    }
+
+    private static long ToNano(decimal? dollars) => dollars is { } d ? (long)(d * 1_000_000_000m) : -1;
+
+    private Admission Unavailable(TrafficOptions options, Exception ex)
+    {
+        Failed("admit", ex);
+        if (options.FailOpen)
+        {
+            GatewayTelemetry.TrafficUnenforced.Add(1);
+            return Admission.Unlimited;
+        }
+
+        GatewayTelemetry.TrafficRefusals.Add(1, new KeyValuePair<string, object?>("app.traffic.limit", "unavailable"));
+        return new Admission { Verdict = AdmissionVerdict.RateLimited, Limit = "unavailable", RetryAfter = TimeSpan.FromSeconds(1) };
+    }
+
+    private void Account(Reservation reserved, CallUsage usage, long billed, long cost, RedisResult[] totals)
+    {
+        var tenant = new KeyValuePair<string, object?>("tenant", reserved.Caller.Tenant);
+        var model = new KeyValuePair<string, object?>("gen_ai.request.model", reserved.Alias);
+        if (cost > 0)
+        {
+            GatewayTelemetry.Spend.Add(cost / 1e9, tenant, model);
+        }
+
+        if (billed > 0)
+        {
+            GatewayTelemetry.UsageTokens.Add(usage.InputTokens, tenant, model, new("app.usage.kind", "input"));
+            GatewayTelemetry.UsageTokens.Add(usage.OutputTokens, tenant, model, new("app.usage.kind", "output"));
+        }
+        else if (usage.Cached)
+        {
+            GatewayTelemetry.UsageTokens.Add(usage.InputTokens + usage.OutputTokens, tenant, model, new("app.usage.kind", "cached"));
+        }
+
+        var budgets = _options.CurrentValue.BudgetsFor(reserved.Caller.Tenant);
+        Track(reserved.Caller.Tenant, "day", (long)totals[0], (long)totals[1], budgets.DailyTokens, budgets.DailyCost);
+        Track(reserved.Caller.Tenant, "month", (long)totals[2], (long)totals[3], budgets.MonthlyTokens, budgets.MonthlyCost);
+    }
+
+    private void Track(string tenant, string period, long tokens, long cost, long? tokenBudget, decimal? costBudget)
+    {
+        if (tokens >= 0 && tokenBudget is { } tb)
+        {
+            _utilization[(tenant, period, "tokens")] = (double)tokens / tb;
+        }
+
+        if (cost >= 0 && costBudget is { } cb)
+        {
+            _utilization[(tenant, period, "cost")] = cost / 1e9 / (double)cb;
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ObserveUtilization() =>
+        _utilization.Select(e => new Measurement<double>(
+            e.Value,
+            new KeyValuePair<string, object?>("tenant", e.Key.Tenant),
+            new KeyValuePair<string, object?>("app.budget.period", e.Key.Period),
+            new KeyValuePair<string, object?>("app.budget.kind", e.Key.Kind)));
+
+    private void Failed(string operation, Exception ex)
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastLoggedTicks);
+        if ((last == 0 || _time.GetElapsedTime(last, now) > LogEvery) && Interlocked.CompareExchange(ref _lastLoggedTicks, now, last) == last)
+        {
+            LogUnavailable(operation, ex.GetType().Name, ex.Message, _options.CurrentValue.FailOpen);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limit {Operation} failed ({ErrorType}: {Error}); fail open: {FailOpen}")]
+    private partial void LogUnavailable(string operation, string errorType, string error, bool failOpen);
+}
