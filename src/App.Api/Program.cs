@@ -1,12 +1,16 @@
 using App.Api.Audit;
 using App.Api.Hosting;
 using App.Api.Identity;
+using App.Api.Jobs;
 using App.Api.OpenAi;
 using App.Api.Traces;
 using App.Api.Usage;
 using App.Infrastructure;
+using App.Infrastructure.Jobs;
 
 var builder = WebApplication.CreateBuilder(args);
+var role = new ProcessRole { IsWorker = args is ["worker", ..] };
+builder.Services.AddSingleton(role);
 
 builder.AddServiceDefaults();       // Serilog, problem details, OpenAPI, health checks
 builder.AddInfrastructure();        // options, PostgreSQL, Redis cache, providers behind Polly, key ring, OpenTelemetry
@@ -14,12 +18,17 @@ builder.AddAppAuthentication();     // bearer tokens (ours and OIDC issuers), sc
 
 var app = builder.Build();
 
-if (await app.RunCommandAsync(args))   // migrate | rotate-signing-key | dev-token
+if (!role.IsWorker && await app.RunCommandAsync(args))   // migrate | rotate-signing-key | dev-token | ...
 {
     return;
 }
 
 app.UseServiceDefaults();           // exception handling, security headers, request logs, auth, /health, /openapi
+if (role.IsWorker)                  // App.Api worker: job workers and health endpoints, no API
+{
+    app.Run();
+    return;
+}
 
 app.MapDiscovery();                 // GET  /.well-known/openid-configuration, /.well-known/jwks.json
 app.MapPasskeyApi();                // POST /auth/passkeys/register[/options], /auth/passkeys/login[/options]
@@ -30,6 +39,7 @@ app.MapModels();                    // GET  /v1/models
 app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
 app.MapAuditApi();                  // GET  /v1/audit/verify
 app.MapUsageApi();                  // GET  /v1/usage
+app.MapJobsApi();                   // POST /v1/jobs; GET /v1/jobs/{id}, /v1/jobs/{id}/events
 
 app.Run();
 

@@ -2,6 +2,7 @@ using App.Application.Audit;
 using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Identity;
+using App.Application.Jobs;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Application.Traces;
@@ -10,6 +11,7 @@ using App.Infrastructure.Audit;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
 using App.Infrastructure.Identity;
+using App.Infrastructure.Jobs;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Resilience;
 using App.Infrastructure.Security;
@@ -18,6 +20,7 @@ using App.Infrastructure.Traffic;
 using Fido2NetLib;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -71,6 +74,8 @@ public static class DependencyInjection
         services.AddSingleton<IUsageLimiter, RedisUsageLimiter>();
         services.AddSingleton<ITokenEstimator, TokenizerEstimator>();
         services.AddSingleton<ChatGateway>();
+        services.AddSingleton<ChatCalls>();
+        services.AddJobs();
 
         // Read when first used, not now: configuration can still change until the host is built (tests, hosting).
         services.AddSingleton(sp => NpgsqlDataSource.Create(
@@ -137,6 +142,26 @@ public static class DependencyInjection
         });
         services.AddSingleton<Passkeys>();
         services.AddHostedService<SigningKeyMaintenance>();
+    }
+
+    private static void AddJobs(this IServiceCollection services)
+    {
+        services.AddOptions<JobOptions>().BindConfiguration(JobOptions.Section)
+            .Validate(o => o.Concurrency is >= 1 and <= 256, "Jobs:Concurrency must be between 1 and 256.")
+            .Validate(o => o.MaxAttempts is >= 1 and <= 100, "Jobs:MaxAttempts must be between 1 and 100.")
+            .Validate(o => o.MaxBatchSize is >= 1 and <= 10_000, "Jobs:MaxBatchSize must be between 1 and 10000.")
+            .Validate(o => o.VisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:VisibilityTimeout must be at least 00:00:01.")
+            .Validate(o => o.StaleAfter >= o.VisibilityTimeout, "Jobs:StaleAfter must be at least Jobs:VisibilityTimeout.")
+            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Jobs:RetryBaseDelay must be positive and at most Jobs:RetryMaxDelay.")
+            .Validate(o => o.PollInterval >= TimeSpan.FromMilliseconds(10) && o.EventsInterval >= TimeSpan.FromMilliseconds(10), "Jobs:PollInterval and Jobs:EventsInterval must be at least 10 ms.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.StreamKey), "Jobs:StreamKey is required.")
+            .ValidateOnStart();
+        services.TryAddSingleton(new ProcessRole());
+        services.AddSingleton<App.Infrastructure.Idempotency.IdempotencyStore>();
+        services.AddSingleton<JobDelivery>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<JobRunner>();
+        services.AddHostedService<JobWorker>();
     }
 
     private static void TryAddTimeProvider(this IServiceCollection services)

@@ -71,6 +71,7 @@ internal static class ServiceDefaults
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseMiddleware<IdempotencyMiddleware>();
 
         // The API description is public in Development; elsewhere it takes a valid token like everything else.
         var openApi = app.MapOpenApi();

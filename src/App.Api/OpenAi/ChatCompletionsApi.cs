@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Mime;
 using System.Text.Json;
-using App.Api.Traces;
 using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.OpenAi;
@@ -80,7 +79,7 @@ internal static partial class ChatCompletionsApi
         finally
         {
             var elapsed = Stopwatch.GetElapsedTime(started);
-            traces.TryRecord(ChatTraces.Draft(context, request, record, streaming, startedAt, elapsed, activity));
+            traces.TryRecord(ChatTraces.Draft(request.Caller!.Value.Tenant, context.User.FindFirst(TokenClaims.Subject)?.Value, request, record, streaming, startedAt, elapsed, activity));
             ChatSpans.Finish(activity, request, record, elapsed);
         }
     }
@@ -90,23 +89,7 @@ internal static partial class ChatCompletionsApi
         var response = await gateway.CompleteAsync(request, bypass, record, context.RequestAborted);
         record.Output = response.Text;
         SetCommonHeaders(context, record);
-        var usage = response.Usage;
-        var completion = new ChatCompletion
-        {
-            Id = NewId(),
-            Created = (response.CreatedAt ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds(),
-            Model = response.ModelId ?? record.ResponseModel ?? request.Alias,
-            Choices =
-            [
-                new CompletionChoice
-                {
-                    Index = 0,
-                    Message = new WireMessage { Role = "assistant", Content = response.Text },
-                    FinishReason = response.FinishReason?.Value ?? "stop",
-                },
-            ],
-            Usage = ToWire(usage),
-        };
+        var completion = Completions.From(response, request, record);
         return TypedResults.Json(completion, OpenAiJson.Wire.ChatCompletion);
     }
 
@@ -120,7 +103,7 @@ internal static partial class ChatCompletionsApi
         SetCommonHeaders(context, record);
         ServerSentEvents.Prepare(context.Response);
         using var sse = new ServerSentEvents(context.Response.BodyWriter);
-        var id = NewId();
+        var id = Completions.NewId();
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var model = record.ResponseModel ?? request.Alias;
         string? finish = null;
@@ -152,7 +135,7 @@ internal static partial class ChatCompletionsApi
             if (includeUsage)
             {
                 await sse.DataAsync(
-                    new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = ToWire(usage) ?? new WireUsage() },
+                    new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = Completions.ToWire(usage) ?? new WireUsage() },
                     OpenAiJson.Wire.ChatCompletionChunk,
                     aborted);
             }
@@ -235,17 +218,6 @@ internal static partial class ChatCompletionsApi
         Model = model,
         Choices = [new ChunkChoice { Index = 0, Delta = delta, FinishReason = finish }],
     };
-
-    private static WireUsage? ToWire(UsageDetails? usage) => usage is null
-        ? null
-        : new WireUsage
-        {
-            PromptTokens = usage.InputTokenCount ?? 0,
-            CompletionTokens = usage.OutputTokenCount ?? 0,
-            TotalTokens = usage.TotalTokenCount ?? ((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0)),
-        };
-
-    private static string NewId() => "chatcmpl-" + Guid.CreateVersion7().ToString("N");
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream from {DeploymentId} failed after the first token ({ErrorType}: {Error}); sent an error event")]
     private static partial void LogStreamFailed(ILogger logger, string? deploymentId, string errorType, string error);

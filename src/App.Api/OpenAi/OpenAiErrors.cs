@@ -18,18 +18,7 @@ internal static class OpenAiErrors
     public static IResult From(GatewayException ex, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(ex);
-        var (status, slug, title, openAiType, code) = ex.Kind switch
-        {
-            GatewayErrorKind.InvalidRequest => (400, "invalid-request", "The request is invalid.", "invalid_request_error", "invalid_value"),
-            GatewayErrorKind.ModelNotFound => (404, "model-not-found", "The model does not exist.", "invalid_request_error", "model_not_found"),
-            GatewayErrorKind.Overloaded => (503, "overloaded", "The service is overloaded.", "server_error", "overloaded"),
-            GatewayErrorKind.UpstreamTimeout => (504, "upstream-timeout", "The model provider timed out.", "api_error", "upstream_timeout"),
-            GatewayErrorKind.UpstreamRejected => (400, "upstream-rejected", "The model provider rejected the request.", "invalid_request_error", "upstream_rejected"),
-            GatewayErrorKind.RateLimited => (429, "rate-limited", "Rate limit reached.", "rate_limit_error", "rate_limit_exceeded"),
-            GatewayErrorKind.RequestTooLarge => (400, "request-too-large", "The request exceeds the token rate limit on its own.", "invalid_request_error", "request_too_large"),
-            GatewayErrorKind.BudgetExceeded => (429, "budget-exceeded", "The budget is used up.", "insufficient_quota", "insufficient_quota"),
-            _ => (502, "upstream-unavailable", "The model provider failed.", "api_error", "upstream_error"),
-        };
+        var (status, slug, title, openAiType, code) = GatewayErrors.Describe(ex.Kind);
 
         if (ex.Kind == GatewayErrorKind.BudgetExceeded)
         {

@@ -56,4 +56,16 @@ public static class GatewayTelemetry
 
     public static readonly Counter<long> UsageTokens = Meter.CreateCounter<long>(
         "app.usage.tokens", "{token}", "Tokens accounted against budgets, by tenant and app.usage.kind (input, output, cached).");
+
+    public static readonly Counter<long> JobsFinished = Meter.CreateCounter<long>(
+        "app.jobs.finished", "{job}", "Jobs that reached a final state, by app.job.status (succeeded, failed, dead_lettered).");
+
+    public static readonly Counter<long> JobRetries = Meter.CreateCounter<long>(
+        "app.jobs.retries", "{job}", "Job runs that failed transiently and were scheduled again.");
+
+    public static readonly Counter<long> JobRedeliveries = Meter.CreateCounter<long>(
+        "app.jobs.redeliveries", "{message}", "Job messages taken over from a silent worker (reclaimed) or re-enqueued after being lost (stale), by app.job.reason.");
+
+    public static readonly Counter<long> JobDuplicates = Meter.CreateCounter<long>(
+        "app.jobs.duplicates", "{message}", "Deliveries of jobs that were already final: detected and ignored.");
 }

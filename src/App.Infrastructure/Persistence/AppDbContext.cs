@@ -1,5 +1,6 @@
 using App.Application.Audit;
 using App.Application.Identity;
+using App.Application.Jobs;
 using App.Application.Traces;
 using Microsoft.EntityFrameworkCore;
 
@@ -33,6 +34,8 @@ public sealed class AppDbContext : DbContext
     public DbSet<TraceRecord> Traces => Set<TraceRecord>();
 
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+
+    public DbSet<Job> Jobs => Set<Job>();
 
     /// <summary>
     /// The tenant this unit of work acts for. <see cref="TenantInterceptor"/> sets it, transaction-locally, as
@@ -116,6 +119,24 @@ public sealed class AppDbContext : DbContext
             e.Property(a => a.Subject).HasMaxLength(128);
             // text, not jsonb: jsonb normalizes, and the hash is over the exact text.
             e.Property(a => a.Data).HasMaxLength(4000);
+        });
+
+        modelBuilder.Entity<Job>(e =>
+        {
+            e.HasKey(j => new { j.TenantId, j.Id });
+            e.Property(j => j.TenantId).HasMaxLength(64);
+            e.Property(j => j.UserId).HasMaxLength(128);
+            e.Property(j => j.Status).HasMaxLength(16);
+            e.Property(j => j.Model).HasMaxLength(64);
+            e.Property(j => j.IdempotencyKey).HasMaxLength(255);
+            e.Property(j => j.ErrorType).HasMaxLength(64);
+            e.Property(j => j.Error).HasMaxLength(2000);
+            e.Property(j => j.Worker).HasMaxLength(128);
+            // The backstop of Idempotency-Key: one job per key and tenant even if the Redis record is gone.
+            e.HasIndex(j => new { j.TenantId, j.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+            e.HasIndex(j => new { j.TenantId, j.UserId, j.CreatedAt });
+            // The sweeper's question: unfinished jobs by last sign of life.
+            e.HasIndex(j => j.UpdatedAt).HasFilter("status IN ('queued', 'running')");
         });
 
         modelBuilder.Entity<SigningKey>(e =>

@@ -20,6 +20,10 @@ public sealed class TenantData(IDbContextFactory<AppDbContext> databases)
         return result;
     }
 
+    /// <summary>A statement or two that change rows (ExecuteUpdate and the like), with what they report.</summary>
+    public Task<T> ChangeAsync<T>(string tenantId, Func<AppDbContext, Task<T>> change, CancellationToken cancellationToken) =>
+        ReadAsync(tenantId, change, cancellationToken);
+
     public async Task WriteAsync(string tenantId, Func<AppDbContext, Task> work, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);

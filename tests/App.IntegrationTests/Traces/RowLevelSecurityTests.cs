@@ -9,7 +9,7 @@ namespace App.IntegrationTests.Traces;
 /// </summary>
 public sealed class RowLevelSecurityTests : IAsyncLifetime
 {
-    private static readonly string[] TenantTables = ["traces", "audit_entries", "users", "passkey_credentials", "refresh_tokens", "tenants"];
+    private static readonly string[] TenantTables = ["traces", "audit_entries", "users", "passkey_credentials", "refresh_tokens", "tenants", "jobs"];
     private TestDatabase _database = null!;
     private readonly string _a = "rls-a-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _b = "rls-b-" + Guid.NewGuid().ToString("N")[..8];

@@ -1,23 +1,22 @@
 using System.Diagnostics;
-using System.Security.Claims;
 using App.Application.Gateway;
-using App.Application.Identity;
-using App.Application.Traces;
 using App.Application.Traffic;
 
-namespace App.Api.Traces;
+namespace App.Application.Traces;
 
 /// <summary>Turns a finished chat call into a trace draft (content still in clear; the writer redacts and encrypts).</summary>
-internal static class ChatTraces
+public static class ChatTraces
 {
-    public static TraceDraft Draft(HttpContext context, GatewayRequest request, ChatCallRecord record, bool streamed, DateTimeOffset startedAt, TimeSpan elapsed, Activity? activity)
+    public static TraceDraft Draft(string tenant, string? user, GatewayRequest request, ChatCallRecord record, bool streamed, DateTimeOffset startedAt, TimeSpan elapsed, Activity? activity)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(record);
         var trace = new TraceRecord
         {
             Id = Guid.CreateVersion7(startedAt),
-            TenantId = context.User.FindFirstValue(TokenClaims.Tenant)!,
+            TenantId = tenant,
             TraceId = (activity ?? Activity.Current)?.TraceId.ToHexString(),
-            UserId = context.User.FindFirstValue(TokenClaims.Subject),
+            UserId = user,
             ModelAlias = request.Alias,
             Provider = record.Provider,
             Deployment = record.DeploymentId,
@@ -25,7 +24,7 @@ internal static class ChatTraces
             Status = record.ErrorType switch
             {
                 null => "ok",
-                "client_disconnected" => "cancelled",
+                "client_disconnected" or "cancelled" => "cancelled",
                 nameof(GatewayErrorKind.ModelNotFound) or nameof(GatewayErrorKind.Overloaded)
                     or nameof(AdmissionVerdict.RateLimited) or nameof(AdmissionVerdict.TooLarge) or nameof(AdmissionVerdict.BudgetExceeded) => "rejected",
                 _ => "error",

@@ -1,0 +1,176 @@
+using System.Security.Claims;
+using App.Api.OpenAi;
+using App.Application.Identity;
+using App.Infrastructure.Idempotency;
+using StackExchange.Redis;
+
+namespace App.Api.Hosting;
+
+/// <summary>Marks an endpoint as honouring <c>Idempotency-Key</c> (required: requests without one are refused).</summary>
+internal sealed record IdempotencyMetadata(bool Required);
+
+internal static class IdempotencyExtensions
+{
+    public static RouteHandlerBuilder Idempotent(this RouteHandlerBuilder builder, bool required = false) =>
+        builder.WithMetadata(new IdempotencyMetadata(required));
+}
+
+/// <summary>
+/// <c>Idempotency-Key</c> on write endpoints (draft-ietf-httpapi-idempotency-key-header): the first request with a
+/// key runs and its answer is kept for 24 hours; the same key with the same request gets that answer again
+/// (<c>Idempotent-Replayed: true</c>), with a different request 422, while the first is still running 409 (after
+/// waiting up to two seconds for it). Keys are per tenant. Answers that invite a retry (5xx, 429) are not kept.
+/// </summary>
+internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store, ILogger<IdempotencyMiddleware> logger)
+{
+    public const string Header = "Idempotency-Key";
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+    private static readonly TimeSpan WaitForFirst = TimeSpan.FromSeconds(2);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IdempotencyMetadata>();
+        var tenant = context.User.FindFirstValue(TokenClaims.Tenant);
+        if (metadata is null || tenant is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var key = context.Request.Headers[Header].ToString();
+        if (key.Length == 0)
+        {
+            if (metadata.Required)
+            {
+                await Refuse(context, 400, "idempotency-key-required", "An Idempotency-Key is required.",
+                    "Send an 'Idempotency-Key' header (a unique string, e.g. a UUID, up to 255 characters) so that a retried submission runs once.", "missing_idempotency_key");
+                return;
+            }
+
+            await next(context);
+            return;
+        }
+
+        if (key.Length > 255 || key.Any(c => c is < '!' or > '~'))
+        {
+            await Refuse(context, 400, "invalid-idempotency-key", "The Idempotency-Key is invalid.",
+                "An Idempotency-Key is 1 to 255 visible ASCII characters.", "invalid_idempotency_key");
+            return;
+        }
+
+        context.Request.EnableBuffering();
+        using var buffered = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffered, context.RequestAborted);
+        context.Request.Body.Position = 0;
+        var fingerprint = IdempotencyStore.Fingerprint(context.Request.Method, context.Request.Path + context.Request.QueryString, buffered.GetBuffer().AsSpan(0, (int)buffered.Length));
+
+        IdempotencyClaim claim;
+        try
+        {
+            claim = await ClaimOrWaitAsync(tenant, key, fingerprint, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Without the store, the endpoint's own backstop applies (jobs: a unique key per tenant in PostgreSQL).
+            LogStoreUnavailable(ex.Message);
+            await next(context);
+            return;
+        }
+
+        switch (claim.State)
+        {
+            case IdempotencyState.Mismatch:
+                await Refuse(context, 422, "idempotency-key-reused", "The Idempotency-Key was used for another request.",
+                    "This Idempotency-Key was already used with a different request. Use a new key for a new request.", "idempotency_key_reused");
+                return;
+            case IdempotencyState.InProgress:
+                context.Response.Headers.RetryAfter = "1";
+                await Refuse(context, 409, "idempotency-key-in-progress", "A request with this Idempotency-Key is in progress.",
+                    "The first request with this Idempotency-Key has not finished yet. Retry shortly to get its answer.", "idempotency_key_in_progress");
+                return;
+            case IdempotencyState.Replay:
+                await ReplayAsync(context, claim.Response!);
+                return;
+        }
+
+        await RunAndKeepAsync(context, tenant, key, fingerprint);
+    }
+
+    private async Task<IdempotencyClaim> ClaimOrWaitAsync(string tenant, string key, byte[] fingerprint, CancellationToken cancellationToken)
+    {
+        var waited = TimeSpan.Zero;
+        while (true)
+        {
+            var claim = await store.ClaimAsync(tenant, key, fingerprint, Lease);
+            if (claim.State != IdempotencyState.InProgress || waited >= WaitForFirst)
+            {
+                return claim;
+            }
+
+            await Task.Delay(50, cancellationToken);
+            waited += TimeSpan.FromMilliseconds(50);
+        }
+    }
+
+    private async Task RunAndKeepAsync(HttpContext context, string tenant, string key, byte[] fingerprint)
+    {
+        var original = context.Response.Body;
+        using var capture = new MemoryStream();
+        context.Response.Body = capture;
+        var kept = false;
+        try
+        {
+            await next(context);
+            var status = context.Response.StatusCode;
+            if (status < 500 && status != 429)
+            {
+                var response = new StoredResponse(status, context.Response.ContentType, context.Response.Headers.Location.ToString() is { Length: > 0 } l ? l : null, capture.ToArray());
+                await Safely(() => store.CompleteAsync(tenant, key, fingerprint, response, Retention));
+                kept = true;
+            }
+        }
+        finally
+        {
+            context.Response.Body = original;
+            if (!kept)
+            {
+                await Safely(() => store.ReleaseAsync(tenant, key, fingerprint));
+            }
+        }
+
+        capture.Position = 0;
+        await capture.CopyToAsync(original, context.RequestAborted);
+    }
+
+    private static async Task ReplayAsync(HttpContext context, StoredResponse stored)
+    {
+        context.Response.StatusCode = stored.Status;
+        context.Response.ContentType = stored.ContentType;
+        if (stored.Location is not null)
+        {
+            context.Response.Headers.Location = stored.Location;
+        }
+
+        context.Response.Headers["Idempotent-Replayed"] = "true";
+        await context.Response.Body.WriteAsync(stored.Body, context.RequestAborted);
+    }
+
+    private async Task Safely(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogStoreUnavailable(ex.Message);
+        }
+    }
+
+    private static Task Refuse(HttpContext context, int status, string slug, string title, string detail, string code) =>
+        OpenAiErrors.Problem(status, slug, title, detail, "invalid_request_error", Header, code).ExecuteAsync(context);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency store unavailable ({Error}); the request runs without it")]
+    private partial void LogStoreUnavailable(string error);
+}

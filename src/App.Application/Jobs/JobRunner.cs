@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using App.Application.Gateway;
+using App.Application.OpenAi;
+using App.Application.Traffic;
+
+namespace App.Application.Jobs;
+
+/// <summary>
+/// Runs the requests of a job one after the other through the same gateway path as the chat endpoint (limits,
+/// budget, cache, fallback, trace per call). A request the service refuses for good (invalid, unknown model, over
+/// budget) becomes an error in its slot of the result; a failure that may pass later (overload, timeout, upstream
+/// down, rate limit) ends the run so that the whole job is retried after a backoff.
+/// </summary>
+public sealed class JobRunner(ChatCalls calls)
+{
+    public async Task<JobRunOutcome> RunAsync(string tenant, string user, IReadOnlyList<ChatCompletionRequest> requests, Func<int, Task> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(progress);
+        var results = new List<JobItemResult>(requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            GatewayRequest mapped;
+            try
+            {
+                mapped = ChatRequestMapper.Map(requests[i], "t:" + tenant) with { Caller = new UsageCaller(tenant, user) };
+            }
+            catch (GatewayException ex)
+            {
+                results.Add(JobItemResult.Failed(i, ex));
+                await progress(i + 1).ConfigureAwait(false);
+                continue;
+            }
+
+            var call = await calls.CompleteAsync(mapped, tenant, user, cancellationToken).ConfigureAwait(false);
+            if (call.Error is { } error)
+            {
+                if (GatewayErrors.IsTransient(error.Kind))
+                {
+                    return new JobRunOutcome(null, error);
+                }
+
+                results.Add(JobItemResult.Failed(i, error));
+            }
+            else
+            {
+                results.Add(new JobItemResult { Index = i, Status = "ok", Response = Completions.From(call.Response!, mapped, call.Record) });
+            }
+
+            await progress(i + 1).ConfigureAwait(false);
+        }
+
+        return new JobRunOutcome(results, null);
+    }
+}
+
+/// <summary>Either every request has its result, or the run stopped on a failure worth retrying.</summary>
+public sealed record JobRunOutcome(IReadOnlyList<JobItemResult>? Results, GatewayException? RetryableError);
+
+/// <summary>One request's outcome within a job.</summary>
+public sealed class JobItemResult
+{
+    [JsonPropertyName("index")]
+    public int Index { get; init; }
+
+    /// <summary><c>ok</c> or <c>error</c>.</summary>
+    [JsonPropertyName("status")]
+    public required string Status { get; init; }
+
+    [JsonPropertyName("response")]
+    public ChatCompletion? Response { get; init; }
+
+    [JsonPropertyName("error")]
+    public WireError? Error { get; init; }
+
+    public static JobItemResult Failed(int index, GatewayException ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        var (_, _, _, type, code) = GatewayErrors.Describe(ex.Kind);
+        return new JobItemResult { Index = index, Status = "error", Error = new WireError { Message = ex.Message, Type = type, Param = ex.Param, Code = code } };
+    }
+}
+
+/// <summary>The body of <c>POST /v1/jobs</c>: one chat completion request, or several.</summary>
+public sealed class JobSubmission
+{
+    [JsonPropertyName("request")]
+    public ChatCompletionRequest? Request { get; init; }
+
+    [JsonPropertyName("requests")]
+    public List<ChatCompletionRequest>? Requests { get; init; }
+}
+
+public static class JobJson
+{
+    public static readonly JobJsonContext Wire = new(new JsonSerializerOptions
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowOutOfOrderMetadataProperties = true,
+    });
+}
+
+[JsonSourceGenerationOptions(
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    AllowOutOfOrderMetadataProperties = true)]
+[JsonSerializable(typeof(JobSubmission))]
+[JsonSerializable(typeof(List<ChatCompletionRequest>))]
+[JsonSerializable(typeof(List<JobItemResult>))]
+[JsonSerializable(typeof(JobView))]
+public sealed partial class JobJsonContext : JsonSerializerContext;
+
+public sealed record JobProgress(
+    [property: JsonPropertyName("total")] int Total,
+    [property: JsonPropertyName("done")] int Done);
+
+public sealed record JobError(
+    [property: JsonPropertyName("type")] string? Type,
+    [property: JsonPropertyName("message")] string? Message);
+
+/// <summary>A job as clients see it. Members without a value (not started, no error, no results yet) are left out.</summary>
+public sealed record JobView(
+    [property: JsonPropertyName("id")] Guid Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("started_at")] DateTimeOffset? StartedAt,
+    [property: JsonPropertyName("completed_at")] DateTimeOffset? CompletedAt,
+    [property: JsonPropertyName("attempts")] int Attempts,
+    [property: JsonPropertyName("max_attempts")] int MaxAttempts,
+    [property: JsonPropertyName("next_attempt_at")] DateTimeOffset? NextAttemptAt,
+    [property: JsonPropertyName("progress")] JobProgress Progress,
+    [property: JsonPropertyName("error")] JobError? Error,
+    [property: JsonPropertyName("results")] IReadOnlyList<JobItemResult>? Results);
+
