@@ -51,6 +51,13 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.UseEnvironment("Testing");
+        var merged = Configuration();
+        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(merged));
+    }
+
+    /// <summary>The configuration this app runs with (on top of appsettings.json), e.g. to start a worker process like it.</summary>
+    public Dictionary<string, string?> Configuration()
+    {
         var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Redis:ConnectionString"] = _redisConnectionString,
@@ -69,7 +76,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             merged[key] = value;
         }
 
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(merged));
+        return merged;
     }
 
     private sealed class BearerTokenHandler(Func<string> mint) : DelegatingHandler

@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using App.Application.Jobs;
+using App.Infrastructure.Jobs;
+using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace App.IntegrationTests.Jobs;
+
+/// <summary>
+/// Workers as separate processes of the service binary (<c>App.Api worker</c>); the API in the test host runs none.
+/// A worker killed with SIGKILL in the middle of a job leaves it running with its message pending; another worker
+/// takes it over and the job completes once.
+/// </summary>
+public class WorkerCrashTests : JobTestBase
+{
+    protected override Settings Configure(Settings settings) => base.Configure(settings).With("Jobs:RunWorkers", "false");
+
+    [Fact]
+    public async Task AJobWhoseWorkerIsKilledMidCallCompletesExactlyOnceElsewhere()
+    {
+        Upstream.Behaviour.Latency = TimeSpan.FromSeconds(30);
+        var id = await SubmitOkAsync(new JsonObject { ["request"] = ChatRequest("survive a crash") });
+        var settings = Factory.Configuration();
+        settings["Serilog:MinimumLevel:Default"] = "Information";
+
+        await using var first = WorkerProcess.Start(settings);
+        var store = Factory.Services.GetRequiredService<JobStore>();
+        var job = new JobRef(Tenant, id);
+        await WaitUntilAsync(async () => (await store.FindAsync(job, default))!.Status == JobStatus.Running && Upstream.InFlight == 1, TimeSpan.FromSeconds(60), () => first.Output);
+        var running = (await store.FindAsync(job, default))!;
+        Assert.Equal(1, running.Attempts);
+
+        await first.KillAsync();
+        Upstream.Behaviour.Latency = TimeSpan.Zero;
+        Assert.Equal(JobStatus.Running, (await store.FindAsync(job, default))!.Status);
+
+        await using var second = WorkerProcess.Start(settings);
+        var done = await WaitForFinalAsync(id, TimeSpan.FromSeconds(60));
+        Assert.True(done.GetProperty("status").GetString() == "succeeded", second.Output);
+        Assert.Equal(2, done.GetProperty("attempts").GetInt32());
+        var result = Assert.Single(done.GetProperty("results").EnumerateArray());
+        Assert.Equal("ok", result.GetProperty("status").GetString());
+
+        var final = (await store.FindAsync(job, default))!;
+        Assert.Equal(0, final.DuplicateDeliveries);
+        Assert.NotEqual(running.Worker, final.Worker);
+        Assert.Equal(2, Upstream.Requests);
+
+        // Nothing is left pending in the consumer group: the taken-over message was acknowledged.
+        var stream = Factory.Services.GetRequiredService<IOptions<JobOptions>>().Value.StreamKey;
+        var pending = await Factory.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase().StreamPendingAsync(stream, JobDelivery.Group);
+        Assert.Equal(0, pending.PendingMessageCount);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> diagnostics)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out; worker output:\n" + diagnostics());
+            await Task.Delay(50);
+        }
+    }
+}
