@@ -5,12 +5,14 @@ return (args.FirstOrDefault() ?? string.Empty) switch
 {
     "traces" => await TracesScenario.RunAsync(args),
     "load" => await LoadScenario.RunAsync(args),
+    "guard" => await GuardScenario.RunAsync(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
+    Console.Error.WriteLine("usage: App.Bench guard   (detection and false-positive rates of the input guard on tests/data/guard)");
+    Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N]");
     Console.Error.WriteLine("                      [--duration S] [--warmup S] [--stream] [--deterministic] [--label L] [--pid P] [--json FILE]");
     return 2;

@@ -1,6 +1,7 @@
 using App.Application.Audit;
 using App.Application.Caching;
 using App.Application.Gateway;
+using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.Routing;
@@ -75,6 +76,14 @@ public static class DependencyInjection
         services.AddSingleton<ITokenEstimator, TokenizerEstimator>();
         services.AddSingleton<ChatGateway>();
         services.AddSingleton<ChatCalls>();
+        services.AddOptions<GuardOptions>().BindConfiguration(GuardOptions.Section).ValidateOnStart();
+        var contentRoot = builder.Environment.ContentRootPath;
+        services.AddSingleton(sp =>
+        {
+            var file = Path.Combine(contentRoot, sp.GetRequiredService<IOptions<GuardOptions>>().Value.RulesFile);
+            return InputGuard.Load(File.Exists(file) ? File.ReadAllText(file) : throw new FileNotFoundException($"Guard:RulesFile '{file}' does not exist.", file));
+        });
+        services.AddSingleton<GuardPolicy>();
         services.AddJobs();
 
         // Read when first used, not now: configuration can still change until the host is built (tests, hosting).
@@ -214,9 +223,9 @@ public static class DependencyInjection
 /// Builds the routes (providers and Polly pipelines) while the host starts, so a pipeline that cannot be built
 /// stops start-up instead of failing the first request.
 /// </summary>
-internal sealed class RoutesWarmup(ModelRoutes routes) : IHostedService
+internal sealed class RoutesWarmup(ModelRoutes routes, InputGuard guard) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(routes.Aliases.Count);
+    public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(routes.Aliases.Count + guard.RuleCount);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

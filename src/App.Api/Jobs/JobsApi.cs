@@ -5,6 +5,7 @@ using System.Text.Json;
 using App.Api.Hosting;
 using App.Api.OpenAi;
 using App.Application.Gateway;
+using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.OpenAi;
@@ -38,7 +39,7 @@ internal static partial class JobsApi
     }
 
     private static async Task<IResult> SubmitAsync(
-        HttpContext context, ClaimsPrincipal caller, JobStore store, JobDelivery delivery, IOptions<JobOptions> options, TimeProvider time, ILogger<JobStore> logger)
+        HttpContext context, ClaimsPrincipal caller, JobStore store, JobDelivery delivery, GuardPolicy guard, IOptions<JobOptions> options, TimeProvider time, ILogger<JobStore> logger)
     {
         if (!context.Request.HasJsonContentType())
         {
@@ -60,7 +61,7 @@ internal static partial class JobsApi
 
         var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
         var user = caller.FindFirstValue(TokenClaims.Subject) ?? "-";
-        var (requests, invalid) = Validate(submission, tenant, options.Value.MaxBatchSize);
+        var (requests, invalid) = Validate(submission, tenant, options.Value.MaxBatchSize, guard);
         if (invalid is not null)
         {
             return invalid;
@@ -109,7 +110,7 @@ internal static partial class JobsApi
         return TypedResults.Json(View(stored, null), JobJson.Wire.JobView, statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static (List<ChatCompletionRequest>? Requests, IResult? Error) Validate(JobSubmission? submission, string tenant, int maxBatch)
+    private static (List<ChatCompletionRequest>? Requests, IResult? Error) Validate(JobSubmission? submission, string tenant, int maxBatch, GuardPolicy guard)
     {
         List<ChatCompletionRequest> requests;
         string prefix;
@@ -148,7 +149,12 @@ internal static partial class JobsApi
 
             try
             {
-                _ = ChatRequestMapper.Map(requests[i], "t:" + tenant);
+                var mapped = ChatRequestMapper.Map(requests[i], "t:" + tenant);
+                if (guard.Blocks(GuardPolicy.Jobs, guard.Check(GuardPolicy.Jobs, GuardPolicy.UserTexts(mapped.Messages))))
+                {
+                    var (status, slug, title, type, code) = GatewayErrors.Describe(GatewayErrorKind.InputRejected);
+                    return (null, OpenAiErrors.Problem(status, slug, title, "The input was refused: it looks like an attempt to override the assistant's instructions.", type, at + ".messages", code));
+                }
             }
             catch (GatewayException ex)
             {

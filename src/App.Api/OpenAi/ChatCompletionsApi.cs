@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Mime;
 using System.Text.Json;
 using App.Application.Gateway;
+using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Application.Telemetry;
@@ -34,7 +35,7 @@ internal static partial class ChatCompletionsApi
         return group;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, ChatGateway gateway, ITraceSink traces, ILogger<ChatGateway> logger)
+    private static async Task<IResult> CreateAsync(HttpContext context, ChatGateway gateway, GuardPolicy guard, ITraceSink traces, ILogger<ChatGateway> logger)
     {
         var parsed = await ReadRequestAsync(context);
         if (parsed.Error is not null)
@@ -61,6 +62,13 @@ internal static partial class ChatCompletionsApi
         var activity = ChatSpans.Start(request, streaming);
         try
         {
+            record.Guard = guard.Check(GuardPolicy.Chat, GuardPolicy.UserTexts(request.Messages));
+            if (guard.Blocks(GuardPolicy.Chat, record.Guard))
+            {
+                record.ErrorType = nameof(GatewayErrorKind.InputRejected);
+                throw new GatewayException(GatewayErrorKind.InputRejected, "The input was refused: it looks like an attempt to override the assistant's instructions.", "messages");
+            }
+
             return streaming
                 ? await StreamAsync(context, gateway, request, wire.StreamOptions?.IncludeUsage == true, bypass, record, logger)
                 : await CompleteAsync(context, gateway, request, bypass, record);

@@ -50,7 +50,9 @@ internal static class TracesApi
         [property: JsonPropertyName("retries")] int Retries,
         [property: JsonPropertyName("fallback")] bool Fallback,
         [property: JsonPropertyName("classification")] string Classification,
-        [property: JsonPropertyName("redactions")] string? Redactions);
+        [property: JsonPropertyName("redactions")] string? Redactions,
+        [property: JsonPropertyName("guard_score")] float? GuardScore,
+        [property: JsonPropertyName("guard_rules")] string? GuardRules);
 
     public sealed record TracePage(
         [property: JsonPropertyName("data")] IReadOnlyList<TraceSummary> Data,
@@ -144,7 +146,7 @@ internal static class TracesApi
     private static TraceSummary Summary(TraceRecord t) => new(
         t.Id, t.TraceId, t.UserId, t.ModelAlias, t.Provider, t.Deployment, t.Status, t.ErrorType, t.StartedAt, t.LatencyMs,
         t.TimeToFirstTokenMs, t.InputTokens, t.OutputTokens, t.TokenSource, t.Cached, t.Streamed, t.Retries, t.FallbackUsed,
-        t.Classification, t.Redactions);
+        t.Classification, t.Redactions, t.GuardScore, t.GuardRules);
 
     // Opaque to clients: the position after the last row of a page.
     private static string Encode(DateTimeOffset at, Guid id) =>

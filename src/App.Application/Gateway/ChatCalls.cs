@@ -10,10 +10,10 @@ namespace App.Application.Gateway;
 /// </summary>
 public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvider time)
 {
-    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, Action<TraceRecord>? annotate = null)
+    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, App.Application.Guard.GuardVerdict? guard = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var record = new ChatCallRecord();
+        var record = new ChatCallRecord { Guard = guard };
         var startedAt = time.GetUtcNow();
         var started = time.GetTimestamp();
         var activity = ChatSpans.Start(request, streaming: false);
@@ -37,7 +37,6 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
         {
             var elapsed = time.GetElapsedTime(started);
             var draft = ChatTraces.Draft(tenant, user, request, record, streamed: false, startedAt, elapsed, activity);
-            annotate?.Invoke(draft.Record);
             traces.TryRecord(draft);
             ChatSpans.Finish(activity, request, record, elapsed);
         }

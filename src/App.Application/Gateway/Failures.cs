@@ -80,6 +80,9 @@ public enum GatewayErrorKind
 
     /// <summary>A budget of the caller's tenant is used up for the period.</summary>
     BudgetExceeded,
+
+    /// <summary>The input guard suspects a prompt injection and the route blocks.</summary>
+    InputRejected,
 }
 
 public sealed class GatewayException : Exception
@@ -112,6 +115,7 @@ public static class GatewayErrors
         GatewayErrorKind.RateLimited => (429, "rate-limited", "Rate limit reached.", "rate_limit_error", "rate_limit_exceeded"),
         GatewayErrorKind.RequestTooLarge => (400, "request-too-large", "The request exceeds the token rate limit on its own.", "invalid_request_error", "request_too_large"),
         GatewayErrorKind.BudgetExceeded => (429, "budget-exceeded", "The budget is used up.", "insufficient_quota", "insufficient_quota"),
+        GatewayErrorKind.InputRejected => (400, "input-rejected", "The input was refused.", "invalid_request_error", "input_rejected"),
         _ => (502, "upstream-unavailable", "The model provider failed.", "api_error", "upstream_error"),
     };
 

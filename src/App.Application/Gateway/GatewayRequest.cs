@@ -35,6 +35,9 @@ public sealed class ChatCallRecord
     public string? FinishReason { get; set; }
     public string? ErrorType { get; set; }
 
+    /// <summary>What the input guard found (null when the route does not check).</summary>
+    public App.Application.Guard.GuardVerdict? Guard { get; set; }
+
     /// <summary>What the rate limiter decided, for the RateLimit headers (null when the call was not checked).</summary>
     public Admission? Admission { get; set; }
 

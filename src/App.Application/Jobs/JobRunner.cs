@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using App.Application.Gateway;
+using App.Application.Guard;
 using App.Application.OpenAi;
 using App.Application.Traffic;
 
@@ -12,7 +13,7 @@ namespace App.Application.Jobs;
 /// budget) becomes an error in its slot of the result; a failure that may pass later (overload, timeout, upstream
 /// down, rate limit) ends the run so that the whole job is retried after a backoff.
 /// </summary>
-public sealed class JobRunner(ChatCalls calls)
+public sealed class JobRunner(ChatCalls calls, GuardPolicy guard)
 {
     public async Task<JobRunOutcome> RunAsync(string tenant, string user, IReadOnlyList<ChatCompletionRequest> requests, Func<int, Task> progress, CancellationToken cancellationToken)
     {
@@ -33,7 +34,8 @@ public sealed class JobRunner(ChatCalls calls)
                 continue;
             }
 
-            var call = await calls.CompleteAsync(mapped, tenant, user, cancellationToken).ConfigureAwait(false);
+            var verdict = guard.Check(GuardPolicy.Jobs, GuardPolicy.UserTexts(mapped.Messages));
+            var call = await calls.CompleteAsync(mapped, tenant, user, cancellationToken, verdict).ConfigureAwait(false);
             if (call.Error is { } error)
             {
                 if (GatewayErrors.IsTransient(error.Kind))

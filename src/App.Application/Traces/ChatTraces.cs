@@ -26,7 +26,8 @@ public static class ChatTraces
                 null => "ok",
                 "client_disconnected" or "cancelled" => "cancelled",
                 nameof(GatewayErrorKind.ModelNotFound) or nameof(GatewayErrorKind.Overloaded)
-                    or nameof(AdmissionVerdict.RateLimited) or nameof(AdmissionVerdict.TooLarge) or nameof(AdmissionVerdict.BudgetExceeded) => "rejected",
+                    or nameof(AdmissionVerdict.RateLimited) or nameof(AdmissionVerdict.TooLarge) or nameof(AdmissionVerdict.BudgetExceeded)
+                    or nameof(GatewayErrorKind.InputRejected) => "rejected",
                 _ => "error",
             },
             ErrorType = record.ErrorType,
@@ -42,7 +43,11 @@ public static class ChatTraces
             FallbackUsed = record.FallbackUsed,
             Temperature = request.Options.Temperature,
             FinishReason = record.FinishReason,
+            GuardScore = record.Guard is { } guard ? (float)guard.Score : null,
+            GuardRules = record.Guard is { Rules.Count: > 0 } flagged ? Cap(string.Join(',', flagged.Rules), 400) : null,
         };
         return new TraceDraft(trace, [.. request.Messages.Select(m => (m.Role.Value, m.Text))], record.Output);
     }
+
+    private static string Cap(string value, int length) => value.Length <= length ? value : value[..length];
 }

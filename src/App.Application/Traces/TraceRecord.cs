@@ -56,6 +56,11 @@ public sealed class TraceRecord
     /// <summary>Redactions by kind, e.g. <c>{"EMAIL":2}</c>, as JSON.</summary>
     public string? Redactions { get; set; }
 
+    /// <summary>The input guard's score (0 to 1) when it checked the call, and the rules that matched (comma-separated).</summary>
+    public float? GuardScore { get; set; }
+
+    public string? GuardRules { get; set; }
+
     public byte[]? PromptCiphertext { get; set; }
 
     public byte[]? OutputCiphertext { get; set; }

@@ -105,6 +105,7 @@ public sealed class AppDbContext : DbContext
             e.Property(t => t.FinishReason).HasMaxLength(32);
             e.Property(t => t.Classification).HasMaxLength(16);
             e.Property(t => t.Redactions).HasColumnType("jsonb");
+            e.Property(t => t.GuardRules).HasMaxLength(400);
             // Keyset pagination: newest first, id as the tie-breaker.
             e.HasIndex(t => new { t.TenantId, t.StartedAt, t.Id }).IsDescending(false, true, true);
             // No foreign key to tenants: tenants of external issuers exist only in their tokens.

@@ -18,17 +18,17 @@ internal static class TraceInsert
         INSERT INTO app.traces (tenant_id, id, trace_id, user_id, model_alias, provider, deployment, response_model, status,
             error_type, started_at, latency_ms, time_to_first_token_ms, input_tokens, output_tokens, token_source, cached,
             streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt_ciphertext,
-            output_ciphertext)
+            output_ciphertext, guard_score, guard_rules)
         SELECT t.tenant_id, t.id, t.trace_id, t.user_id, t.model_alias, t.provider, t.deployment, t.response_model, t.status,
             t.error_type, t.started_at, t.latency_ms, t.ttft, t.input_tokens, t.output_tokens, t.token_source, t.cached,
             t.streamed, t.retries, t.fallback_used, t.temperature, t.finish_reason, t.classification, t.redactions::jsonb,
-            t.prompt, t.output
+            t.prompt, t.output, t.guard_score, t.guard_rules
         FROM unnest(@tenant_id, @id, @trace_id, @user_id, @model_alias, @provider, @deployment, @response_model, @status,
             @error_type, @started_at, @latency_ms, @ttft, @input_tokens, @output_tokens, @token_source, @cached,
-            @streamed, @retries, @fallback_used, @temperature, @finish_reason, @classification, @redactions, @prompt, @output)
+            @streamed, @retries, @fallback_used, @temperature, @finish_reason, @classification, @redactions, @prompt, @output, @guard_score, @guard_rules)
             AS t(tenant_id, id, trace_id, user_id, model_alias, provider, deployment, response_model, status,
             error_type, started_at, latency_ms, ttft, input_tokens, output_tokens, token_source, cached,
-            streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt, output)
+            streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt, output, guard_score, guard_rules)
         """;
 
     public static async Task InsertAsync(AppDbContext db, IReadOnlyList<TraceRecord> rows, CancellationToken cancellationToken)
@@ -66,6 +66,8 @@ internal static class TraceInsert
         Add("redactions", NpgsqlDbType.Text, r => r.Redactions);
         Add("prompt", NpgsqlDbType.Bytea, r => r.PromptCiphertext);
         Add("output", NpgsqlDbType.Bytea, r => r.OutputCiphertext);
+        Add("guard_score", NpgsqlDbType.Real, r => r.GuardScore);
+        Add("guard_rules", NpgsqlDbType.Text, r => r.GuardRules);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

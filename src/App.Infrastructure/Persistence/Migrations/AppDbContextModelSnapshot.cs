@@ -493,6 +493,15 @@ namespace App.Infrastructure.Persistence.Migrations
                         .HasColumnType("character varying(32)")
                         .HasColumnName("finish_reason");
 
+                    b.Property<string>("GuardRules")
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)")
+                        .HasColumnName("guard_rules");
+
+                    b.Property<float?>("GuardScore")
+                        .HasColumnType("real")
+                        .HasColumnName("guard_score");
+
                     b.Property<long?>("InputTokens")
                         .HasColumnType("bigint")
                         .HasColumnName("input_tokens");

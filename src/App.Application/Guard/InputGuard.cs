@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+
+namespace App.Application.Guard;
+
+/// <summary>
+/// Scores text for prompt-injection attempts with a versioned rule set kept as data (a JSON file of weighted
+/// patterns), not code. The score is a noisy-or of the weights of the rules that match (two weak signals add up,
+/// one strong one is enough); at or above the rule set's threshold the input is suspected. Patterns run with the
+/// non-backtracking engine, so a rule cannot be turned into a denial of service by a crafted input.
+/// </summary>
+public sealed class InputGuard
+{
+    private const int MaxChars = 65_536;
+    private readonly (GuardRule Rule, Regex Regex)[] _rules;
+
+    private InputGuard(GuardRuleSet set)
+    {
+        Version = set.Version;
+        Threshold = set.Threshold;
+        _rules = [.. set.Rules.Select(r => (r, new Regex(r.Pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)))];
+    }
+
+    public string Version { get; }
+
+    public double Threshold { get; }
+
+    public int RuleCount => _rules.Length;
+
+    public static InputGuard Load(string json)
+    {
+        var set = JsonSerializer.Deserialize(json, GuardJsonContext.Default.GuardRuleSet)
+            ?? throw new InvalidDataException("The guard rule set is empty.");
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(set.Version))
+        {
+            problems.Add("'version' is required");
+        }
+
+        if (set.Threshold is <= 0 or > 1)
+        {
+            problems.Add("'threshold' must be in (0, 1]");
+        }
+
+        foreach (var rule in set.Rules)
+        {
+            if (string.IsNullOrWhiteSpace(rule.Id) || rule.Weight is <= 0 or > 1)
+            {
+                problems.Add($"rule '{rule.Id}': an id and a weight in (0, 1] are required");
+            }
+
+            try
+            {
+                _ = new Regex(rule.Pattern, RegexOptions.NonBacktracking);
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+            {
+                problems.Add($"rule '{rule.Id}': the pattern is not supported ({ex.Message})");
+            }
+        }
+
+        if (set.Rules.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != set.Rules.Count)
+        {
+            problems.Add("rule ids must be unique");
+        }
+
+        return problems.Count == 0
+            ? new InputGuard(set)
+            : throw new InvalidDataException("The guard rule set is invalid: " + string.Join("; ", problems) + ".");
+    }
+
+    public GuardVerdict Score(IEnumerable<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var text = Normalize(texts);
+        var miss = 1.0;
+        List<string>? matched = null;
+        foreach (var (rule, regex) in _rules)
+        {
+            if (regex.IsMatch(text))
+            {
+                (matched ??= []).Add(rule.Id);
+                miss *= 1 - rule.Weight;
+            }
+        }
+
+        var score = Math.Round(1 - miss, 3);
+        return new GuardVerdict(score, matched ?? [], score >= Threshold, Version);
+    }
+
+    // Full-width forms (U+FF01-FF5E, U+3000) to ASCII: the look-alikes most used to slip past word patterns. The
+    // service runs with invariant globalization, so string.Normalize(FormKC) is not available to do it.
+    private static string FoldWidth(string text)
+    {
+        if (!text.Any(c => c is >= '\uFF01' and <= '\uFF5E' or '\u3000'))
+        {
+            return text;
+        }
+
+        return string.Create(text.Length, text, (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                var c = source[i];
+                span[i] = c switch
+                {
+                    >= '\uFF01' and <= '\uFF5E' => (char)(c - 0xFEE0),
+                    '\u3000' => ' ',
+                    _ => c,
+                };
+            }
+        });
+    }
+
+    /// <summary>Folds full-width look-alikes, drops zero-width and format characters, and collapses whitespace.</summary>
+    public static string Normalize(IEnumerable<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var builder = new StringBuilder();
+        foreach (var part in texts)
+        {
+            if (builder.Length >= MaxChars)
+            {
+                break;
+            }
+
+            var folded = FoldWidth(part);
+            var space = false;
+            foreach (var c in folded)
+            {
+                if (c is '\u200B' or '\u200C' or '\u200D' or '\u2060' or '\uFEFF' || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+                {
+                    continue;
+                }
+
+                if (char.IsWhiteSpace(c))
+                {
+                    space = true;
+                    continue;
+                }
+
+                if (space && builder.Length > 0 && builder[^1] != '\n')
+                {
+                    builder.Append(' ');
+                }
+
+                space = false;
+
+                builder.Append(c);
+            }
+
+            builder.Append('\n');
+        }
+
+        return builder.Length > MaxChars ? builder.ToString(0, MaxChars) : builder.ToString();
+    }
+}
+
+/// <summary>What the guard found: the score, the rules that matched and whether the input is suspected.</summary>
+public sealed record GuardVerdict(double Score, IReadOnlyList<string> Rules, bool Suspected, string RuleSetVersion)
+{
+    public static readonly GuardVerdict Clean = new(0, [], false, string.Empty);
+}
+
+public sealed class GuardRuleSet
+{
+    [JsonPropertyName("version")]
+    public string Version { get; init; } = string.Empty;
+
+    [JsonPropertyName("threshold")]
+    public double Threshold { get; init; } = 0.5;
+
+    [JsonPropertyName("limits")]
+    public string? Limits { get; init; }
+
+    [JsonPropertyName("rules")]
+    public List<GuardRule> Rules { get; init; } = [];
+}
+
+public sealed class GuardRule
+{
+    [JsonPropertyName("id")]
+    public string Id { get; init; } = string.Empty;
+
+    [JsonPropertyName("pattern")]
+    public string Pattern { get; init; } = string.Empty;
+
+    [JsonPropertyName("weight")]
+    public double Weight { get; init; }
+
+    [JsonPropertyName("description")]
+    public string? Description { get; init; }
+}
+
+/// <summary><c>Guard</c>: the input guard's rule set and what each route does with a suspected input.</summary>
+public sealed class GuardOptions
+{
+    public const string Section = "Guard";
+
+    /// <summary>The rule set file, relative to the content root.</summary>
+    public string RulesFile { get; init; } = "guard/rules.v1.json";
+
+    /// <summary>Per route (<c>chat</c>, <c>jobs</c>, <c>prompts</c>): <c>Off</c>, <c>Flag</c> (recorded in the trace) or <c>Block</c> (refused).</summary>
+    public Dictionary<string, GuardAction> Routes { get; init; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["chat"] = GuardAction.Flag,
+        ["jobs"] = GuardAction.Flag,
+        ["prompts"] = GuardAction.Block,
+    };
+
+    public GuardAction For(string route) => Routes.TryGetValue(route, out var action) ? action : GuardAction.Flag;
+}
+
+public enum GuardAction
+{
+    Off,
+    Flag,
+    Block,
+}
+
+[JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(GuardRuleSet))]
+internal sealed partial class GuardJsonContext : JsonSerializerContext;
+
+/// <summary>The guard as each route applies it: which texts are scored, and whether a suspected input is refused.</summary>
+public sealed class GuardPolicy(InputGuard guard, Microsoft.Extensions.Options.IOptionsMonitor<GuardOptions> options)
+{
+    public const string Chat = "chat";
+    public const string Jobs = "jobs";
+    public const string Prompts = "prompts";
+
+    /// <summary>Scores what the end user wrote (user messages; system prompts are the application's own). Null when the route is off.</summary>
+    public GuardVerdict? Check(string route, IEnumerable<string> texts) =>
+        options.CurrentValue.For(route) == GuardAction.Off ? null : guard.Score(texts);
+
+    public bool Blocks(string route, GuardVerdict? verdict) =>
+        verdict is { Suspected: true } && options.CurrentValue.For(route) == GuardAction.Block;
+
+    public static IEnumerable<string> UserTexts(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages) =>
+        messages.Where(m => m.Role == Microsoft.Extensions.AI.ChatRole.User).Select(m => m.Text);
+}
