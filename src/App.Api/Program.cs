@@ -3,6 +3,7 @@ using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.Jobs;
 using App.Api.OpenAi;
+using App.Api.Prompts;
 using App.Api.Traces;
 using App.Api.Usage;
 using App.Infrastructure;
@@ -39,6 +40,7 @@ app.MapModels();                    // GET  /v1/models
 app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
 app.MapAuditApi();                  // GET  /v1/audit/verify
 app.MapUsageApi();                  // GET  /v1/usage
+app.MapPromptsApi();                // GET  /v1/prompts; POST /v1/prompts/{name}/run
 app.MapJobsApi();                   // POST /v1/jobs; GET /v1/jobs/{id}, /v1/jobs/{id}/events
 
 app.Run();

@@ -4,6 +4,7 @@ using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.Jobs;
+using App.Application.Prompts;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Application.Traces;
@@ -14,6 +15,7 @@ using App.Infrastructure.Health;
 using App.Infrastructure.Identity;
 using App.Infrastructure.Jobs;
 using App.Infrastructure.Persistence;
+using App.Infrastructure.Prompts;
 using App.Infrastructure.Resilience;
 using App.Infrastructure.Security;
 using App.Infrastructure.Traces;
@@ -84,6 +86,13 @@ public static class DependencyInjection
             return InputGuard.Load(File.Exists(file) ? File.ReadAllText(file) : throw new FileNotFoundException($"Guard:RulesFile '{file}' does not exist.", file));
         });
         services.AddSingleton<GuardPolicy>();
+        services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section)
+            .Validate(o => o.RepairAttempts is 0 or 1, "Prompts:RepairAttempts must be 0 or 1.")
+            .Validate(o => o.RenderCacheSize >= 1, "Prompts:RenderCacheSize must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton<IPromptCatalog>(sp =>
+            PromptCatalog.LoadAsync(Path.Combine(contentRoot, sp.GetRequiredService<IOptions<PromptOptions>>().Value.Directory)).GetAwaiter().GetResult());
+        services.AddSingleton<PromptRunner>();
         services.AddJobs();
 
         // Read when first used, not now: configuration can still change until the host is built (tests, hosting).
@@ -223,9 +232,16 @@ public static class DependencyInjection
 /// Builds the routes (providers and Polly pipelines) while the host starts, so a pipeline that cannot be built
 /// stops start-up instead of failing the first request.
 /// </summary>
-internal sealed class RoutesWarmup(ModelRoutes routes, InputGuard guard) : IHostedService
+internal sealed class RoutesWarmup(ModelRoutes routes, InputGuard guard, IPromptCatalog prompts) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(routes.Aliases.Count + guard.RuleCount);
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // A prompt template that names a model no route serves is a configuration error: say so at start.
+        var orphan = prompts.All.FirstOrDefault(p => !routes.TryGetRoute(p.Definition.Model, out _));
+        return orphan is null
+            ? Task.FromResult(routes.Aliases.Count + guard.RuleCount)
+            : throw new InvalidOperationException($"Prompt {orphan.Id} runs on model '{orphan.Definition.Model}', which Llm:Models does not define.");
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

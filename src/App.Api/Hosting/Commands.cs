@@ -13,11 +13,12 @@ namespace App.Api.Hosting;
 /// <item><c>rotate-signing-key</c>: retire the current token signing key now.</item>
 /// <item><c>audit-verify --tenant &lt;id&gt; [--checkpoints &lt;file&gt;]</c>: verify a tenant's audit chain against checkpoints.</item>
 /// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token (Development only).</item>
+/// <item><c>golden [--record] [--prompt &lt;name&gt;] [--min-exact &lt;0..1&gt;]</c>: replay (or re-record) the prompt templates' golden set.</item>
 /// </list>
 /// </summary>
 internal static class Commands
 {
-    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify"];
+    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -48,8 +49,11 @@ internal static class Commands
             case "dev-token":
                 await DevTokenAsync(app, args, logger);
                 return true;
+            case "golden":
+                await GoldenAsync(app, args);
+                return true;
             default:
-                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token, audit-verify.");
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token, audit-verify, golden, worker.");
                 Environment.ExitCode = 2;
                 return true;
         }
@@ -72,6 +76,18 @@ internal static class Commands
             : await audit.VerifyAgainstAsync(tenant, App.Infrastructure.Audit.AuditLog.ReadCheckpoints(file), CancellationToken.None);
         await Console.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(result));
         Environment.ExitCode = result.Ok ? 0 : 1;
+    }
+
+    private static async Task GoldenAsync(WebApplication app, string[] args)
+    {
+        var minExact = double.Parse(Option(args, "--min-exact") ?? "1", System.Globalization.CultureInfo.InvariantCulture);
+        var directory = Path.Combine(app.Environment.ContentRootPath, app.Services.GetRequiredService<IOptions<App.Application.Prompts.PromptOptions>>().Value.Directory);
+        var golden = new App.Api.Prompts.GoldenSet(
+            app.Services.GetRequiredService<App.Application.Prompts.IPromptCatalog>(),
+            app.Services.GetRequiredService<App.Application.Prompts.PromptRunner>());
+        var report = await golden.RunAsync(directory, args.Contains("--record"), minExact, Option(args, "--prompt"), CancellationToken.None);
+        await Console.Out.WriteAsync(report.ToText());
+        Environment.ExitCode = args.Contains("--record") || report.Passed ? 0 : 1;
     }
 
     private static string? Option(string[] args, string name)

@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using App.Application.Gateway;
+using App.Application.Guard;
+using App.Application.Traffic;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace App.Application.Prompts;
+
+/// <summary>The catalog of prompt templates, latest version first by name.</summary>
+public interface IPromptCatalog
+{
+    IReadOnlyList<PromptTemplate> All { get; }
+
+    /// <summary>The named template at <paramref name="version"/>, or its latest version when null.</summary>
+    PromptTemplate? Find(string name, int? version);
+}
+
+/// <summary><c>Prompts</c>: where templates live and how output is held to its contract.</summary>
+public sealed class PromptOptions
+{
+    public const string Section = "Prompts";
+
+    /// <summary>The templates' directory, relative to the content root.</summary>
+    public string Directory { get; init; } = "prompts";
+
+    /// <summary>Calls made to fix output that does not match its schema (0 or 1).</summary>
+    public int RepairAttempts { get; init; } = 1;
+
+    /// <summary>Rendered templates kept in memory, by template and input.</summary>
+    public int RenderCacheSize { get; init; } = 1024;
+}
+
+public enum PromptFailure
+{
+    /// <summary>The input does not match the template's input schema.</summary>
+    InputInvalid,
+
+    /// <summary>The model's output did not match the output schema, repair included.</summary>
+    OutputInvalid,
+}
+
+public sealed class PromptException(PromptFailure failure, string message, IReadOnlyList<string> errors) : Exception(message)
+{
+    public PromptFailure Failure { get; } = failure;
+
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+/// <summary>A run's answer: the output (valid against its schema) and how it came to be.</summary>
+public sealed record PromptResult(
+    PromptTemplate Template,
+    JsonElement Output,
+    string Model,
+    long InputTokens,
+    long OutputTokens,
+    bool Repaired,
+    bool Cached,
+    GuardVerdict? Guard);
+
+/// <summary>
+/// Runs a prompt template as a contract: the input is validated against its schema, rendered, screened by the
+/// input guard, sent with the output schema as the JSON response format, and the answer is validated against that
+/// schema. Unshaped output is refused fast: at most <see cref="PromptOptions.RepairAttempts"/> more call, telling
+/// the model what was wrong, then a clear error. Each call is a traced gateway call like any other.
+/// </summary>
+public sealed class PromptRunner(ChatCalls calls, GuardPolicy guard, IOptionsMonitor<PromptOptions> options)
+{
+    private readonly ConcurrentDictionary<string, string> _rendered = new(StringComparer.Ordinal);
+
+    public async Task<PromptResult> RunAsync(PromptTemplate template, JsonElement input, UsageCaller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        var inputJson = input.GetRawText();
+        var inputErrors = template.Input.Validate(inputJson);
+        if (inputErrors.Count > 0)
+        {
+            throw new PromptException(PromptFailure.InputInvalid, $"The input does not match the input schema of {template.Id}.", inputErrors);
+        }
+
+        var verdict = guard.Check(GuardPolicy.Prompts, StringsOf(input));
+        if (guard.Blocks(GuardPolicy.Prompts, verdict))
+        {
+            throw new GatewayException(GatewayErrorKind.InputRejected, "The input was refused: it looks like an attempt to override the prompt's instructions.", "input");
+        }
+
+        var rendered = Render(template, inputJson, input);
+        var messages = new List<ChatMessage>(3);
+        if (template.Definition.System is { Length: > 0 } system)
+        {
+            messages.Add(new ChatMessage(ChatRole.System, system));
+        }
+
+        messages.Add(new ChatMessage(ChatRole.User, rendered));
+        var chatOptions = new ChatOptions
+        {
+            Temperature = template.Definition.Temperature,
+            Seed = template.Definition.Seed,
+            MaxOutputTokens = template.Definition.MaxTokens,
+            ResponseFormat = ChatResponseFormat.ForJsonSchema(template.Output.Document, template.Name.Replace('-', '_'), template.Definition.Description),
+        };
+
+        long inputTokens = 0, outputTokens = 0;
+        var repaired = false;
+        var attempts = 1 + Math.Clamp(options.CurrentValue.RepairAttempts, 0, 1);
+        IReadOnlyList<string> errors = [];
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var request = new GatewayRequest(template.Definition.Model, messages, chatOptions, "t:" + caller.Tenant, null) { Caller = caller };
+            var call = await calls.CompleteAsync(request, caller.Tenant, caller.User, cancellationToken, verdict).ConfigureAwait(false);
+            if (call.Error is { } error)
+            {
+                throw error;
+            }
+
+            var response = call.Response!;
+            inputTokens += response.Usage?.InputTokenCount ?? 0;
+            outputTokens += response.Usage?.OutputTokenCount ?? 0;
+            var text = response.Text;
+            errors = template.Output.Validate(text);
+            if (errors.Count == 0)
+            {
+                using var document = JsonDocument.Parse(text);
+                return new PromptResult(template, document.RootElement.Clone(), response.ModelId ?? template.Definition.Model, inputTokens, outputTokens, repaired, call.Record.Cache == CacheStatus.Hit, verdict);
+            }
+
+            // One more call with the model's own answer and what is wrong with it; a fresh seed so it is not the same answer.
+            repaired = true;
+            messages = [.. messages, new ChatMessage(ChatRole.Assistant, text), new ChatMessage(ChatRole.User, RepairInstruction(errors))];
+            chatOptions = chatOptions.Clone();
+            chatOptions.Seed = (chatOptions.Seed ?? 0) + 1;
+        }
+
+        throw new PromptException(PromptFailure.OutputInvalid, $"The model's output does not match the output schema of {template.Id}.", errors);
+    }
+
+    private string Render(PromptTemplate template, string inputJson, JsonElement input)
+    {
+        var key = template.Id + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(inputJson)));
+        if (_rendered.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var rendered = template.Render(input);
+        if (_rendered.Count >= options.CurrentValue.RenderCacheSize)
+        {
+            _rendered.Clear();
+        }
+
+        _rendered[key] = rendered;
+        return rendered;
+    }
+
+    private static string RepairInstruction(IReadOnlyList<string> errors) =>
+        "Your answer does not match the required JSON schema: " + string.Join("; ", errors.Take(10))
+        + ". Answer again with only a JSON value that matches the schema, nothing else.";
+
+    /// <summary>Every string in the input (what an end user could have written).</summary>
+    private static List<string> StringsOf(JsonElement input)
+    {
+        var strings = new List<string>();
+        Walk(input);
+        return strings;
+
+        void Walk(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.String:
+                    strings.Add(e.GetString()!);
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var p in e.EnumerateObject())
+                    {
+                        Walk(p.Value);
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in e.EnumerateArray())
+                    {
+                        Walk(item);
+                    }
+
+                    break;
+            }
+        }
+    }
+}
