@@ -28,6 +28,9 @@ public enum FaultKind
 
     /// <summary>Never answers; waits until the client goes away.</summary>
     Hang,
+
+    /// <summary>Answers normally but stops at the token limit: <c>finish_reason: "length"</c>.</summary>
+    Length,
 }
 
 public sealed record Fault(FaultKind Kind, int Status = 500, TimeSpan Delay = default, int Chunks = 3, string? RetryAfter = null)
@@ -78,6 +81,9 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
     public UpstreamBehaviour Behaviour { get; } = new();
 
     public Fault Default { get; set; } = Fault.Ok();
+
+    /// <summary>When set (and nothing is scripted), picks the fault of each request: random faults for chaos runs.</summary>
+    public Func<Fault>? Chaos { get; set; }
 
     /// <summary>Chat requests received so far.</summary>
     public int Requests => Volatile.Read(ref _requests);
@@ -139,7 +145,7 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync(context.RequestAborted);
             _received.Enqueue(new ReceivedRequest(DateTimeOffset.UtcNow, body, context.Request.Headers.Authorization, context.Request.Path));
-            var fault = _script.TryDequeue(out var next) ? next : Default;
+            var fault = _script.TryDequeue(out var next) ? next : Chaos?.Invoke() ?? Default;
             using var json = JsonDocument.Parse(body);
             var root = json.RootElement;
             var model = root.TryGetProperty("model", out var m) ? m.GetString() ?? "fake-model" : "fake-model";
@@ -177,7 +183,7 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
                     }
                     else
                     {
-                        await context.Response.WriteAsync(Completion(model, prompt), context.RequestAborted);
+                        await context.Response.WriteAsync(Completion(model, prompt, fault.Kind == FaultKind.Length ? "length" : "stop"), context.RequestAborted);
                     }
 
                     break;
@@ -236,7 +242,7 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
             return;
         }
 
-        await Write(context, $$"""{"id":"{{id}}","object":"chat.completion.chunk","created":1,"model":"{{model}}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
+        await Write(context, $$"""{"id":"{{id}}","object":"chat.completion.chunk","created":1,"model":"{{model}}","choices":[{"index":0,"delta":{},"finish_reason":"{{(fault.Kind == FaultKind.Length ? "length" : "stop")}}"}]}""");
         if (!Behaviour.OmitUsage)
         {
             await Write(context, $$$"""{"id":"{{{id}}}","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":{{{prompt.Length / 4 + 1}}},"completion_tokens":{{{words.Count}}},"total_tokens":{{{prompt.Length / 4 + 1 + words.Count}}}}}""");
@@ -251,11 +257,11 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
         }
     }
 
-    private string Completion(string model, string prompt)
+    private string Completion(string model, string prompt, string finish)
     {
         var words = Words(prompt, Behaviour.StreamChunks);
         var text = string.Concat(words);
-        return $$$"""{"id":"chatcmpl-fake{{{Requests}}}","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(text)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":{{{prompt.Length / 4 + 1}}},"completion_tokens":{{{words.Count}}},"total_tokens":{{{prompt.Length / 4 + 1 + words.Count}}}}}""";
+        return $$$"""{"id":"chatcmpl-fake{{{Requests}}}","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(text)}}}},"finish_reason":"{{{finish}}}"}],"usage":{"prompt_tokens":{{{prompt.Length / 4 + 1}}},"completion_tokens":{{{words.Count}}},"total_tokens":{{{prompt.Length / 4 + 1 + words.Count}}}}}""";
     }
 
     /// <summary>The answer's words: "Echo: " and the prompt, padded or cut to <paramref name="count"/> pieces.</summary>

@@ -40,6 +40,13 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
     public async Task<(Job Job, bool Created)> CreateAsync(Job job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
+        if (job.IdempotencyKey is not null
+            && await data.ReadAsync(job.TenantId, db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.IdempotencyKey == job.IdempotencyKey, cancellationToken), cancellationToken).ConfigureAwait(false) is { } known)
+        {
+            // The usual case of a resubmission whose Redis record is gone; the unique index below settles races.
+            return (known, false);
+        }
+
         try
         {
             await data.WriteAsync(job.TenantId, db =>
