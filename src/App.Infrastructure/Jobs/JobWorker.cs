@@ -36,14 +36,31 @@ public sealed partial class JobWorker(
     private readonly string _consumer = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
     private readonly CancellationTokenSource _runs = new();
 
+    // Jobs running in this process, with the message each runs under: a reclaim or a sweep must not start one twice here.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<JobRef, RedisValue> _running = new();
+
+    private bool _disposed;
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _runs.CancelAfter(StopGrace);
+        if (!_disposed)
+        {
+            _runs.CancelAfter(StopGrace);
+        }
+
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override void Dispose()
     {
+        // A host may be disposed without being stopped (and stopped after): cancel what still runs, then let go.
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _runs.Cancel();
         _runs.Dispose();
         base.Dispose();
     }
@@ -123,6 +140,11 @@ public sealed partial class JobWorker(
     private async Task ProcessAsync(JobMessage message)
     {
         var job = message.Job;
+        if (_disposed)
+        {
+            return;
+        }
+
         var cancel = _runs.Token;
         if (job.Id == Guid.Empty)
         {
@@ -130,6 +152,36 @@ public sealed partial class JobWorker(
             return;
         }
 
+        if (_running.TryGetValue(job, out var runningUnder))
+        {
+            // Already running here: our own message came back through a reclaim (its keep-alive was late), or a
+            // second copy arrived (a sweep). The first stays pending with the run; a copy is acknowledged.
+            if (runningUnder != message.MessageId)
+            {
+                GatewayTelemetry.JobDuplicates.Add(1);
+                await delivery.AckAsync(message.MessageId).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (!_running.TryAdd(job, message.MessageId))
+        {
+            return;
+        }
+
+        try
+        {
+            await RunAsync(message, job, cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            _running.TryRemove(job, out _);
+        }
+    }
+
+    private async Task RunAsync(JobMessage message, JobRef job, CancellationToken cancel)
+    {
         var current = await store.FindAsync(job, cancel).ConfigureAwait(false);
         if (current is null)
         {
