@@ -10,7 +10,7 @@ namespace App.Bench;
 /// </summary>
 internal static class GuardScenario
 {
-    public sealed record Measurement(string Version, int Attacks, int Detected, int Ordinary, int FalsePositives, double MicrosecondsPerPrompt)
+    public sealed record Measurement(string Version, int Attacks, int Detected, int Ordinary, int FalsePositives, double MicrosecondsPerPrompt, double MicrosecondsPerOrdinaryPrompt)
     {
         public double DetectionRate => (double)Detected / Attacks;
 
@@ -51,18 +51,8 @@ internal static class GuardScenario
             }
         }
 
-        var all = attacks.Concat(ordinary).ToList();
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        const int rounds = 20;
-        for (var i = 0; i < rounds; i++)
-        {
-            foreach (var text in all)
-            {
-                _ = guard.Score([text]);
-            }
-        }
-
-        var perPrompt = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds / (rounds * all.Count);
+        var perPrompt = Time(guard, [.. attacks.Concat(ordinary)]);
+        var perOrdinary = Time(guard, ordinary);
         if (report is not null)
         {
             foreach (var (rule, count) in hits.OrderByDescending(h => h.Value))
@@ -71,7 +61,27 @@ internal static class GuardScenario
             }
         }
 
-        return new Measurement(guard.Version, attacks.Count, detected, ordinary.Count, falsePositives, perPrompt);
+        return new Measurement(guard.Version, attacks.Count, detected, ordinary.Count, falsePositives, perPrompt, perOrdinary);
+    }
+
+    private static double Time(InputGuard guard, IReadOnlyList<string> texts)
+    {
+        const int rounds = 50;
+        foreach (var text in texts)
+        {
+            _ = guard.Score([text]);
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var i = 0; i < rounds; i++)
+        {
+            foreach (var text in texts)
+            {
+                _ = guard.Score([text]);
+            }
+        }
+
+        return System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds / (rounds * texts.Count);
     }
 
     public static IReadOnlyList<string> ReadSet(string name) =>
@@ -86,7 +96,7 @@ internal static class GuardScenario
         var guard = LoadShipped();
         var m = Measure(guard, ReadSet("injections.txt"), ReadSet("benign.txt"), Console.Out);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"rule set {m.Version}, {guard.RuleCount} rules, threshold {guard.Threshold}: detection {m.Detected}/{m.Attacks} = {m.DetectionRate:P1}, false positives {m.FalsePositives}/{m.Ordinary} = {m.FalsePositiveRate:P1}, {m.MicrosecondsPerPrompt:0.0} µs per prompt"));
+            $"rule set {m.Version}, {guard.RuleCount} rules, threshold {guard.Threshold}: detection {m.Detected}/{m.Attacks} = {m.DetectionRate:P1}, false positives {m.FalsePositives}/{m.Ordinary} = {m.FalsePositiveRate:P1}, {m.MicrosecondsPerPrompt:0.0} µs per prompt on average, {m.MicrosecondsPerOrdinaryPrompt:0.0} µs per ordinary prompt"));
         return Task.FromResult(0);
     }
 }

@@ -31,8 +31,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
     public async Task InvokeAsync(HttpContext context)
     {
         var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IdempotencyMetadata>();
-        var tenant = context.User.FindFirstValue(TokenClaims.Tenant);
-        if (metadata is null || tenant is null)
+        if (metadata is null || context.User.FindFirstValue(TokenClaims.Tenant) is not { } tenant)
         {
             await next(context);
             return;

@@ -15,13 +15,14 @@ namespace App.Application.Guard;
 public sealed class InputGuard
 {
     private const int MaxChars = 65_536;
+    private const RegexOptions Options = RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
     private readonly (GuardRule Rule, Regex Regex)[] _rules;
 
     private InputGuard(GuardRuleSet set)
     {
         Version = set.Version;
         Threshold = set.Threshold;
-        _rules = [.. set.Rules.Select(r => (r, new Regex(r.Pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)))];
+        _rules = [.. set.Rules.Select(r => (r, new Regex(r.Pattern, Options)))];
     }
 
     public string Version { get; }

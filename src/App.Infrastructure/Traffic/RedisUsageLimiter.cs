@@ -53,33 +53,34 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         local b = over(KEYS[5], tonumber(ARGV[7]), tonumber(ARGV[8]), 4, 5)
         if b == 0 then b = over(KEYS[6], tonumber(ARGV[9]), tonumber(ARGV[10]), 6, 7) end
         if b > 0 then return {b, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
+        -- Increments are the arguments as sent (integer strings), never Lua numbers: Lua would format -0 or a
+        -- large value in a way Redis refuses as an integer.
         redis.call('INCR', KEYS[1])
-        redis.call('PEXPIRE', KEYS[1], 2 * w)
-        redis.call('INCRBY', KEYS[3], est)
-        redis.call('PEXPIRE', KEYS[3], 2 * w)
+        redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2)
+        redis.call('INCRBY', KEYS[3], ARGV[5])
+        redis.call('PEXPIRE', KEYS[3], ARGV[2] * 2)
         for i = 5, 6 do
           redis.call('HINCRBY', KEYS[i], 'requests', 1)
-          redis.call('HINCRBY', KEYS[i], 'rtokens', est)
-          redis.call('HINCRBY', KEYS[i], 'rcost', cost)
-          redis.call('EXPIRE', KEYS[i], tonumber(ARGV[i + 6]))
+          redis.call('HINCRBY', KEYS[i], 'rtokens', ARGV[5])
+          redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[6])
+          redis.call('EXPIRE', KEYS[i], ARGV[i + 6])
         end
         return {0, 0, math.floor(rpm - rused - 1), math.floor(tpm - tused - est)}
         """;
 
+    // Every argument is an integer string computed by the caller and passed through as is (see the admit script).
     private const string SettleScript = """
-        local est, rcost = tonumber(ARGV[1]), tonumber(ARGV[2])
-        local billed, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
-        if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], billed - est) end
+        if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) end
         local totals = {}
         for i = 2, 3 do
           if redis.call('EXISTS', KEYS[i]) == 1 then
-            redis.call('HINCRBY', KEYS[i], 'rtokens', -est)
-            redis.call('HINCRBY', KEYS[i], 'rcost', -rcost)
-            redis.call('HINCRBY', KEYS[i], 'input', tonumber(ARGV[5]))
-            redis.call('HINCRBY', KEYS[i], 'output', tonumber(ARGV[6]))
-            redis.call('HINCRBY', KEYS[i], 'cached', tonumber(ARGV[7]))
-            local t = redis.call('HINCRBY', KEYS[i], 'tokens', billed)
-            local c = redis.call('HINCRBY', KEYS[i], 'cost', cost)
+            redis.call('HINCRBY', KEYS[i], 'rtokens', ARGV[2])
+            redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[3])
+            redis.call('HINCRBY', KEYS[i], 'input', ARGV[5])
+            redis.call('HINCRBY', KEYS[i], 'output', ARGV[6])
+            redis.call('HINCRBY', KEYS[i], 'cached', ARGV[7])
+            local t = redis.call('HINCRBY', KEYS[i], 'tokens', ARGV[4])
+            local c = redis.call('HINCRBY', KEYS[i], 'cost', ARGV[8])
             table.insert(totals, t)
             table.insert(totals, c)
           else
@@ -202,8 +203,8 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         RedisKey[] keys = [reserved.TokenWindowKey, day, month];
         RedisValue[] args =
         [
-            reserved.Tokens, reserved.CostNanoDollars, billed, cost,
-            usage.Cached ? 0 : usage.InputTokens, usage.Cached ? 0 : usage.OutputTokens, usage.Cached ? usage.InputTokens + usage.OutputTokens : 0,
+            billed - reserved.Tokens, -reserved.Tokens, -reserved.CostNanoDollars, billed,
+            usage.Cached ? 0 : usage.InputTokens, usage.Cached ? 0 : usage.OutputTokens, usage.Cached ? usage.InputTokens + usage.OutputTokens : 0, cost,
         ];
         try
         {

@@ -130,6 +130,37 @@ public class RateLimitTests : GatewayTest
     }
 
     [Fact]
+    public async Task UnpricedCallsAreSettledWithTheirRealTokensAtZeroCost()
+    {
+        long tokens = 0;
+        using (var plain = await PostAsync(Chat("settle me", temperature: 0.7)))
+        {
+            tokens += (await ReadAsync(plain)).GetProperty("usage").GetProperty("total_tokens").GetInt64();
+        }
+
+        using (var streamed = await PostAsync(Chat("settle me too", temperature: 0.7, stream: true, includeUsage: true), completion: HttpCompletionOption.ResponseHeadersRead))
+        {
+            tokens += (await ReadStreamAsync(streamed)).Usage!.Value.GetProperty("total_tokens").GetInt64();
+        }
+
+        JsonElement day = default;
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            day = JsonDocument.Parse(await Client.GetStringAsync("/v1/usage")).RootElement.GetProperty("day").Clone();
+            if (day.GetProperty("input_tokens").GetInt64() + day.GetProperty("output_tokens").GetInt64() == tokens)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(2, day.GetProperty("requests").GetInt64());
+        Assert.Equal(tokens, day.GetProperty("input_tokens").GetInt64() + day.GetProperty("output_tokens").GetInt64());
+        Assert.Equal(0m, day.GetProperty("cost_usd").GetDecimal());
+    }
+
+    [Fact]
     public async Task RefusalsAreTracedAsRejected()
     {
         for (var i = 0; i < 7; i++)
