@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using App.Api.Hosting;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,7 +14,8 @@ internal static class AdminApi
         var group = app.MapGroup("/admin").WithTags("Admin").RequireAuthorization(Scopes.Admin);
         group.MapPost("/users/{userId:guid}/disable", DisableUserAsync)
             .WithName("DisableUser")
-            .WithSummary("Disables a user of your tenant and ends all their sessions at once.");
+            .WithSummary("Disables a user of your tenant and ends all their sessions at once.")
+            .Idempotent();
         return group;
     }
 
