@@ -34,11 +34,11 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        var admission = await AdmitAsync(request, record, cancellationToken).ConfigureAwait(false);
+        var (admission, ticket) = await AdmitAndLookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
         var usage = CallUsage.None;
         try
         {
-            var response = await CompleteCoreAsync(deployments, request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+            var response = await CompleteCoreAsync(deployments, request, ticket, record, cancellationToken).ConfigureAwait(false);
             usage = UsageOf(request, record, response.Text.Length);
             return response;
         }
@@ -48,9 +48,54 @@ public sealed partial class ChatGateway(
         }
     }
 
-    private async Task<ChatResponse> CompleteCoreAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// The admission script and the cache look-up are sent to Redis together, so a call waits for one round trip
+    /// instead of two. A refusal still wins: a hit or a flight the caller may not use is given back.
+    /// </summary>
+    private async Task<(Admission Admission, CacheTicket Ticket)> AdmitAndLookUpAsync(GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        var ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        var admitting = AdmitAsync(request, record, cancellationToken).AsTask();
+        CacheTicket ticket;
+        try
+        {
+            ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await GiveBackAsync(admitting).ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            return (await admitting.ConfigureAwait(false), ticket);
+        }
+        catch
+        {
+            record.Cache = CacheStatus.Bypass;
+            if (ticket.Flight is { } flight)
+            {
+                ReleaseFlight(ticket.Key!, flight, null);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task GiveBackAsync(Task<Admission> admitting)
+    {
+        try
+        {
+            Settle(await admitting.ConfigureAwait(false), CallUsage.None);
+        }
+        catch (GatewayException)
+        {
+            // refused anyway: nothing was reserved
+        }
+    }
+
+    private async Task<ChatResponse> CompleteCoreAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, CacheTicket ticket, ChatCallRecord record, CancellationToken cancellationToken)
+    {
         if (ticket.Hit is { } hit)
         {
             return Replay(hit, record);
@@ -84,18 +129,7 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        var admission = await AdmitAsync(request, record, cancellationToken).ConfigureAwait(false);
-        CacheTicket ticket;
-        try
-        {
-            ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            Settle(admission, CallUsage.None);
-            throw;
-        }
-
+        var (admission, ticket) = await AdmitAndLookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
         if (ticket.Hit is { } hit)
         {
             return new ReplayStream(this, hit, request, record, admission, time);

@@ -6,7 +6,6 @@ using App.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace App.Infrastructure.Identity;
 
@@ -213,43 +212,4 @@ public sealed partial class Sessions(
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "User {UserId} of tenant {TenantId} disabled; all sessions ended")]
     private partial void LogUserDisabled(string tenantId, Guid userId);
-}
-
-/// <summary>
-/// Ends access tokens before they expire: markers in Redis, kept as long as a token can live, checked on every
-/// authenticated request in one round trip. If Redis is unreachable the check passes (and is counted): access
-/// tokens live 5 minutes at most, and refusing every request during a cache outage would be worse.
-/// </summary>
-public sealed class RevocationList(IConnectionMultiplexer redis, IOptions<AuthOptions> options)
-{
-    private TimeSpan Ttl => options.Value.AccessTokenLifetime + options.Value.ClockSkew + TimeSpan.FromSeconds(5);
-
-    public Task RevokeSessionAsync(string sessionId) => SetAsync("auth:revoked:sid:" + sessionId);
-
-    public Task RevokeUserAsync(string subject) => SetAsync("auth:revoked:sub:" + subject);
-
-    public async Task<bool?> IsRevokedAsync(string? subject, string? sessionId)
-    {
-        try
-        {
-            var count = await redis.GetDatabase().KeyExistsAsync(["auth:revoked:sub:" + subject, "auth:revoked:sid:" + sessionId]).ConfigureAwait(false);
-            return count > 0;
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            return null;
-        }
-    }
-
-    private async Task SetAsync(string key)
-    {
-        try
-        {
-            await redis.GetDatabase().StringSetAsync(key, "1", Ttl).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The database revocation already holds; only the next few minutes of access tokens are affected.
-        }
-    }
 }
