@@ -72,6 +72,24 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         // No new traces; the loop below writes what is queued and ends.
         _channel.Writer.TryComplete();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+
+        // BackgroundService starts the loop on the thread pool and skips it if the stop came first: a host stopped
+        // right after it started would then lose what was queued. Whatever the loop did not take is written here.
+        if (_channel.Reader.Count > 0)
+        {
+            var batch = new List<TraceDraft>(_options.BatchSize);
+            while (_channel.Reader.TryRead(out var draft))
+            {
+                batch.Add(draft);
+                if (batch.Count == _options.BatchSize)
+                {
+                    await WriteAsync(batch).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            await WriteAsync(batch).ConfigureAwait(false);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -1,0 +1,45 @@
+using App.Application.Traces;
+using App.Bench;
+using App.Infrastructure.Persistence;
+using App.Infrastructure.Security;
+using App.Infrastructure.Traces;
+using App.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace App.IntegrationTests.Traces;
+
+public class TraceWriterStopTests
+{
+    // BackgroundService runs ExecuteAsync on the thread pool and never runs it if the host is already stopping:
+    // a start token cancelled up front makes that race certain. Traces queued then must still be written at stop.
+    [Fact]
+    public async Task TracesQueuedBeforeTheWriterLoopEverRanAreWrittenAtStop()
+    {
+        var database = await Databases.SharedAsync();
+        await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
+        var data = new TenantData(new ContextFactory(dataSource));
+        var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
+        using var meters = new ServiceMeterFactory();
+        var writer = new TraceWriter(data, encryption, Options.Create(new TraceOptions { BatchSize = 7 }), meters, NullLogger<TraceWriter>.Instance);
+        var tenant = "stop-" + Guid.NewGuid().ToString("N")[..10];
+
+        using var stopped = new CancellationTokenSource();
+        await stopped.CancelAsync();
+        await writer.StartAsync(stopped.Token);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True(writer.TryRecord(new TraceDraft(
+                new TraceRecord { Id = Guid.CreateVersion7(), TenantId = tenant, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow },
+                [("user", "hello")],
+                "hi")));
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(20, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(0, writer.Dropped);
+        writer.Dispose();
+    }
+}
