@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Runs the gateway benchmarks side by side with the direct floor and prints a markdown table.
-#   bash bench/run.sh [duration-seconds]     (default 10; the figures in docs/benchmarks.md used 10)
+#   bash bench/run.sh [duration-seconds] [--write-docs]
+#     duration: seconds per scenario after 2 s of warm-up (default 10)
+#     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
+#   BENCH_PROFILE=standard (default) | sweep | spike | soak
+#     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), streaming
+#     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
+#     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
+#     soak:     open loop 250 req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
 # The gateway runs pinned to core 1 (taskset -c 1); the fake upstream and the load generator share core 0.
 # Everything binds to 127.0.0.1 and is stopped by pid at the end.
 set -euo pipefail
@@ -8,6 +15,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DURATION="${1:-10}"
+WRITE_DOCS="${2:-}"
+PROFILE="${BENCH_PROFILE:-standard}"
 UP_PORT=18090; STREAM_PORT=18091; GW_PORT=18092
 OUT="$(mktemp -d)"
 # A fresh PostgreSQL and Redis per run, on ports of their own: the figures must not depend on what earlier runs
@@ -61,17 +70,78 @@ for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$UP_PORT/v1/chat/com
 TOKEN="$(env "${gateway_env[@]}" dotnet "$API" dev-token --tenant bench --user bench --scope chat:invoke --contentRoot "$ROOT/src/App.Api" 2> /dev/null)"
 
 load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "$@"; }
-echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | gateway CPU s/1k | gateway peak RSS MB |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-[ "$ONLY" = "all" ] && for rate in 250 1000; do
-  load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-  load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
-done
-for c in 16 64; do
-  load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-  load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
-  load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
-done
-[ "$ONLY" = "all" ] || exit 0
-load --label "direct, stream 64x20ms" --mode closed --connections 16 --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
-load --label "gateway, stream 64x20ms" --mode closed --connections 16 --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+header() {
+  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | gateway CPU s/1k | gateway peak RSS MB |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+}
+GW_URL="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+case "$PROFILE" in
+  sweep)
+    header | tee "$OUT/table.md"
+    for c in 1 4 16 64 256; do
+      load --label "gateway, cache off" --mode closed --connections $c --url "$GW_URL" --token "$TOKEN" --pid $GW_PID | tee -a "$OUT/table.md"
+    done
+    # The highest throughput among the rows with errors under 0.5 %.
+    awk -F'|' 'NR > 2 && $6 + 0 < 0.5 && $5 + 0 > best { best = $5 + 0; row = $3 } END { printf "best: %s req/s at%s(errors < 0.5 %%)\n", best, row }' "$OUT/table.md"
+    exit 0 ;;
+  spike)
+    header
+    for target in "direct|http://127.0.0.1:$UP_PORT/v1/chat/completions" "gateway, cache off|$GW_URL"; do
+      label="${target%%|*}"; url="${target#*|}"
+      taskset -c 0 dotnet "$BENCH" load --label "$label" --mode open --rate 250 --spike-rate 2500 --spike-at 10 --spike-seconds 10 \
+        --duration 30 --warmup 2 --url "$url" --token "$TOKEN" $([ "$label" = "direct" ] || echo "--pid $GW_PID")
+    done
+    exit 0 ;;
+  soak)
+    header
+    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (soak)" --mode open --rate 250 --duration "${BENCH_SOAK_SECONDS:-1800}" \
+      --warmup 5 --url "$GW_URL" --token "$TOKEN" --pid $GW_PID
+    exit 0 ;;
+esac
+# The standard set; with --write-docs its table, the machine and the versions replace the section of
+# docs/benchmarks.md between the bench:begin and bench:end markers.
+standard() {
+  header
+  [ "$ONLY" = "all" ] && for rate in 250 1000; do
+    load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+    load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+  done
+  for c in 16 64; do
+    load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+    load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+    load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+  done
+  [ "$ONLY" = "all" ] || return 0
+  load --label "direct, stream 64x20ms" --mode closed --connections 16 --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
+  load --label "gateway, stream 64x20ms" --mode closed --connections 16 --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+}
+
+write_docs() {
+  local doc="$ROOT/docs/benchmarks.md" section="$OUT/section.md"
+  local pg_bin; pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n1)"
+  {
+    echo "<!-- bench:begin: written by 'bash bench/run.sh $DURATION --write-docs'; edits inside are overwritten -->"
+    echo "## Latest standard run"
+    echo
+    echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' plus uncommitted changes')"
+    echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+    echo "- versions: .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ { v = $2 } END { print v }'), $("$pg_bin/postgres" --version), Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
+    echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run"
+    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` ($DURATION s per scenario after 2 s of warm-up)"
+    echo
+    cat "$OUT/table.md"
+    echo "<!-- bench:end -->"
+  } > "$section"
+  if grep -q '<!-- bench:begin' "$doc"; then
+    awk -v f="$section" '/<!-- bench:begin/ { while ((getline l < f) > 0) print l; skip = 1; next } /<!-- bench:end -->/ { skip = 0; next } !skip' "$doc" > "$doc.new"
+  else
+    { cat "$doc"; echo; cat "$section"; } > "$doc.new"
+  fi
+  mv "$doc.new" "$doc"
+  echo "docs/benchmarks.md rewritten" >&2
+}
+
+standard | tee "$OUT/table.md"
+if [ "$WRITE_DOCS" = "--write-docs" ]; then
+  write_docs
+fi

@@ -65,6 +65,10 @@ internal static class LoadScenario
         var model = Args.Text(args, "--model") ?? "bench";
         var open = (Args.Text(args, "--mode") ?? "closed") == "open";
         var rate = Args.Int(args, "--rate", 1000);
+        // Spike profile (open loop): --spike-rate R from --spike-at S seconds for --spike-seconds D, then back to --rate.
+        var spikeRate = Args.Int(args, "--spike-rate", 0);
+        var spikeAt = TimeSpan.FromSeconds(Args.Int(args, "--spike-at", 0));
+        var spikeFor = TimeSpan.FromSeconds(Args.Int(args, "--spike-seconds", 0));
         var connections = Args.Int(args, "--connections", 16);
         var duration = TimeSpan.FromSeconds(Args.Int(args, "--duration", 10));
         var warmup = TimeSpan.FromSeconds(Args.Int(args, "--warmup", 2));
@@ -151,14 +155,16 @@ internal static class LoadScenario
             {
                 // Sleep (never spin: the generator shares a core with the upstream) and, on waking, send every
                 // request whose time has come; each is timed from its own due time, so lateness counts.
-                var interval = Stopwatch.Frequency / (double)rate;
                 var start = Stopwatch.GetTimestamp();
+                var spikeFrom = start + (long)(spikeAt.TotalSeconds * Stopwatch.Frequency);
+                var spikeTo = spikeFrom + (long)(spikeFor.TotalSeconds * Stopwatch.Frequency);
+                double Interval(long at) => Stopwatch.Frequency / (double)(spikeRate > 0 && at >= spikeFrom && at < spikeTo ? spikeRate : rate);
                 var inflight = new List<Task>();
-                long next = 0;
+                var dueExact = (double)start;
                 while (true)
                 {
                     var now = Stopwatch.GetTimestamp();
-                    var due = start + (long)(next * interval);
+                    var due = (long)dueExact;
                     if (due >= end)
                     {
                         break;
@@ -173,8 +179,8 @@ internal static class LoadScenario
                     while (due <= now && due < end)
                     {
                         inflight.Add(SendAsync(recorder, due));
-                        next++;
-                        due = start + (long)(next * interval);
+                        dueExact += Interval(due);
+                        due = (long)dueExact;
                     }
 
                     if (inflight.Count > 4096)
@@ -214,7 +220,7 @@ internal static class LoadScenario
         var row = new Dictionary<string, object?>
         {
             ["label"] = label,
-            ["mode"] = open ? $"open {rate}/s" : $"closed {connections}",
+            ["mode"] = open ? (spikeRate > 0 ? $"open {rate}/s, {spikeRate}/s for {spikeFor.TotalSeconds:0} s" : $"open {rate}/s") : $"closed {connections}",
             ["requests"] = total,
             ["throughput"] = Math.Round(result.Ok / elapsed, 0),
             ["errors_pct"] = total == 0 ? 0 : Math.Round(100.0 * result.Errors / total, 2),

@@ -39,6 +39,27 @@ public class BenchSmokeTests
     }
 
     [Fact]
+    public async Task TheSpikeProfileSendsTheScheduleItWasGiven()
+    {
+        await using var upstream = await FakeUpstreamServer.StartAsync();
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            // 20/s for 3 s with 100/s in the middle second: 20 + 100 + 20 requests are due, and late ones are still sent.
+            string[] args = ["load", "--url", new Uri(upstream.BaseUrl, "chat/completions").ToString(), "--mode", "open", "--rate", "20",
+                "--spike-rate", "100", "--spike-at", "1", "--spike-seconds", "1", "--duration", "3", "--warmup", "0", "--json", json];
+            Assert.Equal(0, await LoadScenario.RunAsync(args));
+            var row = JsonDocument.Parse((await File.ReadAllLinesAsync(json)).Single()).RootElement;
+            Assert.InRange(row.GetProperty("requests").GetInt64(), 135, 145);
+            Assert.Contains("100/s for 1 s", row.GetProperty("mode").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Fact]
     public async Task TheTraceWriterBenchmarkStoresEveryTrace() =>
         Assert.Equal(0, await TracesScenario.RunAsync(["traces", "--count", "500", "--tenants", "3"]));
 }
