@@ -75,7 +75,7 @@ public static class DependencyInjection
         services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
         services.AddSingleton<IUsageLimiter, RedisUsageLimiter>();
-        services.AddSingleton<ITokenEstimator, TokenizerEstimator>();
+        services.AddSingleton<ITokenEstimator, CharacterTokenEstimator>();
         services.AddSingleton<ChatGateway>();
         services.AddSingleton<ChatCalls>();
         services.AddOptions<GuardOptions>().BindConfiguration(GuardOptions.Section).ValidateOnStart();

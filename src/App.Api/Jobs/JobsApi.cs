@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using App.Api.Hosting;
 using App.Api.OpenAi;
+using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
@@ -149,16 +150,14 @@ internal static partial class JobsApi
 
             try
             {
-                var mapped = ChatRequestMapper.Map(requests[i], "t:" + tenant);
-                if (guard.Blocks(GuardPolicy.Jobs, guard.Check(GuardPolicy.Jobs, GuardPolicy.UserTexts(mapped.Messages))))
-                {
-                    var (status, slug, title, type, code) = GatewayErrors.Describe(GatewayErrorKind.InputRejected);
-                    return (null, OpenAiErrors.Problem(status, slug, title, "The input was refused: it looks like an attempt to override the assistant's instructions.", type, at + ".messages", code));
-                }
+                var mapped = ChatRequestMapper.Map(requests[i], CacheKey.TenantScope(tenant));
+                guard.ThrowIfBlocked(GuardPolicy.Jobs, guard.Check(GuardPolicy.Jobs, GuardPolicy.UserTexts(mapped.Messages)), "messages");
             }
             catch (GatewayException ex)
             {
-                return (null, Invalid(ex.Message, ex.Param is null ? at : $"{at}.{ex.Param}"));
+                // Invalid (400 invalid-request) or refused by the guard (400 input-rejected), naming the request's member.
+                var (status, slug, title, type, code) = GatewayErrors.Describe(ex.Kind);
+                return (null, OpenAiErrors.Problem(status, slug, title, ex.Message, type, ex.Param is null ? at : $"{at}.{ex.Param}", code));
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Mime;
 using System.Text.Json;
+using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
@@ -63,11 +64,7 @@ internal static partial class ChatCompletionsApi
         try
         {
             record.Guard = guard.Check(GuardPolicy.Chat, GuardPolicy.UserTexts(request.Messages));
-            if (guard.Blocks(GuardPolicy.Chat, record.Guard))
-            {
-                record.ErrorType = nameof(GatewayErrorKind.InputRejected);
-                throw new GatewayException(GatewayErrorKind.InputRejected, "The input was refused: it looks like an attempt to override the assistant's instructions.", "messages");
-            }
+            guard.ThrowIfBlocked(GuardPolicy.Chat, record.Guard, "messages");
 
             return streaming
                 ? await StreamAsync(context, gateway, request, wire.StreamOptions?.IncludeUsage == true, bypass, record, logger)
@@ -236,7 +233,7 @@ internal static class CallerScope
 {
     public static string Of(HttpContext context) =>
         context.User.FindFirst(TokenClaims.Tenant)?.Value is { Length: > 0 } tenant
-            ? "t:" + tenant
+            ? CacheKey.TenantScope(tenant)
             : throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway.");
 
     /// <summary>Whose limits and budget a call counts against: the token's tenant and subject.</summary>

@@ -19,6 +19,9 @@ namespace App.Application.Caching;
 public static class CacheKey
 {
     /// <summary>True when the options ask for a reproducible answer.</summary>
+    /// <summary>The cache partition of a tenant: answers are never shared across tenants.</summary>
+    public static string TenantScope(string tenant) => "t:" + tenant;
+
     public static bool IsDeterministic(ChatOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -240,6 +240,18 @@ public sealed class GuardPolicy(InputGuard guard, Microsoft.Extensions.Options.I
     public bool Blocks(string route, GuardVerdict? verdict) =>
         verdict is { Suspected: true } && options.CurrentValue.For(route) == GuardAction.Block;
 
+    /// <summary>Refuses a suspected input on a route set to block (400 <c>input-rejected</c>, naming <paramref name="param"/>).</summary>
+    public void ThrowIfBlocked(string route, GuardVerdict? verdict, string param)
+    {
+        if (Blocks(route, verdict))
+        {
+            throw new App.Application.Gateway.GatewayException(
+                App.Application.Gateway.GatewayErrorKind.InputRejected,
+                "The input was refused: it looks like an attempt to override the instructions it is given.",
+                param);
+        }
+    }
+
     public static IEnumerable<string> UserTexts(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages) =>
         messages.Where(m => m.Role == Microsoft.Extensions.AI.ChatRole.User).Select(m => m.Text);
 }

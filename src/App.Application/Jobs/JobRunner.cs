@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.OpenAi;
@@ -25,7 +25,7 @@ public sealed class JobRunner(ChatCalls calls, GuardPolicy guard)
             GatewayRequest mapped;
             try
             {
-                mapped = ChatRequestMapper.Map(requests[i], "t:" + tenant) with { Caller = new UsageCaller(tenant, user) };
+                mapped = ChatRequestMapper.Map(requests[i], CacheKey.TenantScope(tenant)) with { Caller = new UsageCaller(tenant, user) };
             }
             catch (GatewayException ex)
             {
@@ -96,13 +96,7 @@ public sealed class JobSubmission
 
 public static class JobJson
 {
-    public static readonly JobJsonContext Wire = new(new JsonSerializerOptions
-    {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        AllowOutOfOrderMetadataProperties = true,
-    });
+    public static readonly JobJsonContext Wire = new(OpenAiJson.Options());
 }
 
 [JsonSourceGenerationOptions(

@@ -249,14 +249,19 @@ public sealed class ModelEntry
 /// </summary>
 public static class OpenAiJson
 {
-    // Options given to a context replace its attribute's options, so they are all restated here.
-    public static readonly OpenAiJsonContext Wire = new(new JsonSerializerOptions
+    public static readonly OpenAiJsonContext Wire = new(Options());
+
+    /// <summary>
+    /// The wire options, for this context and others of the same format (jobs). Options given to a context replace
+    /// its attribute's options, so they are all restated here.
+    /// </summary>
+    public static JsonSerializerOptions Options() => new()
     {
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         AllowOutOfOrderMetadataProperties = true,
-    });
+    };
 }
 
 [JsonSourceGenerationOptions(

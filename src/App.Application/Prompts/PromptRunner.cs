@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Traffic;
@@ -82,10 +83,7 @@ public sealed class PromptRunner(ChatCalls calls, GuardPolicy guard, IOptionsMon
         }
 
         var verdict = guard.Check(GuardPolicy.Prompts, StringsOf(input));
-        if (guard.Blocks(GuardPolicy.Prompts, verdict))
-        {
-            throw new GatewayException(GatewayErrorKind.InputRejected, "The input was refused: it looks like an attempt to override the prompt's instructions.", "input");
-        }
+        guard.ThrowIfBlocked(GuardPolicy.Prompts, verdict, "input");
 
         var rendered = Render(template, inputJson, input);
         var messages = new List<ChatMessage>(3);
@@ -109,7 +107,7 @@ public sealed class PromptRunner(ChatCalls calls, GuardPolicy guard, IOptionsMon
         IReadOnlyList<string> errors = [];
         for (var attempt = 0; attempt < attempts; attempt++)
         {
-            var request = new GatewayRequest(template.Definition.Model, messages, chatOptions, "t:" + caller.Tenant, null) { Caller = caller };
+            var request = new GatewayRequest(template.Definition.Model, messages, chatOptions, CacheKey.TenantScope(caller.Tenant), null) { Caller = caller };
             var call = await calls.CompleteAsync(request, caller.Tenant, caller.User, cancellationToken, verdict).ConfigureAwait(false);
             if (call.Error is { } error)
             {

@@ -15,6 +15,10 @@ namespace App.Infrastructure.Jobs;
 /// </summary>
 public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> databases, KeyEncryption encryption, TimeProvider time)
 {
+    // A job that has not reached a final state: the condition of every transition that must happen once.
+    private static readonly System.Linq.Expressions.Expression<Func<Job, bool>> Unfinished =
+        j => j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.DeadLettered;
+
     public static string RequestContext(string tenant, Guid id) => $"job:{tenant}:{id:N}:request";
 
     public static string ResultContext(string tenant, Guid id) => $"job:{tenant}:{id:N}:result";
@@ -71,7 +75,7 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
     {
         var now = time.GetUtcNow();
         var changed = await data.ChangeAsync(job.Tenant, db => db.Jobs
-            .Where(j => j.Id == job.Id && j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.DeadLettered)
+            .Where(j => j.Id == job.Id).Where(Unfinished)
             .ExecuteUpdateAsync(
                 s => s.SetProperty(j => j.Attempts, j => j.Attempts + 1)
                     .SetProperty(j => j.Status, JobStatus.Running)
@@ -113,7 +117,7 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
         var status = allFailed ? JobStatus.Failed : JobStatus.Succeeded;
         var firstError = allFailed ? results[0].Error : null;
         var changed = await data.ChangeAsync(job.Tenant, db => db.Jobs
-            .Where(j => j.Id == job.Id && j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.DeadLettered)
+            .Where(j => j.Id == job.Id).Where(Unfinished)
             .ExecuteUpdateAsync(
                 s => s.SetProperty(j => j.Status, status)
                     .SetProperty(j => j.ResultCiphertext, ciphertext)
@@ -146,7 +150,7 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
     {
         var now = time.GetUtcNow();
         var changed = await data.ChangeAsync(job.Tenant, db => db.Jobs
-            .Where(j => j.Id == job.Id && j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.DeadLettered)
+            .Where(j => j.Id == job.Id).Where(Unfinished)
             .ExecuteUpdateAsync(
                 s => s.SetProperty(j => j.Status, JobStatus.DeadLettered)
                     .SetProperty(j => j.ErrorType, errorType)

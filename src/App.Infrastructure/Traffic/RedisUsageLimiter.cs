@@ -18,6 +18,7 @@ namespace App.Infrastructure.Traffic;
 internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
 {
     private const long WindowMs = 60_000;
+    private const string Prefix = "app:";
 
     // Reason codes returned by the admit script.
     private const int Ok = 0, Requests = 1, TooLarge = 2, Tokens = 3, DailyTokens = 4, DailyCost = 5, MonthlyTokens = 6, MonthlyCost = 7;
@@ -97,7 +98,6 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
     private readonly IOptionsMonitor<TrafficOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisUsageLimiter> _logger;
-    private readonly string _prefix;
     private readonly Meter _meter = new(GatewayTelemetry.SourceName);
     private readonly ConcurrentDictionary<(string Tenant, string Period, string Kind), double> _utilization = new();
     private long _lastLoggedTicks;
@@ -108,7 +108,6 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        _prefix = "app:";
         _meter.CreateObservableGauge(
             "app.budget.utilization",
             ObserveUtilization,
@@ -241,9 +240,9 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         return new UsagePeriod(name, start, end, Get("requests"), Get("input"), Get("output"), Get("cached"), Get("cost") / 1_000_000_000m, tokenBudget, costBudget);
     }
 
-    private RedisKey[] AdmitKeys(UsageCaller caller, string alias, long window, DateTimeOffset now)
+    private static RedisKey[] AdmitKeys(UsageCaller caller, string alias, long window, DateTimeOffset now)
     {
-        var limitKey = string.Create(CultureInfo.InvariantCulture, $"{_prefix}{{t:{caller.Tenant}}}:rl:{Uri.EscapeDataString(caller.User)}:{Uri.EscapeDataString(alias)}:");
+        var limitKey = string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{caller.Tenant}}}:rl:{Uri.EscapeDataString(caller.User)}:{Uri.EscapeDataString(alias)}:");
         var (day, month) = BudgetKeys(caller.Tenant, now);
         return
         [
@@ -256,9 +255,9 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         ];
     }
 
-    private (RedisKey Day, RedisKey Month) BudgetKeys(string tenant, DateTimeOffset at) =>
-        (string.Create(CultureInfo.InvariantCulture, $"{_prefix}{{t:{tenant}}}:use:d:{at.UtcDateTime:yyyyMMdd}"),
-         string.Create(CultureInfo.InvariantCulture, $"{_prefix}{{t:{tenant}}}:use:m:{at.UtcDateTime:yyyyMM}"));
+    private static (RedisKey Day, RedisKey Month) BudgetKeys(string tenant, DateTimeOffset at) =>
+        (string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{tenant}}}:use:d:{at.UtcDateTime:yyyyMMdd}"),
+         string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{tenant}}}:use:m:{at.UtcDateTime:yyyyMM}"));
 
     private static (DateTimeOffset Day, DateTimeOffset Month) PeriodEnds(DateTimeOffset now)
     {

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using App.Infrastructure.Persistence;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace App.IntegrationTests.Jobs;
@@ -106,7 +104,4 @@ public class IdempotencyTests : JobTestBase
         Assert.Equal(HttpStatusCode.UnprocessableEntity, different.StatusCode);
         Assert.Equal(1, await CountJobsAsync());
     }
-
-    private async Task<int> CountJobsAsync() =>
-        await Factory.Services.GetRequiredService<TenantData>().ReadAsync(Tenant, db => db.Jobs.CountAsync(), default);
 }

@@ -3,7 +3,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using App.Application.Identity;
+using App.Infrastructure.Persistence;
 using App.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace App.IntegrationTests.Jobs;
 
@@ -22,10 +25,9 @@ public abstract class JobTestBase : GatewayTest
         .With("Jobs:StaleAfter", "00:00:03")
         .With("Jobs:Concurrency", "2");
 
-    protected override async Task StartMoreServersAsync()
-    {
-        await base.StartMoreServersAsync();
-    }
+    /// <summary>The jobs stored for this test's tenant (read under row-level security, as the app reads them).</summary>
+    protected async Task<int> CountJobsAsync() =>
+        await Factory.Services.GetRequiredService<TenantData>().ReadAsync(Tenant, db => db.Jobs.CountAsync(), default);
 
     protected HttpClient JobsClient()
     {

@@ -178,10 +178,4 @@ public class JobTests : JobTestBase
         using var chatOnly = Factory.CreateClientFor(Tenant, "user-1", App.Application.Identity.Scopes.ChatInvoke);
         Assert.Equal(HttpStatusCode.Forbidden, (await chatOnly.GetAsync($"/v1/jobs/{id}")).StatusCode);
     }
-
-    private async Task<int> CountJobsAsync()
-    {
-        var data = Factory.Services.GetRequiredService<App.Infrastructure.Persistence.TenantData>();
-        return await data.ReadAsync(Tenant, db => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(db.Jobs, default), default);
-    }
 }
