@@ -3,11 +3,12 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10)
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | sweep | spike | soak
+#   BENCH_PROFILE=standard (default) | sweep | spike | soak | profile
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), streaming
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
 #     soak:     open loop 250 req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
+#     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path) and its costliest methods
 # The gateway runs pinned to core 1 (taskset -c 1); the fake upstream and the load generator share core 0.
 # Everything binds to 127.0.0.1 and is stopped by pid at the end.
 set -euo pipefail
@@ -37,8 +38,12 @@ BENCH=bench/App.Bench/bin/Release/net10.0/App.Bench.dll
 taskset -c 0 dotnet "$UPSTREAM" --port $UP_PORT --latency-ms 0 --chunks 16 > "$OUT/upstream.log" 2>&1 & pids+=($!)
 taskset -c 0 dotnet "$UPSTREAM" --port $STREAM_PORT --latency-ms 0 --chunks 64 --chunk-interval-ms 20 > "$OUT/stream.log" 2>&1 & pids+=($!)
 
-export ASPNETCORE_ENVIRONMENT=Development
+# The gateway runs as in production (no developer exception page, JSON logs at Warning), with its own
+# encryption key; the token is minted by the dev-token command, which only runs in Development.
 gateway_env=(
+  ASPNETCORE_ENVIRONMENT=Production
+  Encryption__ActiveKey=bench-1
+  Encryption__Keys__bench-1=YmVuY2gtb25seS1rZXktMzItYnl0ZXMtbG9uZy1vayE=
   Serilog__MinimumLevel__Default=Warning
   Redis__ConnectionString=127.0.0.1:$APP_REDIS_PORT
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_runtime;Password=runtime"
@@ -59,22 +64,38 @@ gateway_env=(
   Traffic__RateLimits__RequestsPerMinute=1000000000
   Traffic__RateLimits__TokensPerMinute=1000000000000
 )
+# The profile needs the runtime to name its methods for perf: a perf map, and no double-mapped code. After the
+# warm-up the hot methods have been recompiled by the tiered JIT and are in the map.
+[ "$PROFILE" = "profile" ] && gateway_env+=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
 # Extra gateway settings, e.g. to see what a feature costs: BENCH_GATEWAY_ENV="Traffic__Enabled=false Guard__Routes__chat=Off"
 read -r -a extra_env <<< "${BENCH_GATEWAY_ENV:-}"
 gateway_env+=("${extra_env[@]}")
-# Scenarios to run: all (default) or only the closed-loop ones (BENCH_ONLY=closed) for quick comparisons.
+# Scenarios to run: all (default), only the closed-loop ones (BENCH_ONLY=closed), or only 64 connections on the
+# gateway, uncached and cache hit (BENCH_ONLY=quick), for quick comparisons.
 ONLY="${BENCH_ONLY:-all}"
 env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
 for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$UP_PORT/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"x","messages":[{"role":"user","content":"x"}]}' > /dev/null && break; sleep 0.5; done
-TOKEN="$(env "${gateway_env[@]}" dotnet "$API" dev-token --tenant bench --user bench --scope chat:invoke --contentRoot "$ROOT/src/App.Api" 2> /dev/null)"
+TOKEN="$(env "${gateway_env[@]}" ASPNETCORE_ENVIRONMENT=Development dotnet "$API" dev-token --tenant bench --user bench --scope chat:invoke --contentRoot "$ROOT/src/App.Api" 2> /dev/null)"
 
 load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "$@"; }
+# Steady state, not start-up: the runtime compiles hot methods again with optimisations (tiered compilation) over
+# the first minute or so of load (with one core, the background compilation competes with the requests), so every
+# profile starts with BENCH_WARMUP seconds (default 60) of unrecorded load on each path (uncached, cache hit,
+# stream). Measured: 0.82 CPU-ms per uncached request after 15 s of warm-up, 0.39 after 60 s, same run conditions.
+warm_up() {
+  local each=$(( ${BENCH_WARMUP:-60} / 3 ))
+  [ "$each" -gt 0 ] || return 0
+  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --url "$GW_URL" --token "$TOKEN" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --deterministic --url "$GW_URL" --token "$TOKEN" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 16 --stream --model benchstream --url "$GW_URL" --token "$TOKEN" > /dev/null
+}
 header() {
-  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | gateway CPU s/1k | gateway peak RSS MB |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | gateway CPU s/1k | gateway peak RSS MB | gateway switches/req |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 }
 GW_URL="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+warm_up
 case "$PROFILE" in
   sweep)
     header | tee "$OUT/table.md"
@@ -92,6 +113,21 @@ case "$PROFILE" in
         --duration 30 --warmup 2 --url "$url" --token "$TOKEN" $([ "$label" = "direct" ] || echo "--pid $GW_PID")
     done
     exit 0 ;;
+  profile)
+    # CPU samples of the gateway (perf, with the runtime's perf map naming JIT-compiled methods) under closed-loop
+    # load on the real path (64 connections, cache off), printed as the methods with the most samples.
+    command -v perf > /dev/null || { echo "perf is needed (apt-get install linux-perf)" >&2; exit 1; }
+    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (profiled)" --mode closed --connections 64 \
+      --duration "$((DURATION + 4))" --warmup 2 --url "$GW_URL" --token "$TOKEN" --pid $GW_PID > "$OUT/profiled.md" & load_pid=$!
+    sleep 4
+    perf record -F 499 -g -p $GW_PID -o "$OUT/perf.data" -- sleep "$DURATION" > "$OUT/perf.log" 2>&1
+    wait $load_pid
+    header; cat "$OUT/profiled.md"
+    echo; echo "self (top ${BENCH_TOP:-40}):"
+    perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n "${BENCH_TOP:-40}"
+    echo; echo "inclusive (top ${BENCH_TOP:-40}):"
+    perf report -i "$OUT/perf.data" --children --sort symbol --stdio -g none --percent-limit 1 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n "${BENCH_TOP:-40}"
+    exit 0 ;;
   soak)
     header
     taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (soak)" --mode open --rate 250 --duration "${BENCH_SOAK_SECONDS:-1800}" \
@@ -107,7 +143,8 @@ standard() {
     load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
   done
   for c in 16 64; do
-    load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+    [ "$ONLY" = "quick" ] && [ $c -ne 64 ] && continue
+    [ "$ONLY" = "quick" ] || load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
     load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
     load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
   done

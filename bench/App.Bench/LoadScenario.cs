@@ -210,11 +210,11 @@ internal static class LoadScenario
             await PhaseAsync(warmup);
         }
 
-        var (cpuBefore, _) = ProcessStats(pid);
+        var (cpuBefore, _, switchesBefore) = ProcessStats(pid);
         var clock = Stopwatch.StartNew();
         var result = await PhaseAsync(duration);
         var elapsed = clock.Elapsed.TotalSeconds;
-        var (cpuAfter, peakKb) = ProcessStats(pid);
+        var (cpuAfter, peakKb, switchesAfter) = ProcessStats(pid);
 
         var total = result.Ok + result.Errors;
         var row = new Dictionary<string, object?>
@@ -233,6 +233,7 @@ internal static class LoadScenario
             ["max_gap_p50_ms"] = stream ? Ms(result.ChunkGap, 50) : null,
             ["cpu_s_per_1k"] = pid is null || total == 0 ? null : Math.Round((cpuAfter - cpuBefore) / total * 1000, 3),
             ["peak_rss_mb"] = pid is null ? null : Math.Round(peakKb / 1024.0, 1),
+            ["switches_per_request"] = pid is null || total == 0 ? null : Math.Round((double)(switchesAfter - switchesBefore) / total, 2),
         };
 
         if (Args.Text(args, "--json") is { } file)
@@ -254,20 +255,41 @@ internal static class LoadScenario
     private static double Ms(LongHistogram histogram, double percentile) =>
         histogram.TotalCount == 0 ? 0 : Math.Round(histogram.GetValueAtPercentile(percentile) / 10_000.0, 3);
 
-    /// <summary>CPU seconds (user + system) and peak resident kB of a process, from /proc.</summary>
-    private static (double CpuSeconds, long PeakKb) ProcessStats(int? pid)
+    /// <summary>
+    /// CPU seconds (user + system), peak resident kB and context switches (voluntary and not, summed over the
+    /// process's threads) of a process, from /proc. Switches per request count thread hand-offs, which on one core
+    /// cost scheduler time; unlike CPU time they do not depend on how busy the host is.
+    /// </summary>
+    private static (double CpuSeconds, long PeakKb, long Switches) ProcessStats(int? pid)
     {
         if (pid is null || !File.Exists($"/proc/{pid}/stat"))
         {
-            return (0, 0);
+            return (0, 0, 0);
         }
 
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        var peak = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) is { } line
-            ? long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)
-            : 0;
-        return (ticks / 100.0, peak); // USER_HZ is 100 on Linux
+        var peak = StatusField($"/proc/{pid}/status", "VmHWM:");
+        long switches = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                var status = Path.Combine(task, "status");
+                switches += StatusField(status, "voluntary_ctxt_switches:") + StatusField(status, "nonvoluntary_ctxt_switches:");
+            }
+            catch (IOException)
+            {
+                // The thread ended while being read.
+            }
+        }
+
+        return (ticks / 100.0, peak, switches); // USER_HZ is 100 on Linux
     }
+
+    private static long StatusField(string file, string name) =>
+        File.ReadLines(file).FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line
+            ? long.Parse(line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)
+            : 0;
 }
