@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using App.Api.Hosting;
 using App.Api.OpenAi;
+using App.Application;
 using App.Application.Caching;
 using App.Application.Gateway;
 using App.Application.Guard;
@@ -69,7 +70,7 @@ internal static partial class JobsApi
         }
 
         var now = time.GetUtcNow();
-        var id = Guid.CreateVersion7(now);
+        var id = Uuid.NewVersion7(now);
         var key = context.Request.Headers[IdempotencyMiddleware.Header].ToString();
         var job = new Job
         {

@@ -38,5 +38,5 @@ public static class Completions
             TotalTokens = usage.TotalTokenCount ?? ((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0)),
         };
 
-    public static string NewId() => "chatcmpl-" + Guid.CreateVersion7().ToString("N");
+    public static string NewId() => "chatcmpl-" + Uuid.NewVersion7().ToString("N");
 }

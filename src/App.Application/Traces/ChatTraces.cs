@@ -13,7 +13,7 @@ public static class ChatTraces
         ArgumentNullException.ThrowIfNull(record);
         var trace = new TraceRecord
         {
-            Id = Guid.CreateVersion7(startedAt),
+            Id = Uuid.NewVersion7(startedAt),
             TenantId = tenant,
             TraceId = (activity ?? Activity.Current)?.TraceId.ToHexString(),
             UserId = user,

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using App.Application;
 using App.Application.Audit;
 using App.Application.Identity;
 using App.Infrastructure.Persistence;
@@ -137,7 +138,7 @@ public sealed partial class Passkeys(
         db.Tenants.Add(new Tenant { Id = registration.Tenant, Name = registration.Tenant, CreatedAt = now });
         var user = new User
         {
-            Id = Guid.CreateVersion7(),
+            Id = Uuid.NewVersion7(),
             TenantId = registration.Tenant,
             UserName = registration.UserName,
             DisplayName = registration.DisplayName,

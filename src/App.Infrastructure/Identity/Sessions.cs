@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using App.Application;
 using App.Application.Audit;
 using App.Application.Identity;
 using App.Infrastructure.Persistence;
@@ -52,7 +53,7 @@ public sealed partial class Sessions(
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         db.TenantId = user.TenantId;
-        var (plain, row) = NewToken(user.Id, user.TenantId, user.Scopes, Guid.CreateVersion7(), now, now + options.Value.RefreshTokenLifetime);
+        var (plain, row) = NewToken(user.Id, user.TenantId, user.Scopes, Uuid.NewVersion7(), now, now + options.Value.RefreshTokenLifetime);
         db.RefreshTokens.Add(row);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         LogSessionStarted(user.TenantId, user.Id, row.FamilyId);
@@ -184,7 +185,7 @@ public sealed partial class Sessions(
         var plain = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         return (plain, new RefreshToken
         {
-            Id = Guid.CreateVersion7(),
+            Id = Uuid.NewVersion7(),
             FamilyId = familyId,
             UserId = userId,
             TenantId = tenantId,
