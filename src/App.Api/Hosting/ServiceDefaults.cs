@@ -5,6 +5,7 @@ using App.Application.OpenAi;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
 using Serilog;
@@ -18,12 +19,15 @@ internal static class ServiceDefaults
 {
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
+        ApplySocketCompletions(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;
             // Kestrel:Limits (MaxRequestBodySize, MaxRequestHeadersTotalSize...) from configuration.
             context.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
         });
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IConfiguration>((sockets, configuration) =>
+            sockets.UnsafePreferInlineScheduling = configuration.GetValue("Hosting:InlineScheduling", false));
 
         builder.Services.AddSerilog((services, logger) =>
         {
@@ -84,6 +88,25 @@ internal static class ServiceDefaults
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;
+    }
+
+    /// <summary>
+    /// <c>Hosting:InlineSocketCompletions</c> (default on): the code that follows a completed socket read or write
+    /// (an upstream answer, a Redis reply, a request body) runs on the thread that polled the socket, instead of
+    /// being handed to the thread pool. The hand-off costs a thread wake-up and a context switch per I/O, which on
+    /// one core was about a third of the gateway's CPU per request (docs/benchmarks.md). The price: code that blocks
+    /// (sync-over-async, synchronous I/O, long locks) after an await on a socket stalls every connection served by
+    /// that polling thread, so request code must stay asynchronous. The runtime reads the setting
+    /// (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>) once, when the first socket is used, so it is set here,
+    /// before any is; an explicit value of that variable in the environment wins over the configuration.
+    /// </summary>
+    private static void ApplySocketCompletions(IConfiguration configuration)
+    {
+        const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(Variable) is null)
+        {
+            Environment.SetEnvironmentVariable(Variable, configuration.GetValue("Hosting:InlineSocketCompletions", true) ? "1" : "0");
+        }
     }
 
     private static Task SecurityHeaders(HttpContext context, RequestDelegate next)
