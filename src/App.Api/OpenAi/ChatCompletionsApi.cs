@@ -116,7 +116,9 @@ internal static partial class ChatCompletionsApi
         var output = new System.Text.StringBuilder();
         try
         {
-            await sse.DataAsync(Chunk(id, created, model, new ChunkDelta { Role = "assistant", Content = string.Empty }, null), OpenAiJson.Wire.ChatCompletionChunk, aborted);
+            // The opening chunk leaves with the first token, in the same write: one send, not two, before the first
+            // token reaches the client. The closing chunks and [DONE] likewise share one flush.
+            sse.Data(Chunk(id, created, model, new ChunkDelta { Role = "assistant", Content = string.Empty }, null), OpenAiJson.Wire.ChatCompletionChunk);
             await foreach (var update in answer.ReadAllAsync(aborted))
             {
                 finish ??= update.FinishReason?.Value;
@@ -136,13 +138,12 @@ internal static partial class ChatCompletionsApi
                 }
             }
 
-            await sse.DataAsync(Chunk(id, created, model, new ChunkDelta(), finish ?? "stop"), OpenAiJson.Wire.ChatCompletionChunk, aborted);
+            sse.Data(Chunk(id, created, model, new ChunkDelta(), finish ?? "stop"), OpenAiJson.Wire.ChatCompletionChunk);
             if (includeUsage)
             {
-                await sse.DataAsync(
+                sse.Data(
                     new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = Completions.ToWire(usage) ?? new WireUsage() },
-                    OpenAiJson.Wire.ChatCompletionChunk,
-                    aborted);
+                    OpenAiJson.Wire.ChatCompletionChunk);
             }
 
             await sse.DoneAsync(aborted);

@@ -5,7 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace App.Api.OpenAi;
 
-/// <summary>Writes <c>data: {json}\n\n</c> events straight into the response pipe and flushes each one.</summary>
+/// <summary>Writes <c>data: {json}\n\n</c> events straight into the response pipe; the async writes flush.</summary>
 internal sealed class ServerSentEvents(PipeWriter pipe) : IDisposable
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
@@ -28,6 +28,9 @@ internal sealed class ServerSentEvents(PipeWriter pipe) : IDisposable
         Write(DataPrefix, value, typeInfo);
         return pipe.FlushAsync(cancellationToken);
     }
+
+    /// <summary>Writes an event without sending it yet: it leaves with the next flushed one (one write, not two).</summary>
+    public void Data<T>(T value, JsonTypeInfo<T> typeInfo) => Write(DataPrefix, value, typeInfo);
 
     public ValueTask<FlushResult> ErrorAsync<T>(T value, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
