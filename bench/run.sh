@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the gateway benchmarks side by side with the direct floor and prints a markdown table.
 #   bash bench/run.sh [duration-seconds] [--write-docs]
-#     duration: seconds per scenario after 2 s of warm-up (default 10)
+#     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
 #   BENCH_PROFILE=standard (default) | sweep | spike | soak | profile
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), streaming
@@ -70,8 +70,8 @@ gateway_env=(
 # Extra gateway settings, e.g. to see what a feature costs: BENCH_GATEWAY_ENV="Traffic__Enabled=false Guard__Routes__chat=Off"
 read -r -a extra_env <<< "${BENCH_GATEWAY_ENV:-}"
 gateway_env+=("${extra_env[@]}")
-# Scenarios to run: all (default), only the closed-loop ones (BENCH_ONLY=closed), or only 64 connections on the
-# gateway, uncached and cache hit (BENCH_ONLY=quick), for quick comparisons.
+# Scenarios to run: all (default), only the closed-loop ones (BENCH_ONLY=closed), only 64 connections on the
+# gateway, uncached and cache hit (BENCH_ONLY=quick), or only streaming (BENCH_ONLY=stream), for quick comparisons.
 ONLY="${BENCH_ONLY:-all}"
 env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
@@ -82,7 +82,7 @@ load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "$@
 # Steady state, not start-up: the runtime compiles hot methods again with optimisations (tiered compilation) over
 # the first minute or so of load (with one core, the background compilation competes with the requests), so every
 # profile starts with BENCH_WARMUP seconds (default 60) of unrecorded load on each path (uncached, cache hit,
-# stream). Measured: 0.82 CPU-ms per uncached request after 15 s of warm-up, 0.39 after 60 s, same run conditions.
+# stream). Measured on a busy host: 0.82 CPU-ms per uncached request after 15 s of warm-up, 0.39 after 60 s.
 warm_up() {
   local each=$(( ${BENCH_WARMUP:-60} / 3 ))
   [ "$each" -gt 0 ] || return 0
@@ -138,6 +138,11 @@ esac
 # docs/benchmarks.md between the bench:begin and bench:end markers.
 standard() {
   header
+  if [ "$ONLY" = "stream" ]; then
+    load --label "direct, stream 64x20ms" --mode closed --connections 16 --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
+    load --label "gateway, stream 64x20ms" --mode closed --connections 16 --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+    return 0
+  fi
   [ "$ONLY" = "all" ] && for rate in 250 1000; do
     load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
     load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
@@ -164,7 +169,7 @@ write_docs() {
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "- versions: .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ { v = $2 } END { print v }'), $("$pg_bin/postgres" --version), Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
     echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run"
-    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` ($DURATION s per scenario after 2 s of warm-up)"
+    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-60} s of load; then $DURATION s per scenario after 2 s of warm-up)"
     echo
     cat "$OUT/table.md"
     echo "<!-- bench:end -->"
