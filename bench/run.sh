@@ -139,8 +139,7 @@ esac
 standard() {
   header
   if [ "$ONLY" = "stream" ]; then
-    load --label "direct, stream 64x20ms" --mode closed --connections 16 --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
-    load --label "gateway, stream 64x20ms" --mode closed --connections 16 --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+    streams
     return 0
   fi
   [ "$ONLY" = "all" ] && for rate in 250 1000; do
@@ -154,8 +153,15 @@ standard() {
     load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
   done
   [ "$ONLY" = "all" ] || return 0
-  load --label "direct, stream 64x20ms" --mode closed --connections 16 --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
-  load --label "gateway, stream 64x20ms" --mode closed --connections 16 --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+  streams
+}
+
+# Streaming, one stream at a time (what the gateway adds to time to first token, unloaded) and 16 at once.
+streams() {
+  for c in 1 16; do
+    load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
+    load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+  done
 }
 
 write_docs() {
