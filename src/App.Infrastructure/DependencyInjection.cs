@@ -172,6 +172,7 @@ public static class DependencyInjection
             .Validate(o => o.StaleAfter >= o.VisibilityTimeout, "Jobs:StaleAfter must be at least Jobs:VisibilityTimeout.")
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Jobs:RetryBaseDelay must be positive and at most Jobs:RetryMaxDelay.")
             .Validate(o => o.PollInterval >= TimeSpan.FromMilliseconds(10) && o.EventsInterval >= TimeSpan.FromMilliseconds(10), "Jobs:PollInterval and Jobs:EventsInterval must be at least 10 ms.")
+            .Validate(o => o.IdlePollInterval >= o.PollInterval && o.IdlePollInterval <= TimeSpan.FromMinutes(1), "Jobs:IdlePollInterval must be between Jobs:PollInterval and 1 minute.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.StreamKey), "Jobs:StreamKey is required.")
             .ValidateOnStart();
         services.TryAddSingleton(new ProcessRole());

@@ -102,8 +102,11 @@ public sealed class JobOptions
     /// <summary>Requests in one job.</summary>
     public int MaxBatchSize { get; init; } = 100;
 
-    /// <summary>How often an idle worker looks for messages.</summary>
+    /// <summary>How often a worker looks for messages after its last one; idle, it doubles up to <see cref="IdlePollInterval"/>.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest wait between polls of an idle worker (jobs enqueued by the same process wake it at once).</summary>
+    public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often <c>GET /v1/jobs/{id}/events</c> looks at the job.</summary>
     public TimeSpan EventsInterval { get; init; } = TimeSpan.FromMilliseconds(250);

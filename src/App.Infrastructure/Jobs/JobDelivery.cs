@@ -59,8 +59,19 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
         }
     }
 
-    public Task EnqueueAsync(JobRef job) =>
-        Db.StreamAddAsync(Stream, [new NameValueEntry("tenant", job.Tenant), new NameValueEntry("job", job.Id.ToString("N"))], maxLength: MaxStreamLength, useApproximateMaxLength: true);
+    private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes when this process next enqueues a job, so its own idle workers start at once instead of at their
+    /// next poll. Workers in other processes find the message when they poll.
+    /// </summary>
+    public Task Arrival => Volatile.Read(ref _arrival).Task;
+
+    public async Task EnqueueAsync(JobRef job)
+    {
+        await Db.StreamAddAsync(Stream, [new NameValueEntry("tenant", job.Tenant), new NameValueEntry("job", job.Id.ToString("N"))], maxLength: MaxStreamLength, useApproximateMaxLength: true).ConfigureAwait(false);
+        Interlocked.Exchange(ref _arrival, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
 
     public async Task<IReadOnlyList<JobMessage>> ReadAsync(string consumer, int count)
     {

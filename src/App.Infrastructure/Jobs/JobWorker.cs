@@ -97,10 +97,14 @@ public sealed partial class JobWorker(
     {
         var o = options.Value;
         var lastReclaim = time.GetTimestamp();
+        // An idle loop polls less and less often, from PollInterval up to IdlePollInterval: an idle instance
+        // otherwise wakes Redis and its own threads dozens of times a second for nothing.
+        var wait = o.PollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                var arrival = delivery.Arrival;
                 var messages = await delivery.ReadAsync(_consumer, 1).ConfigureAwait(false);
                 if (messages.Count == 0 && time.GetElapsedTime(lastReclaim) > o.VisibilityTimeout / 4)
                 {
@@ -115,9 +119,12 @@ public sealed partial class JobWorker(
 
                 if (messages.Count == 0)
                 {
-                    await Delay(o.PollInterval + TimeSpan.FromMilliseconds(index * 7), stoppingToken).ConfigureAwait(false);
+                    await WaitForWorkAsync(wait + TimeSpan.FromMilliseconds(index * 7), arrival, stoppingToken).ConfigureAwait(false);
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, Math.Max(o.IdlePollInterval.Ticks, o.PollInterval.Ticks)));
                     continue;
                 }
+
+                wait = o.PollInterval;
 
                 foreach (var message in messages)
                 {
@@ -345,6 +352,16 @@ public sealed partial class JobWorker(
 
             await Delay(TimeSpan.FromMilliseconds(250), stoppingToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Waits for the poll delay, or less when this process enqueues a job meanwhile.</summary>
+    private async Task WaitForWorkAsync(TimeSpan delay, Task arrival, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sleeping = Delay(delay, timer.Token);
+        await Task.WhenAny(sleeping, arrival).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        await sleeping.ConfigureAwait(false);
     }
 
     private async Task<bool> Delay(TimeSpan delay, CancellationToken cancellationToken)

@@ -45,6 +45,7 @@ public class ChaosRunTests(ITestOutputHelper output) : GatewayTest
             Deployment.Offline("fallback"))
         .With("Jobs:StreamKey", $"chaos:{Guid.NewGuid():N}:jobs")
         .With("Jobs:PollInterval", "00:00:00.020")
+        .With("Jobs:IdlePollInterval", "00:00:00.200")
         .With("Jobs:RetryBaseDelay", "00:00:00.200")
         .With("Jobs:RetryMaxDelay", "00:00:00.500")
         .With("Jobs:VisibilityTimeout", "00:00:02")

@@ -18,6 +18,7 @@ public abstract class JobTestBase : GatewayTest
     protected override Settings Configure(Settings settings) => base.Configure(settings)
         .With("Jobs:StreamKey", $"test:{Guid.NewGuid():N}:jobs")
         .With("Jobs:PollInterval", "00:00:00.020")
+        .With("Jobs:IdlePollInterval", "00:00:00.200")
         .With("Jobs:EventsInterval", "00:00:00.050")
         .With("Jobs:RetryBaseDelay", "00:00:00.200")
         .With("Jobs:RetryMaxDelay", "00:00:00.500")

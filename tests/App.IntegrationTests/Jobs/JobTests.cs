@@ -119,6 +119,22 @@ public class JobTests : JobTestBase
     }
 
     [Fact]
+    public async Task EnqueueingWakesThisProcesssIdleWorkersAtOnce()
+    {
+        // Idle workers back off up to Jobs:IdlePollInterval; a job enqueued here must not wait for that.
+        var id = await SubmitOkAsync(new JsonObject { ["request"] = ChatRequest("wake up") });
+        await WaitForFinalAsync(id, TimeSpan.FromSeconds(20));
+        var delivery = Factory.Services.GetRequiredService<JobDelivery>();
+        var arrival = delivery.Arrival;
+        Assert.False(arrival.IsCompleted);
+
+        await delivery.EnqueueAsync(new JobRef(Tenant, id));
+
+        Assert.True(arrival.IsCompletedSuccessfully);
+        Assert.False(delivery.Arrival.IsCompleted);
+    }
+
+    [Fact]
     public async Task AJobWhoseMessageWasLostIsEnqueuedAgainFromPostgres()
     {
         // Stored but never enqueued: what a submission during a Redis outage (or a Redis that lost its data) leaves.
