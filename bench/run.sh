@@ -71,7 +71,8 @@ gateway_env=(
 read -r -a extra_env <<< "${BENCH_GATEWAY_ENV:-}"
 gateway_env+=("${extra_env[@]}")
 # Scenarios to run: all (default), only the closed-loop ones (BENCH_ONLY=closed), only 64 connections on the
-# gateway, uncached and cache hit (BENCH_ONLY=quick), or only streaming (BENCH_ONLY=stream), for quick comparisons.
+# gateway, uncached and cache hit (BENCH_ONLY=quick), only streaming (BENCH_ONLY=stream) or only the open-loop rates
+# (BENCH_ONLY=open), for quick comparisons.
 ONLY="${BENCH_ONLY:-all}"
 env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
@@ -142,10 +143,11 @@ standard() {
     streams
     return 0
   fi
-  [ "$ONLY" = "all" ] && for rate in 250 1000; do
+  [ "$ONLY" = "all" ] || [ "$ONLY" = "open" ] && for rate in 250 1000; do
     load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
     load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
   done
+  [ "$ONLY" = "open" ] && return 0
   for c in 16 64; do
     [ "$ONLY" = "quick" ] && [ $c -ne 64 ] && continue
     [ "$ONLY" = "quick" ] || load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
