@@ -28,6 +28,8 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private readonly ILogger<TraceWriter> _logger;
     private readonly Counter<long> _written;
     private readonly Counter<long> _dropped;
+    // Never disposed: the host may stop this service after disposing it (WebApplicationFactory does), and a
+    // token source without timers or links holds nothing that needs disposing.
     private readonly CancellationTokenSource _stopping = new();
 
     public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger)
@@ -66,12 +68,6 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
         Drop(1, "queue full");
         return false;
-    }
-
-    public override void Dispose()
-    {
-        _stopping.Dispose();
-        base.Dispose();
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
