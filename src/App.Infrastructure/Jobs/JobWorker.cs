@@ -120,7 +120,7 @@ public sealed partial class JobWorker(
                 if (messages.Count == 0)
                 {
                     await WaitForWorkAsync(wait + TimeSpan.FromMilliseconds(index * 7), arrival, stoppingToken).ConfigureAwait(false);
-                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, Math.Max(o.IdlePollInterval.Ticks, o.PollInterval.Ticks)));
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, o.IdlePollInterval.Ticks)); // validated: ≥ PollInterval
                     continue;
                 }
 

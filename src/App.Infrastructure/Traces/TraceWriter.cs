@@ -9,6 +9,7 @@ using App.Infrastructure.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace App.Infrastructure.Traces;
 
@@ -122,12 +123,12 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
     private async Task GatherAsync()
     {
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_options.FlushInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             // Checks for a full batch every tenth of the interval; a stop cuts the wait short.
             var step = _options.FlushInterval / 10;
-            while (_channel.Reader.Count < _options.BatchSize && System.Diagnostics.Stopwatch.GetTimestamp() < until)
+            while (_channel.Reader.Count < _options.BatchSize && Stopwatch.GetElapsedTime(started) < _options.FlushInterval)
             {
                 await Task.Delay(step, _stopping.Token).ConfigureAwait(false);
             }

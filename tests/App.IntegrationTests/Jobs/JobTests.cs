@@ -119,7 +119,7 @@ public class JobTests : JobTestBase
     }
 
     [Fact]
-    public async Task EnqueueingWakesThisProcesssIdleWorkersAtOnce()
+    public async Task EnqueueingWakesTheIdleWorkersOfThisProcessAtOnce()
     {
         // Idle workers back off up to Jobs:IdlePollInterval; a job enqueued here must not wait for that.
         var id = await SubmitOkAsync(new JsonObject { ["request"] = ChatRequest("wake up") });
