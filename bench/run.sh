@@ -48,7 +48,6 @@ gateway_env=(
   Redis__ConnectionString=127.0.0.1:$APP_REDIS_PORT
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_runtime;Password=runtime"
   ConnectionStrings__PostgresMigrations="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_owner;Password=owner"
-  Database__MigrateOnStart=true
   Llm__Models__bench__Deployments__0__Provider=openai
   Llm__Models__bench__Deployments__0__BaseUrl=http://127.0.0.1:$UP_PORT/v1
   Llm__Models__bench__Deployments__0__ApiKey=bench
@@ -74,6 +73,8 @@ gateway_env+=("${extra_env[@]}")
 # gateway, uncached and cache hit (BENCH_ONLY=quick), only streaming (BENCH_ONLY=stream) or only the open-loop rates
 # (BENCH_ONLY=open), for quick comparisons.
 ONLY="${BENCH_ONLY:-all}"
+# Migrations run as a release step, as in production (docs/operations.md), not inside the gateway under test.
+env "${gateway_env[@]}" dotnet "$API" migrate --contentRoot "$ROOT/src/App.Api" > "$OUT/migrate.log" 2>&1 || { cat "$OUT/migrate.log" >&2; exit 1; }
 env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
 for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$UP_PORT/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"x","messages":[{"role":"user","content":"x"}]}' > /dev/null && break; sleep 0.5; done
