@@ -3,12 +3,16 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | sweep | spike | soak | profile
-#     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), streaming
+#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile
+#     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
+#               streaming
+#     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct and gateway
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
 #     soak:     open loop 250 req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
-#     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path) and its costliest methods
+#     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
+#               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
+#   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
 # The gateway runs pinned to core 1 (taskset -c 1); the fake upstream and the load generator share core 0.
 # Everything binds to 127.0.0.1 and is stopped by pid at the end.
 set -euo pipefail
@@ -18,7 +22,7 @@ cd "$ROOT"
 DURATION="${1:-10}"
 WRITE_DOCS="${2:-}"
 PROFILE="${BENCH_PROFILE:-standard}"
-UP_PORT=18090; STREAM_PORT=18091; GW_PORT=18092
+UP_PORT=18090; STREAM_PORT=18091; GW_PORT=18092; SLOW_PORT=18095
 OUT="$(mktemp -d)"
 # A fresh PostgreSQL and Redis per run, on ports of their own: the figures must not depend on what earlier runs
 # left in the trace table. They are not pinned: pinned beside the load generator they starve and the gateway with them.
@@ -36,6 +40,7 @@ UPSTREAM=tests/App.FakeUpstream/bin/Release/net10.0/App.FakeUpstream.dll
 BENCH=bench/App.Bench/bin/Release/net10.0/App.Bench.dll
 
 taskset -c 0 dotnet "$UPSTREAM" --port $UP_PORT --latency-ms 0 --chunks 16 > "$OUT/upstream.log" 2>&1 & pids+=($!)
+taskset -c 0 dotnet "$UPSTREAM" --port $SLOW_PORT --latency-ms 50 --chunks 16 > "$OUT/slow.log" 2>&1 & pids+=($!)
 taskset -c 0 dotnet "$UPSTREAM" --port $STREAM_PORT --latency-ms 0 --chunks 64 --chunk-interval-ms 20 > "$OUT/stream.log" 2>&1 & pids+=($!)
 
 # The gateway runs as in production (no developer exception page, JSON logs at Warning), with its own
@@ -52,6 +57,10 @@ gateway_env=(
   Llm__Models__bench__Deployments__0__BaseUrl=http://127.0.0.1:$UP_PORT/v1
   Llm__Models__bench__Deployments__0__ApiKey=bench
   Llm__Models__bench__Deployments__0__Model=bench
+  Llm__Models__benchslow__Deployments__0__Provider=openai
+  Llm__Models__benchslow__Deployments__0__BaseUrl=http://127.0.0.1:$SLOW_PORT/v1
+  Llm__Models__benchslow__Deployments__0__ApiKey=bench
+  Llm__Models__benchslow__Deployments__0__Model=bench
   Llm__Models__benchstream__Deployments__0__Provider=openai
   Llm__Models__benchstream__Deployments__0__BaseUrl=http://127.0.0.1:$STREAM_PORT/v1
   Llm__Models__benchstream__Deployments__0__ApiKey=bench
@@ -80,7 +89,8 @@ for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /de
 for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$UP_PORT/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"x","messages":[{"role":"user","content":"x"}]}' > /dev/null && break; sleep 0.5; done
 TOKEN="$(env "${gateway_env[@]}" ASPNETCORE_ENVIRONMENT=Development dotnet "$API" dev-token --tenant bench --user bench --scope chat:invoke --contentRoot "$ROOT/src/App.Api" 2> /dev/null)"
 
-load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "$@"; }
+json_args=(); [ -n "${BENCH_JSON:-}" ] && json_args=(--json "$BENCH_JSON")
+load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "${json_args[@]}" "$@"; }
 # Steady state, not start-up: the runtime compiles hot methods again with optimisations (tiered compilation) over
 # the first minute or so of load (with one core, the background compilation competes with the requests), so every
 # profile starts with BENCH_WARMUP seconds (default 60) of unrecorded load on each path (uncached, cache hit,
@@ -107,6 +117,14 @@ case "$PROFILE" in
     # The highest throughput among the rows with errors under 0.5 %.
     awk -F'|' 'NR > 2 && $6 + 0 < 0.5 && $5 + 0 > best { best = $5 + 0; row = $3 } END { printf "best: %s req/s at%s(errors < 0.5 %%)\n", best, row }' "$OUT/table.md"
     exit 0 ;;
+  steady)
+    # Fixed rates held for a minute each (BENCH_STEADY_SECONDS), the direct floor beside the gateway.
+    header
+    for rate in 250 1000 2000; do
+      DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+      DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "gateway, cache off" --mode open --rate $rate --url "$GW_URL" --token "$TOKEN" --pid $GW_PID
+    done
+    exit 0 ;;
   spike)
     header
     for target in "direct|http://127.0.0.1:$UP_PORT/v1/chat/completions" "gateway, cache off|$GW_URL"; do
@@ -119,7 +137,12 @@ case "$PROFILE" in
     # CPU samples of the gateway (perf, with the runtime's perf map naming JIT-compiled methods) under closed-loop
     # load on the real path (64 connections, cache off), printed as the methods with the most samples.
     command -v perf > /dev/null || { echo "perf is needed (apt-get install linux-perf)" >&2; exit 1; }
-    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (profiled)" --mode closed --connections 64 \
+    # BENCH_PROFILE_PATH=hit profiles cache hits instead, BENCH_PROFILE_PATH=open an open loop at BENCH_PROFILE_RATE
+    # (default 250) requests a second.
+    path_args=(--label "gateway, cache off (profiled)" --mode closed --connections 64)
+    [ "${BENCH_PROFILE_PATH:-}" = "hit" ] && path_args=(--label "gateway, cache hit (profiled)" --deterministic --mode closed --connections 64)
+    [ "${BENCH_PROFILE_PATH:-}" = "open" ] && path_args=(--label "gateway, cache off (profiled)" --mode open --rate "${BENCH_PROFILE_RATE:-250}")
+    taskset -c 0 dotnet "$BENCH" load "${path_args[@]}" \
       --duration "$((DURATION + 4))" --warmup 2 --url "$GW_URL" --token "$TOKEN" --pid $GW_PID > "$OUT/profiled.md" & load_pid=$!
     sleep 4
     perf record -F 499 -g -p $GW_PID -o "$OUT/perf.data" -- sleep "$DURATION" > "$OUT/perf.log" 2>&1
@@ -155,6 +178,10 @@ standard() {
     load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
     load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
   done
+  [ "$ONLY" = "all" ] || [ "$ONLY" = "closed" ] || return 0
+  # A slow upstream (50 ms): what the gateway adds when most of a request is waiting, with 64 in flight.
+  load --label "direct, upstream 50 ms" --mode closed --connections 64 --url "http://127.0.0.1:$SLOW_PORT/v1/chat/completions"
+  load --label "gateway, upstream 50 ms" --mode closed --connections 64 --model benchslow --url "$GW_URL" --token "$TOKEN" --pid $GW_PID
   [ "$ONLY" = "all" ] || return 0
   streams
 }

@@ -9,6 +9,7 @@ using App.Api.Usage;
 using App.Infrastructure;
 using App.Infrastructure.Jobs;
 
+ProcessTuning.BeforeHostStarts();  // before any thread: thread-pool spinning off on one CPU
 var builder = WebApplication.CreateBuilder(args);
 var role = new ProcessRole { IsWorker = args is ["worker", ..] };
 builder.Services.AddSingleton(role);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using App.Bench;
 using App.FakeUpstream;
@@ -21,12 +22,17 @@ public class BenchSmokeTests
         try
         {
             string[] args = ["load", "--url", new Uri(upstream.BaseUrl, "chat/completions").ToString(), "--mode", mode, "--rate", "50",
-                "--connections", "2", "--duration", "1", "--warmup", "0", "--json", json, .. stream ? ["--stream"] : Array.Empty<string>()];
+                "--connections", "2", "--duration", "1", "--warmup", "0", "--json", json, "--pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+                .. stream ? ["--stream"] : Array.Empty<string>()];
             Assert.Equal(0, await LoadScenario.RunAsync(args));
             var row = JsonDocument.Parse((await File.ReadAllLinesAsync(json)).Single()).RootElement;
             Assert.True(row.GetProperty("requests").GetInt64() > 0);
             Assert.Equal(0, row.GetProperty("errors_pct").GetDouble());
             Assert.Equal(upstream.Requests, row.GetProperty("requests").GetInt64());
+            // Measured on this process (the generator and the fake upstream run in it): it did work and has memory.
+            Assert.True(row.GetProperty("cpu_s_per_1k").GetDouble() > 0);
+            Assert.True(row.GetProperty("peak_rss_mb").GetDouble() > 0);
+            Assert.True(row.GetProperty("switches_per_request").GetDouble() >= 0);
             if (stream)
             {
                 Assert.True(row.GetProperty("ttft_p50_ms").GetDouble() > 0);
