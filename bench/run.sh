@@ -87,7 +87,13 @@ env "${gateway_env[@]}" dotnet "$API" migrate --contentRoot "$ROOT/src/App.Api" 
 env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
 for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$UP_PORT/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"x","messages":[{"role":"user","content":"x"}]}' > /dev/null && break; sleep 0.5; done
-TOKEN="$(env "${gateway_env[@]}" ASPNETCORE_ENVIRONMENT=Development dotnet "$API" dev-token --tenant bench --user bench --scope chat:invoke --contentRoot "$ROOT/src/App.Api" 2> /dev/null)"
+# Access tokens live at most 5 minutes and a run lasts longer: the load generator reads the token from a file every
+# 15 s (--token-file), and a fresh one is minted into it every 2 minutes, on the generator's core at low priority.
+mint() { env "${gateway_env[@]}" ASPNETCORE_ENVIRONMENT=Development nice -n 19 taskset -c 0 dotnet "$API" dev-token --tenant bench --user bench --scope chat:invoke --contentRoot "$ROOT/src/App.Api" 2> /dev/null; }
+TOKEN_FILE="$OUT/token"
+mint > "$TOKEN_FILE"
+[ -s "$TOKEN_FILE" ] || { echo "could not mint a token (dev-token)" >&2; exit 1; }
+( while sleep 120; do mint > "$TOKEN_FILE.new" && [ -s "$TOKEN_FILE.new" ] && mv "$TOKEN_FILE.new" "$TOKEN_FILE"; done ) & pids+=($!)
 
 json_args=(); [ -n "${BENCH_JSON:-}" ] && json_args=(--json "$BENCH_JSON")
 load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "${json_args[@]}" "$@"; }
@@ -98,9 +104,9 @@ load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "${
 warm_up() {
   local each=$(( ${BENCH_WARMUP:-60} / 3 ))
   [ "$each" -gt 0 ] || return 0
-  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --url "$GW_URL" --token "$TOKEN" > /dev/null
-  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --deterministic --url "$GW_URL" --token "$TOKEN" > /dev/null
-  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 16 --stream --model benchstream --url "$GW_URL" --token "$TOKEN" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --deterministic --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 16 --stream --model benchstream --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
 }
 header() {
   echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | gateway CPU s/1k | gateway peak RSS MB | gateway switches/req |"
@@ -112,7 +118,7 @@ case "$PROFILE" in
   sweep)
     header | tee "$OUT/table.md"
     for c in 1 4 16 64 256; do
-      load --label "gateway, cache off" --mode closed --connections $c --url "$GW_URL" --token "$TOKEN" --pid $GW_PID | tee -a "$OUT/table.md"
+      load --label "gateway, cache off" --mode closed --connections $c --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID | tee -a "$OUT/table.md"
     done
     # The highest throughput among the rows with errors under 0.5 %.
     awk -F'|' 'NR > 2 && $6 + 0 < 0.5 && $5 + 0 > best { best = $5 + 0; row = $3 } END { printf "best: %s req/s at%s(errors < 0.5 %%)\n", best, row }' "$OUT/table.md"
@@ -122,7 +128,7 @@ case "$PROFILE" in
     header
     for rate in 250 1000 2000; do
       DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-      DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "gateway, cache off" --mode open --rate $rate --url "$GW_URL" --token "$TOKEN" --pid $GW_PID
+      DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "gateway, cache off" --mode open --rate $rate --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
     done
     exit 0 ;;
   spike)
@@ -130,7 +136,7 @@ case "$PROFILE" in
     for target in "direct|http://127.0.0.1:$UP_PORT/v1/chat/completions" "gateway, cache off|$GW_URL"; do
       label="${target%%|*}"; url="${target#*|}"
       taskset -c 0 dotnet "$BENCH" load --label "$label" --mode open --rate 250 --spike-rate 2500 --spike-at 10 --spike-seconds 10 \
-        --duration 30 --warmup 2 --url "$url" --token "$TOKEN" $([ "$label" = "direct" ] || echo "--pid $GW_PID")
+        --duration 30 --warmup 2 --url "$url" --token-file "$TOKEN_FILE" $([ "$label" = "direct" ] || echo "--pid $GW_PID")
     done
     exit 0 ;;
   profile)
@@ -143,7 +149,7 @@ case "$PROFILE" in
     [ "${BENCH_PROFILE_PATH:-}" = "hit" ] && path_args=(--label "gateway, cache hit (profiled)" --deterministic --mode closed --connections 64)
     [ "${BENCH_PROFILE_PATH:-}" = "open" ] && path_args=(--label "gateway, cache off (profiled)" --mode open --rate "${BENCH_PROFILE_RATE:-250}")
     taskset -c 0 dotnet "$BENCH" load "${path_args[@]}" \
-      --duration "$((DURATION + 4))" --warmup 2 --url "$GW_URL" --token "$TOKEN" --pid $GW_PID > "$OUT/profiled.md" & load_pid=$!
+      --duration "$((DURATION + 4))" --warmup 2 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID > "$OUT/profiled.md" & load_pid=$!
     sleep 4
     perf record -F 499 -g -p $GW_PID -o "$OUT/perf.data" -- sleep "$DURATION" > "$OUT/perf.log" 2>&1
     wait $load_pid
@@ -156,7 +162,7 @@ case "$PROFILE" in
   soak)
     header
     taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (soak)" --mode open --rate 250 --duration "${BENCH_SOAK_SECONDS:-1800}" \
-      --warmup 5 --url "$GW_URL" --token "$TOKEN" --pid $GW_PID
+      --warmup 5 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
     exit 0 ;;
 esac
 # The standard set; with --write-docs its table, the machine and the versions replace the section of
@@ -169,19 +175,19 @@ standard() {
   fi
   [ "$ONLY" = "all" ] || [ "$ONLY" = "open" ] && for rate in 250 1000; do
     load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-    load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+    load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
   [ "$ONLY" = "open" ] && return 0
   for c in 16 64; do
     [ "$ONLY" = "quick" ] && [ $c -ne 64 ] && continue
     [ "$ONLY" = "quick" ] || load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-    load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
-    load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+    load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
+    load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
   [ "$ONLY" = "all" ] || [ "$ONLY" = "closed" ] || return 0
   # A slow upstream (50 ms): what the gateway adds when most of a request is waiting, with 64 in flight.
   load --label "direct, upstream 50 ms" --mode closed --connections 64 --url "http://127.0.0.1:$SLOW_PORT/v1/chat/completions"
-  load --label "gateway, upstream 50 ms" --mode closed --connections 64 --model benchslow --url "$GW_URL" --token "$TOKEN" --pid $GW_PID
+  load --label "gateway, upstream 50 ms" --mode closed --connections 64 --model benchslow --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
   [ "$ONLY" = "all" ] || return 0
   streams
 }
@@ -190,7 +196,7 @@ standard() {
 streams() {
   for c in 1 16; do
     load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
-    load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token "$TOKEN" --pid $GW_PID
+    load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
 }
 

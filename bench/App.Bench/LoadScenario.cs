@@ -61,7 +61,14 @@ internal static class LoadScenario
     public static async Task<int> RunAsync(string[] args)
     {
         var url = new Uri(Args.Text(args, "--url") ?? "http://127.0.0.1:5080/v1/chat/completions");
+        // --token-file: a file holding the bearer token, read again every 15 s, so a run can outlast one token's
+        // lifetime (at most 5 minutes) while something else (bench/run.sh) writes fresh ones.
         var token = Args.Text(args, "--token");
+        var tokenFile = Args.Text(args, "--token-file");
+        if (tokenFile is not null)
+        {
+            token = (await File.ReadAllTextAsync(tokenFile)).Trim();
+        }
         var model = Args.Text(args, "--model") ?? "bench";
         var open = (Args.Text(args, "--mode") ?? "closed") == "open";
         var rate = Args.Int(args, "--rate", 1000);
@@ -76,6 +83,9 @@ internal static class LoadScenario
         var deterministic = Args.Flag(args, "--deterministic");
         var label = Args.Text(args, "--label") ?? url.Authority;
         var pid = Args.Text(args, "--pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : (int?)null;
+
+        using var rereading = new CancellationTokenSource();
+        var reread = tokenFile is null ? Task.CompletedTask : RereadTokenAsync(tokenFile, t => Volatile.Write(ref token, t), rereading.Token);
 
         // The generator must not be the bottleneck it measures: threads ready for bursts of completions.
         ThreadPool.SetMinThreads(64, 64);
@@ -102,9 +112,9 @@ internal static class LoadScenario
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Body()) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (token is not null)
+            if (Volatile.Read(ref token) is { } bearer)
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
             }
 
             long? first = null;
@@ -215,6 +225,8 @@ internal static class LoadScenario
         var result = await PhaseAsync(duration);
         var elapsed = clock.Elapsed.TotalSeconds;
         var (cpuAfter, peakKb, switchesAfter) = ProcessStats(pid);
+        await rereading.CancelAsync();
+        await reread;
 
         var total = result.Ok + result.Errors;
         var row = new Dictionary<string, object?>
@@ -251,6 +263,32 @@ internal static class LoadScenario
     }
 
     private static long ToTicks(long stopwatchTicks) => (long)(stopwatchTicks * (10_000_000.0 / Stopwatch.Frequency));
+
+    private static async Task RereadTokenAsync(string file, Action<string> update, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(15), stop);
+                try
+                {
+                    if ((await File.ReadAllTextAsync(file, stop)).Trim() is { Length: > 0 } fresh)
+                    {
+                        update(fresh);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Being replaced: the next read gets it.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run is over.
+        }
+    }
 
     private static double Ms(LongHistogram histogram, double percentile) =>
         histogram.TotalCount == 0 ? 0 : Math.Round(histogram.GetValueAtPercentile(percentile) / 10_000.0, 3);
