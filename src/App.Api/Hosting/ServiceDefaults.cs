@@ -18,6 +18,8 @@ namespace App.Api.Hosting;
 /// <summary>The HTTP basics every endpoint relies on: logging, problem details, limits, headers, health, OpenAPI.</summary>
 internal static class ServiceDefaults
 {
+    private static int _heapCompacted;
+
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         ApplySocketCompletions(builder.Configuration);
@@ -116,8 +118,9 @@ internal static class ServiceDefaults
     /// which returns start-up's garbage to the operating system. Building the input guard's non-backtracking
     /// automata leaves ~45 MB of dead arrays on the large object heap, which the runtime otherwise keeps committed
     /// for the life of the process: idle resident memory 211 MB without the collection, measured in
-    /// docs/benchmarks.md ("Where the memory goes"). It runs once, before the first request is likely, and takes
-    /// tens of milliseconds.
+    /// docs/benchmarks.md ("Where the memory goes"). It runs once per process (a process hosting several apps, as
+    /// the integration tests do, would otherwise pause all of them for each start), before the first request is
+    /// likely, and takes tens of milliseconds.
     /// </summary>
     private static void CompactHeapOnceStarted(WebApplication app)
     {
@@ -128,6 +131,11 @@ internal static class ServiceDefaults
 
         app.Lifetime.ApplicationStarted.Register(static () =>
         {
+            if (Interlocked.Exchange(ref _heapCompacted, 1) != 0)
+            {
+                return;
+            }
+
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         });
