@@ -78,9 +78,9 @@ gateway_env=(
 # Extra gateway settings, e.g. to see what a feature costs: BENCH_GATEWAY_ENV="Traffic__Enabled=false Guard__Routes__chat=Off"
 read -r -a extra_env <<< "${BENCH_GATEWAY_ENV:-}"
 gateway_env+=("${extra_env[@]}")
-# Scenarios to run: all (default), only the closed-loop ones (BENCH_ONLY=closed), only 64 connections on the
-# gateway, uncached and cache hit (BENCH_ONLY=quick), only streaming (BENCH_ONLY=stream) or only the open-loop rates
-# (BENCH_ONLY=open), for quick comparisons.
+# Scenarios to run: all (default), only the closed-loop ones, the 50 ms upstream included (BENCH_ONLY=closed), only
+# 64 connections on the gateway, uncached and cache hit (BENCH_ONLY=quick), only streaming (BENCH_ONLY=stream) or
+# only the open-loop rates (BENCH_ONLY=open), for quick comparisons.
 ONLY="${BENCH_ONLY:-all}"
 # Migrations run as a release step, as in production (docs/operations.md), not inside the gateway under test.
 env "${gateway_env[@]}" dotnet "$API" migrate --contentRoot "$ROOT/src/App.Api" > "$OUT/migrate.log" 2>&1 || { cat "$OUT/migrate.log" >&2; exit 1; }

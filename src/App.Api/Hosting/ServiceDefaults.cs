@@ -115,10 +115,10 @@ internal static class ServiceDefaults
 
     /// <summary>
     /// <c>Hosting:CompactHeapAfterStart</c> (default on): one full, compacting collection once the host has started,
-    /// which returns start-up's garbage to the operating system. Building the input guard's non-backtracking
-    /// automata leaves ~45 MB of dead arrays on the large object heap, which the runtime otherwise keeps committed
-    /// for the life of the process: idle resident memory 211 MB without the collection, measured in
-    /// docs/benchmarks.md ("Where the memory goes"). It runs once per process (a process hosting several apps, as
+    /// which returns start-up's garbage (building the input guard's automata, loading the key ring and the prompt
+    /// catalog) to the operating system instead of leaving it committed for the life of the process: idle resident
+    /// memory 204 MB without the collection, 192-195 MB with it (docs/benchmarks.md, "Where the memory goes").
+    /// It runs once per process (a process hosting several apps, as
     /// the integration tests do, would otherwise pause all of them for each start), before the first request is
     /// likely, and takes tens of milliseconds.
     /// </summary>
