@@ -51,6 +51,8 @@ public class ChatGatewayRoutingTests
 
         public ValueTask SettleAsync(Admission admission, CallUsage usage) => throw new InvalidOperationException("not expected");
 
+        public bool HasHeadroom(UsageCaller caller, string model) => throw new InvalidOperationException("not expected");
+
         public Task<UsageReport> ReportAsync(string tenant, CancellationToken cancellationToken) => throw new InvalidOperationException("not expected");
     }
 
@@ -162,7 +164,7 @@ public class ChatGatewayRoutingTests
         Assert.Equal("model", ex.Param);
     }
 
-    private sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
+    internal sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
     {
         public T CurrentValue => value;
 

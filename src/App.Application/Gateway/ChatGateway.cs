@@ -34,6 +34,11 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
+        if (MayOverlap(request, bypassCache))
+        {
+            return await CompleteOverlappedAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+        }
+
         var (admission, ticket) = await AdmitAndLookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
         var usage = CallUsage.None;
         try
@@ -45,6 +50,94 @@ public sealed partial class ChatGateway(
         finally
         {
             Settle(admission, usage);
+        }
+    }
+
+    /// <summary>
+    /// A call that skips the cache, from a caller whose last admission left plenty of room, starts upstream while
+    /// its admission is still in Redis (<see cref="TrafficOptions.OverlapAdmission"/>): the round trip is hidden
+    /// behind the call instead of preceding it. The verdict still comes first: a refusal cancels the call and is
+    /// what the client gets.
+    /// </summary>
+    private bool MayOverlap(GatewayRequest request, bool bypassCache) =>
+        request.Caller is { } caller && !IsCacheable(request, bypassCache) && limiter.HasHeadroom(caller, request.Alias);
+
+    private async Task<ChatResponse> CompleteOverlappedAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        Count(record, CacheStatus.Bypass);
+        var admitting = AdmitAsync(request, record, cancellationToken).AsTask();
+        using var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var calling = CallAsync(deployments, request, record, upstream.Token);
+        var admission = await AwaitVerdictAsync(admitting, calling, upstream, record).ConfigureAwait(false);
+        var usage = CallUsage.None;
+        try
+        {
+            var response = await calling.ConfigureAwait(false);
+            usage = UsageOf(request, record, response.Text.Length);
+            return response;
+        }
+        finally
+        {
+            Settle(admission, usage);
+        }
+    }
+
+    private async Task<StreamingAnswer> StreamOverlappedAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        Count(record, CacheStatus.Bypass);
+        var admitting = AdmitAsync(request, record, cancellationToken).AsTask();
+        // Lives as long as the stream: the upstream response is read under its token.
+        var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            var opening = OpenAsync(deployments, request, record, upstream.Token);
+            var admission = await AwaitVerdictAsync(admitting, opening, upstream, record).ConfigureAwait(false);
+            try
+            {
+                return new LiveStream(this, await opening.ConfigureAwait(false), request, record, admission, null, null, upstream);
+            }
+            catch
+            {
+                Settle(admission, CallUsage.None);
+                throw;
+            }
+        }
+        catch
+        {
+            upstream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the admission while the call runs. On a refusal (or a failure of the admission itself) the call
+    /// is cancelled and waited for, a stream it opened is closed, and the refusal is what the record keeps.
+    /// </summary>
+    private static async Task<Admission> AwaitVerdictAsync<T>(Task<Admission> admitting, Task<T> running, CancellationTokenSource upstream, ChatCallRecord record)
+    {
+        try
+        {
+            return await admitting.ConfigureAwait(false);
+        }
+        catch
+        {
+            var verdict = record.ErrorType;
+            await upstream.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                if (await running.ConfigureAwait(false) is IAsyncDisposable opened)
+                {
+                    await opened.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception)
+            {
+                // cancelled as intended, or failed on its own: the refusal is the answer either way
+            }
+
+            record.ErrorType = verdict;
+            GatewayTelemetry.OverlapsCancelled.Add(1);
+            throw;
         }
     }
 
@@ -129,6 +222,11 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
+        if (MayOverlap(request, bypassCache))
+        {
+            return await StreamOverlappedAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+        }
+
         var (admission, ticket) = await AdmitAndLookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
         if (ticket.Hit is { } hit)
         {
@@ -247,14 +345,20 @@ public sealed partial class ChatGateway(
             ? deployments
             : throw new GatewayException(GatewayErrorKind.ModelNotFound, $"The model '{alias}' does not exist. GET /v1/models lists the models you can use.", "model");
 
-    private string? CacheKeyFor(GatewayRequest request, bool bypass)
+    private bool IsCacheable(GatewayRequest request, bool bypass)
     {
         var options = cacheOptions.CurrentValue;
-        if (bypass || !options.Enabled || (options.RequireDeterministic && !CacheKey.IsDeterministic(request.Options)))
+        return !bypass && options.Enabled && (!options.RequireDeterministic || CacheKey.IsDeterministic(request.Options));
+    }
+
+    private string? CacheKeyFor(GatewayRequest request, bool bypass)
+    {
+        if (!IsCacheable(request, bypass))
         {
             return null;
         }
 
+        var options = cacheOptions.CurrentValue;
         return CacheKey.Compute(options.KeyPrefix, options.Version, request.Scope, request.Alias, request.Messages, request.Options);
     }
 
@@ -447,7 +551,7 @@ public sealed partial class ChatGateway(
     }
 
     private sealed class LiveStream(
-        ChatGateway gateway, IStreamingCall opened, GatewayRequest request, ChatCallRecord record, Admission admission, string? key, TaskCompletionSource<CachedCompletion?>? flight) : StreamingAnswer
+        ChatGateway gateway, IStreamingCall opened, GatewayRequest request, ChatCallRecord record, Admission admission, string? key, TaskCompletionSource<CachedCompletion?>? flight, IDisposable? owned = null) : StreamingAnswer
     {
         private CachedCompletion? _completed;
         private long _chars;
@@ -503,6 +607,7 @@ public sealed partial class ChatGateway(
         public override async ValueTask DisposeAsync()
         {
             await opened.DisposeAsync().ConfigureAwait(false);
+            owned?.Dispose();
             // A stream cut short still used what it produced: counted from the text when the provider said nothing.
             gateway.Settle(admission, gateway.UsageOf(request, record, _chars));
             if (key is not null && flight is not null)

@@ -39,6 +39,9 @@ public static class GatewayTelemetry
     public static readonly Counter<long> Fallbacks = Meter.CreateCounter<long>(
         "app.gateway.fallbacks", "{fallback}", "Calls served by a deployment other than the first of the route.");
 
+    public static readonly Counter<long> OverlapsCancelled = Meter.CreateCounter<long>(
+        "app.traffic.overlap_cancelled", "{call}", "Upstream calls started alongside their admission (Traffic:OverlapAdmission) and cancelled because it refused them.");
+
     public static readonly Counter<long> Rejections = Meter.CreateCounter<long>(
         "app.gateway.rejections", "{request}", "Requests refused by the gateway, by error.type.");
 

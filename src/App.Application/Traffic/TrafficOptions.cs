@@ -19,6 +19,21 @@ public sealed class TrafficOptions
     /// </summary>
     public bool FailOpen { get; init; } = true;
 
+    /// <summary>
+    /// Start the upstream call while the admission script is still on its way to and from Redis, for a caller
+    /// whose previous admission (less than <see cref="OverlapWindow"/> ago, on this instance) left room for at least
+    /// <see cref="OverlapHeadroom"/> more calls like it in every limit and budget. The decision is still Redis's and
+    /// still comes before anything reaches the client: a refusal cancels the started call and answers 429 as
+    /// always. What a wrong guess costs is one upstream call started and cancelled.
+    /// </summary>
+    public bool OverlapAdmission { get; init; } = true;
+
+    /// <summary>Calls of room, in every limit and budget, a caller needs for its next call to overlap admission.</summary>
+    public int OverlapHeadroom { get; init; } = 20;
+
+    /// <summary>How long a caller's room, as the last admission measured it, is trusted.</summary>
+    public TimeSpan OverlapWindow { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Reserved for the answer before the call when the request sets no max_tokens (reconciled after).</summary>
     public int DefaultOutputReservation { get; init; } = 512;
 
@@ -102,6 +117,16 @@ public sealed class TrafficOptionsValidator : IValidateOptions<TrafficOptions>
         if (options.DefaultOutputReservation < 1)
         {
             errors.Add("Traffic:DefaultOutputReservation must be at least 1.");
+        }
+
+        if (options.OverlapHeadroom is < 1 or > 1_000_000)
+        {
+            errors.Add("Traffic:OverlapHeadroom must be between 1 and 1000000 calls.");
+        }
+
+        if (options.OverlapWindow < TimeSpan.Zero || options.OverlapWindow > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("Traffic:OverlapWindow must be between 00:00:00 and 00:01:00.");
         }
 
         Check("Traffic:RateLimits", options.RateLimits, errors);

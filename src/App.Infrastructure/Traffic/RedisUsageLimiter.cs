@@ -26,6 +26,8 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
     private const string AdmitScript = """
         local elapsed, w = tonumber(ARGV[1]), tonumber(ARGV[2])
         local rpm, tpm, est, cost = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        -- room: 1 when, after this call, every limit and budget still holds h more calls like it
+        local h, room = tonumber(ARGV[13]), 1
         local weight = (w - elapsed) / w
         local function num(v) return tonumber(v) or 0 end
         -- ms until prev * (w - t) / w + cur + need <= limit, assuming no other call in between
@@ -44,11 +46,16 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         if rpm >= 0 and rused + 1 > rpm then return {1, wait(rpm, rc, rp, 1), math.floor(rpm - rused), math.floor(tpm - tused)} end
         if tpm >= 0 and est > tpm then return {2, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
         if tpm >= 0 and tused + est > tpm then return {3, wait(tpm, tc, tp, est), math.floor(rpm - rused), math.floor(tpm - tused)} end
+        if rpm >= 0 and rpm - rused - 1 < h then room = 0 end
+        if tpm >= 0 and tpm - tused - est < h * est then room = 0 end
         local function over(key, toklimit, costlimit, tokcode, costcode)
           if toklimit < 0 and costlimit < 0 then return 0 end
           local v = redis.call('HMGET', key, 'tokens', 'rtokens', 'cost', 'rcost')
-          if toklimit >= 0 and num(v[1]) + num(v[2]) + est > toklimit then return tokcode end
-          if costlimit >= 0 and num(v[3]) + num(v[4]) + cost > costlimit then return costcode end
+          local tokens, spent = num(v[1]) + num(v[2]), num(v[3]) + num(v[4])
+          if toklimit >= 0 and tokens + est > toklimit then return tokcode end
+          if costlimit >= 0 and spent + cost > costlimit then return costcode end
+          if toklimit >= 0 and toklimit - tokens - est < h * est then room = 0 end
+          if costlimit >= 0 and costlimit - spent - cost < h * cost then room = 0 end
           return 0
         end
         local b = over(KEYS[5], tonumber(ARGV[7]), tonumber(ARGV[8]), 4, 5)
@@ -66,7 +73,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
           redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[6])
           redis.call('EXPIRE', KEYS[i], ARGV[i + 6])
         end
-        return {0, 0, math.floor(rpm - rused - 1), math.floor(tpm - tused - est)}
+        return {0, 0, math.floor(rpm - rused - 1), math.floor(tpm - tused - est), room}
         """;
 
     // Every argument is an integer string computed by the caller and passed through as is (see the admit script).
@@ -100,6 +107,10 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
     private readonly ILogger<RedisUsageLimiter> _logger;
     private readonly Meter _meter = new(GatewayTelemetry.SourceName);
     private readonly ConcurrentDictionary<(string Tenant, string Period, string Kind), double> _utilization = new();
+
+    // The room each caller's last admission left (see TrafficOptions.OverlapAdmission), in a fixed table indexed
+    // by a hash: bounded however many callers there are. A slot names its caller, so a collision only forgets.
+    private readonly Room?[] _rooms = new Room?[4096];
     private long _lastLoggedTicks;
 
     public RedisUsageLimiter(IConnectionMultiplexer redis, IOptionsMonitor<TrafficOptions> options, TimeProvider time, ILogger<RedisUsageLimiter> logger)
@@ -144,6 +155,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             estimatedTokens, estimatedCost,
             budgets.DailyTokens ?? -1, ToNano(budgets.DailyCost), budgets.MonthlyTokens ?? -1, ToNano(budgets.MonthlyCost),
             (long)(dayEnd - now).TotalSeconds + (2 * 86_400), (long)(monthEnd - now).TotalSeconds + (35 * 86_400),
+            options.OverlapHeadroom,
         ];
 
         RedisResult[] result;
@@ -153,10 +165,12 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
+            Remember(caller, alias, false, options);
             return Unavailable(options, ex);
         }
 
         var code = (int)result[0];
+        Remember(caller, alias, code == Ok && (long)result[4] == 1, options);
         var retryMs = (long)result[1];
         var reset = TimeSpan.FromMilliseconds(WindowMs - elapsed);
         var requests = limits.RequestsPerMinute is { } rpm ? new RateWindow(rpm, Math.Max(0, (long)result[2]), reset) : (RateWindow?)null;
@@ -186,6 +200,43 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         GatewayTelemetry.TrafficRefusals.Add(1, new KeyValuePair<string, object?>("app.traffic.limit", limit));
         return new Admission { Verdict = verdict, Limit = limit, RetryAfter = retryAfter, Requests = requests, Tokens = tokens };
     }
+
+    public bool HasHeadroom(UsageCaller caller, string model)
+    {
+        var options = _options.CurrentValue;
+        if (!options.Enabled || !options.OverlapAdmission)
+        {
+            return false;
+        }
+
+        var room = Volatile.Read(ref _rooms[SlotOf(caller, model)]);
+        return room is not null
+            && room.Until > _time.GetTimestamp()
+            && string.Equals(room.Tenant, caller.Tenant, StringComparison.Ordinal)
+            && string.Equals(room.User, caller.User, StringComparison.Ordinal)
+            && string.Equals(room.Alias, model, StringComparison.Ordinal);
+    }
+
+    private void Remember(UsageCaller caller, string alias, bool roomy, TrafficOptions options)
+    {
+        if (!options.OverlapAdmission)
+        {
+            return;
+        }
+
+        ref var slot = ref _rooms[SlotOf(caller, alias)];
+        if (roomy)
+        {
+            var until = _time.GetTimestamp() + (long)(options.OverlapWindow.TotalSeconds * _time.TimestampFrequency);
+            Volatile.Write(ref slot, new Room(caller.Tenant, caller.User, alias, until));
+        }
+        else if (Volatile.Read(ref slot) is { } room && room.Tenant == caller.Tenant && room.User == caller.User && room.Alias == alias)
+        {
+            Volatile.Write(ref slot, null);
+        }
+    }
+
+    private int SlotOf(UsageCaller caller, string alias) => HashCode.Combine(caller.Tenant, caller.User, alias) & (_rooms.Length - 1);
 
     public async ValueTask SettleAsync(Admission admission, CallUsage usage)
     {
@@ -334,6 +385,8 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             LogUnavailable(operation, ex.GetType().Name, ex.Message, _options.CurrentValue.FailOpen);
         }
     }
+
+    private sealed record Room(string Tenant, string User, string Alias, long Until);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limit {Operation} failed ({ErrorType}: {Error}); fail open: {FailOpen}")]
     private partial void LogUnavailable(string operation, string errorType, string error, bool failOpen);
