@@ -13,6 +13,7 @@
 #     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
 #               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
 #   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
+#   BENCH_REDIS_DELAY_MS=N: the gateway's Redis replies held N ms by a relay (bench/App.Bench delay-proxy), a remote Redis
 # The gateway runs pinned to core 1 (taskset -c 1); the fake upstream and the load generator share core 0.
 # Everything binds to 127.0.0.1 and is stopped by pid at the end.
 set -euo pipefail
@@ -42,6 +43,13 @@ BENCH=bench/App.Bench/bin/Release/net10.0/App.Bench.dll
 taskset -c 0 dotnet "$UPSTREAM" --port $UP_PORT --latency-ms 0 --chunks 16 > "$OUT/upstream.log" 2>&1 & pids+=($!)
 taskset -c 0 dotnet "$UPSTREAM" --port $SLOW_PORT --latency-ms 50 --chunks 16 > "$OUT/slow.log" 2>&1 & pids+=($!)
 taskset -c 0 dotnet "$UPSTREAM" --port $STREAM_PORT --latency-ms 0 --chunks 64 --chunk-interval-ms 20 > "$OUT/stream.log" 2>&1 & pids+=($!)
+# BENCH_REDIS_DELAY_MS=N: the gateway reaches Redis through a relay that holds its replies N ms, as if Redis were in
+# another zone (1 ms measured 2.4 ms round trip here with redis-cli --latency: the timers' resolution adds to it).
+GW_REDIS_PORT=$APP_REDIS_PORT
+if [ -n "${BENCH_REDIS_DELAY_MS:-}" ]; then
+  GW_REDIS_PORT=18096
+  taskset -c 0 dotnet "$BENCH" delay-proxy --port $GW_REDIS_PORT --target "127.0.0.1:$APP_REDIS_PORT" --delay-ms "$BENCH_REDIS_DELAY_MS" > "$OUT/redis-delay.log" 2>&1 & pids+=($!)
+fi
 
 # The gateway runs as in production (no developer exception page, JSON logs at Warning), with its own
 # encryption key; the token is minted by the dev-token command, which only runs in Development.
@@ -50,7 +58,7 @@ gateway_env=(
   Encryption__ActiveKey=bench-1
   Encryption__Keys__bench-1=YmVuY2gtb25seS1rZXktMzItYnl0ZXMtbG9uZy1vayE=
   Serilog__MinimumLevel__Default=Warning
-  Redis__ConnectionString=127.0.0.1:$APP_REDIS_PORT
+  Redis__ConnectionString=127.0.0.1:$GW_REDIS_PORT
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_runtime;Password=runtime"
   ConnectionStrings__PostgresMigrations="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_owner;Password=owner"
   Llm__Models__bench__Deployments__0__Provider=openai

@@ -6,12 +6,14 @@ return (args.FirstOrDefault() ?? string.Empty) switch
     "traces" => await TracesScenario.RunAsync(args),
     "load" => await LoadScenario.RunAsync(args),
     "guard" => await GuardScenario.RunAsync(),
+    "delay-proxy" => await DelayProxy.RunAsync(args),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: App.Bench guard   (detection and false-positive rates of the input guard on tests/data/guard)");
+    Console.Error.WriteLine("       App.Bench delay-proxy --port P --target HOST:PORT [--delay-ms N]   (a TCP relay holding replies N ms)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N]");
     Console.Error.WriteLine("                      [--duration S] [--warmup S] [--stream] [--deterministic] [--label L] [--pid P] [--json FILE]");
