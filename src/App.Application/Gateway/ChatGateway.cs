@@ -121,7 +121,8 @@ public sealed partial class ChatGateway(
         }
         catch
         {
-            var verdict = record.ErrorType;
+            // Read from the admission, not the record: the running call may have failed and written there too.
+            var verdict = record.Admission is { IsAdmitted: false } refused ? refused.Verdict.ToString() : record.ErrorType;
             await upstream.CancelAsync().ConfigureAwait(false);
             try
             {
