@@ -28,7 +28,16 @@ public class WorkerCrashTests : JobTestBase
         await using var first = WorkerProcess.Start(settings);
         var store = Factory.Services.GetRequiredService<JobStore>();
         var job = new JobRef(Tenant, id);
-        await WaitUntilAsync(async () => (await store.FindAsync(job, default))!.Status == JobStatus.Running && Upstream.InFlight == 1, TimeSpan.FromSeconds(60), () => first.Output);
+        string? seen = null;
+        await WaitUntilAsync(
+            async () =>
+            {
+                var stored = (await store.FindAsync(job, default))!;
+                seen = $"job {stored.Status}, attempts {stored.Attempts}, worker {stored.Worker ?? "none"}; upstream {Upstream.InFlight} in flight, {Upstream.Requests} received";
+                return stored.Status == JobStatus.Running && Upstream.InFlight == 1;
+            },
+            TimeSpan.FromSeconds(60),
+            () => seen + "\n" + first.Output);
         var running = (await store.FindAsync(job, default))!;
         Assert.Equal(1, running.Attempts);
 
