@@ -108,38 +108,13 @@ public class ChatGatewayOverlapTests
         }
     }
 
-    private sealed class Routes(IDeployment deployment) : IModelRoutes
-    {
-        public IReadOnlyCollection<string> Aliases => ["m"];
-
-        public string OwnedBy(string modelAlias) => "test";
-
-        public bool TryGetRoute(string modelAlias, out IReadOnlyList<IDeployment> deployments)
-        {
-            deployments = [deployment];
-            return modelAlias == "m";
-        }
-    }
-
-    private sealed class NoCache : IResponseCache
-    {
-        public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult<CachedCompletion?>(null);
-
-        public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-    }
-
-    private sealed class CharEstimator : ITokenEstimator
-    {
-        public long CountPrompt(IReadOnlyList<ChatMessage> messages) => messages.Sum(m => m.Text.Length);
-    }
-
     private static ChatGateway Gateway(IDeployment deployment, IUsageLimiter limiter) => new(
-        new Routes(deployment),
+        new StaticRoutes(new() { ["m"] = [deployment] }),
         new NoCache(),
-        new ChatGatewayRoutingTests.StaticOptions<CacheOptions>(new CacheOptions()),
+        new StaticOptions<CacheOptions>(new CacheOptions()),
         limiter,
         new CharEstimator(),
-        new ChatGatewayRoutingTests.StaticOptions<TrafficOptions>(new TrafficOptions()),
+        new StaticOptions<TrafficOptions>(new TrafficOptions()),
         TimeProvider.System,
         NullLogger<ChatGateway>.Instance);
 

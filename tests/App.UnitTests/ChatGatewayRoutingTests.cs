@@ -3,7 +3,6 @@ using App.Application.Gateway;
 using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace App.UnitTests;
 
@@ -28,22 +27,6 @@ public class ChatGatewayRoutingTests
             throw new NotSupportedException();
     }
 
-    private sealed class Routes(Dictionary<string, IReadOnlyList<IDeployment>> routes) : IModelRoutes
-    {
-        public IReadOnlyCollection<string> Aliases => routes.Keys;
-
-        public string OwnedBy(string modelAlias) => "test";
-
-        public bool TryGetRoute(string modelAlias, out IReadOnlyList<IDeployment> deployments) => routes.TryGetValue(modelAlias, out deployments!);
-    }
-
-    private sealed class NoCache : IResponseCache
-    {
-        public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult<CachedCompletion?>(null);
-
-        public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-    }
-
     // The requests here name no caller, so nothing is limited: the limiter must not even be asked.
     private sealed class UnusedLimiter : IUsageLimiter
     {
@@ -56,17 +39,12 @@ public class ChatGatewayRoutingTests
         public Task<UsageReport> ReportAsync(string tenant, CancellationToken cancellationToken) => throw new InvalidOperationException("not expected");
     }
 
-    private sealed class CharEstimator : ITokenEstimator
-    {
-        public long CountPrompt(IReadOnlyList<ChatMessage> messages) => messages.Sum(m => m.Text.Length);
-    }
-
     private static ChatResponse Ok(string text) => new(new ChatMessage(ChatRole.Assistant, text)) { FinishReason = ChatFinishReason.Stop, ModelId = "m" };
 
     private static ChatResponse Fail(UpstreamFailureKind kind, TimeSpan? retryAfter = null) => throw new UpstreamException(kind, kind.ToString(), retryAfter: retryAfter);
 
     private static ChatGateway Gateway(params IDeployment[] deployments) => new(
-        new Routes(new() { ["m"] = deployments }),
+        new StaticRoutes(new() { ["m"] = deployments }),
         new NoCache(),
         new StaticOptions<CacheOptions>(new CacheOptions()),
         new UnusedLimiter(),
@@ -162,14 +140,5 @@ public class ChatGatewayRoutingTests
         var ex = await Assert.ThrowsAsync<GatewayException>(() => Gateway(new FakeDeployment("a", _ => Ok("x"))).CompleteAsync(Request("nope"), false, new ChatCallRecord(), default));
         Assert.Equal(GatewayErrorKind.ModelNotFound, ex.Kind);
         Assert.Equal("model", ex.Param);
-    }
-
-    internal sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
-    {
-        public T CurrentValue => value;
-
-        public T Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 }
