@@ -215,11 +215,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         }
 
         var room = Volatile.Read(ref _rooms[SlotOf(caller, model)]);
-        return room is not null
-            && room.Until > _time.GetTimestamp()
-            && string.Equals(room.Tenant, caller.Tenant, StringComparison.Ordinal)
-            && string.Equals(room.User, caller.User, StringComparison.Ordinal)
-            && string.Equals(room.Alias, model, StringComparison.Ordinal);
+        return room is not null && room.Of(caller, model) && room.Until > _time.GetTimestamp();
     }
 
     private void Remember(UsageCaller caller, string alias, bool roomy, TrafficOptions options)
@@ -230,12 +226,21 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         }
 
         ref var slot = ref _rooms[SlotOf(caller, alias)];
+        var room = Volatile.Read(ref slot);
+        var mine = room is not null && room.Of(caller, alias);
         if (roomy)
         {
             var until = _time.GetTimestamp() + (long)(options.OverlapWindow.TotalSeconds * _time.TimestampFrequency);
-            Volatile.Write(ref slot, new Room(caller.Tenant, caller.User, alias, until));
+            if (mine)
+            {
+                room!.Until = until; // the caller's own slot: renewed in place, no allocation per call
+            }
+            else
+            {
+                Volatile.Write(ref slot, new Room(caller.Tenant, caller.User, alias) { Until = until });
+            }
         }
-        else if (Volatile.Read(ref slot) is { } room && room.Tenant == caller.Tenant && room.User == caller.User && room.Alias == alias)
+        else if (mine)
         {
             Volatile.Write(ref slot, null);
         }
@@ -464,7 +469,21 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         }
     }
 
-    private sealed record Room(string Tenant, string User, string Alias, long Until);
+    private sealed class Room(string tenant, string user, string alias)
+    {
+        private long _until;
+
+        public long Until
+        {
+            get => Volatile.Read(ref _until);
+            set => Volatile.Write(ref _until, value);
+        }
+
+        public bool Of(UsageCaller caller, string model) =>
+            string.Equals(tenant, caller.Tenant, StringComparison.Ordinal)
+            && string.Equals(user, caller.User, StringComparison.Ordinal)
+            && string.Equals(alias, model, StringComparison.Ordinal);
+    }
 
     private sealed record Settlement(Reservation Reserved, CallUsage Usage, long Billed, long Cost, RedisKey[] Keys, RedisValue[] Args)
     {
