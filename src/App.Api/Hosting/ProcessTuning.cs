@@ -11,8 +11,9 @@ internal static class ProcessTuning
     /// not spin before they sleep. Spinning waits for work that another core is about to queue; with one core
     /// nothing else runs while a worker spins, so it only burns the CPU the request needs and adds context
     /// switches (<c>sched_yield</c>). Measured on one core at 1,000 req/s: 0.62-0.66 → 0.36-0.40 CPU-ms and
-    /// 131-141 → 10-11 context switches per request (docs/benchmarks.md). An explicit <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c>, or the
-    /// same setting in runtimeconfig.json, wins. Call it first thing: the thread pool reads it once.
+    /// 131-141 → 10-11 context switches per request (docs/benchmarks.md). An explicit
+    /// <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c>, or the same setting in runtimeconfig.json, wins. Call it
+    /// first thing: the thread pool reads it once.
     /// </summary>
     public static void BeforeHostStarts()
     {

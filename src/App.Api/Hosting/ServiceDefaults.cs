@@ -118,9 +118,8 @@ internal static class ServiceDefaults
     /// which returns start-up's garbage (building the input guard's automata, loading the key ring and the prompt
     /// catalog) to the operating system instead of leaving it committed for the life of the process: idle resident
     /// memory 204 MB without the collection, 192-195 MB with it (docs/benchmarks.md, "Where the memory goes").
-    /// It runs once per process (a process hosting several apps, as
-    /// the integration tests do, would otherwise pause all of them for each start), before the first request is
-    /// likely, and takes tens of milliseconds.
+    /// It runs once per process (a process hosting several apps, as the integration tests do, would otherwise pause
+    /// all of them for each start), before the first request is likely, and takes tens of milliseconds.
     /// </summary>
     private static void CompactHeapOnceStarted(WebApplication app)
     {
