@@ -5,7 +5,8 @@
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
 #   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
-#               streaming
+#               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
+# The CPU, RSS and switches columns are those of the process in the path: the gateway, or the relay.
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct and gateway
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
@@ -43,6 +44,14 @@ BENCH=bench/App.Bench/bin/Release/net10.0/App.Bench.dll
 taskset -c 0 dotnet "$UPSTREAM" --port $UP_PORT --latency-ms 0 --chunks 16 > "$OUT/upstream.log" 2>&1 & pids+=($!)
 taskset -c 0 dotnet "$UPSTREAM" --port $SLOW_PORT --latency-ms 50 --chunks 16 > "$OUT/slow.log" 2>&1 & pids+=($!)
 taskset -c 0 dotnet "$UPSTREAM" --port $STREAM_PORT --latency-ms 0 --chunks 64 --chunk-interval-ms 20 > "$OUT/stream.log" 2>&1 & pids+=($!)
+# A plain TCP relay on the gateway's core in front of the 0 ms upstream and the streaming one: a read and a write per
+# direction, nothing parsed, the least any process in a request's path can add on this split. Its rows ("relay on
+# core 1") are the floor the gateway's added latency is read against, beside the direct call. It gets the settings
+# the gateway applies to itself by default (no thread-pool spinning on one CPU, inline socket completions).
+RELAY_PORT=18097; STREAM_RELAY_PORT=18098
+relay_env=(DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
+env "${relay_env[@]}" taskset -c 1 dotnet "$BENCH" delay-proxy --port $RELAY_PORT --target "127.0.0.1:$UP_PORT" --delay-ms 0 > "$OUT/relay.log" 2>&1 & RELAY_PID=$!; pids+=($RELAY_PID)
+env "${relay_env[@]}" taskset -c 1 dotnet "$BENCH" delay-proxy --port $STREAM_RELAY_PORT --target "127.0.0.1:$STREAM_PORT" --delay-ms 0 > "$OUT/stream-relay.log" 2>&1 & STREAM_RELAY_PID=$!; pids+=($STREAM_RELAY_PID)
 # BENCH_REDIS_DELAY_MS=N: the gateway reaches Redis through a relay that holds its replies N ms, as if Redis were in
 # another zone (1 ms measured 2.4 ms round trip here with redis-cli --latency: the timers' resolution adds to it).
 GW_REDIS_PORT=$APP_REDIS_PORT
@@ -105,19 +114,27 @@ mint > "$TOKEN_FILE"
 
 json_args=(); [ -n "${BENCH_JSON:-}" ] && json_args=(--json "$BENCH_JSON")
 load() { taskset -c 0 dotnet "$BENCH" load --duration "$DURATION" --warmup 2 "${json_args[@]}" "$@"; }
-# Steady state, not start-up: the runtime compiles hot methods again with optimisations (tiered compilation) over
-# the first minute or so of load (with one core, the background compilation competes with the requests), so every
-# profile starts with BENCH_WARMUP seconds (default 60) of unrecorded load on each path (uncached, cache hit,
-# stream). Measured on a busy host: 0.82 CPU-ms per uncached request after 15 s of warm-up, 0.39 after 60 s.
+# Steady state, not start-up: the runtime compiles hot methods again with optimisations (tiered compilation), and
+# in a process with one CPU it waits 1 s without any new first-time compilation before it starts counting calls
+# (ten times the delay it uses with more CPUs), so under load the recompilation goes on for well over a minute:
+# dotnet-counters on the gateway, flat out from a cold start, counted 2-3 s of compilation per 10 s still 60 s in,
+# and little after ~85 s. Every profile therefore starts with BENCH_WARMUP seconds (default 180) of unrecorded
+# load: half on the uncached path, a quarter each on cache hits and streams. Measured in one half hour: 60 s of
+# warm-up gave 0.213 / 0.111 CPU-ms per uncached request / cache hit, 240 s gave 0.167 / 0.099.
 warm_up() {
-  local each=$(( ${BENCH_WARMUP:-60} / 3 ))
-  [ "$each" -gt 0 ] || return 0
-  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
-  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 64 --deterministic --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
-  taskset -c 0 dotnet "$BENCH" load --duration "$each" --warmup 0 --mode closed --connections 16 --stream --model benchstream --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
+  # The relays too, briefly: a relay has little code to compile.
+  taskset -c 0 dotnet "$BENCH" load --duration 5 --warmup 0 --mode closed --connections 16 --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration 3 --warmup 0 --mode closed --connections 4 --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" > /dev/null
+  local total=${BENCH_WARMUP:-180}
+  local quarter=$(( total / 4 ))
+  [ "$total" -gt 0 ] || return 0
+  taskset -c 0 dotnet "$BENCH" load --duration $(( total - 2 * quarter )) --warmup 0 --mode closed --connections 64 --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
+  [ "$quarter" -gt 0 ] || return 0
+  taskset -c 0 dotnet "$BENCH" load --duration "$quarter" --warmup 0 --mode closed --connections 64 --deterministic --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
+  taskset -c 0 dotnet "$BENCH" load --duration "$quarter" --warmup 0 --mode closed --connections 16 --stream --model benchstream --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
 }
 header() {
-  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | gateway CPU s/1k | gateway peak RSS MB | gateway switches/req |"
+  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | CPU s/1k | peak RSS MB | switches/req |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 }
 GW_URL="http://127.0.0.1:$GW_PORT/v1/chat/completions"
@@ -136,6 +153,7 @@ case "$PROFILE" in
     header
     for rate in 250 1000 2000; do
       DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+      DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "relay on core 1" --mode open --rate $rate --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" --pid $RELAY_PID
       DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "gateway, cache off" --mode open --rate $rate --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
     done
     exit 0 ;;
@@ -183,6 +201,7 @@ standard() {
   fi
   [ "$ONLY" = "all" ] || [ "$ONLY" = "open" ] && for rate in 250 1000; do
     load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+    load --label "relay on core 1" --mode open --rate $rate --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" --pid $RELAY_PID
     load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
   [ "$ONLY" = "open" ] && return 0
@@ -204,6 +223,7 @@ standard() {
 streams() {
   for c in 1 16; do
     load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
+    load --label "relay on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" --pid $STREAM_RELAY_PID
     load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
 }
@@ -218,8 +238,8 @@ write_docs() {
     echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet -- . ':!docs/benchmarks.md' || echo ' plus uncommitted changes')"
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "- versions: .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ { v = $2 } END { print v }'), $("$pg_bin/postgres" --version), Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
-    echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run"
-    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-60} s of load; then $DURATION s per scenario after 2 s of warm-up)"
+    echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run; \"relay on core 1\" is a plain TCP relay (\`App.Bench delay-proxy --delay-ms 0\`) pinned to the gateway's core in front of the same upstream, the floor for any process in the path"
+    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-180} s of load; then $DURATION s per scenario after 2 s of warm-up)"
     echo
     cat "$OUT/table.md"
     echo "<!-- bench:end -->"

@@ -65,7 +65,45 @@ public class BenchSmokeTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public async Task TheRelayPassesEveryRequestAndHoldsRepliesAtLeastItsDelay(int delayMs)
+    {
+        await using var upstream = await FakeUpstreamServer.StartAsync();
+        using var stop = new CancellationTokenSource();
+        var port = FreePort();
+        var relay = DelayProxy.RunAsync(["delay-proxy", "--port", port.ToString(CultureInfo.InvariantCulture),
+            "--target", $"127.0.0.1:{upstream.BaseUrl.Port}", "--delay-ms", delayMs.ToString(CultureInfo.InvariantCulture)], stop.Token);
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            string[] args = ["load", "--url", $"http://127.0.0.1:{port}/v1/chat/completions", "--mode", "closed", "--connections", "2",
+                "--duration", "1", "--warmup", "0", "--json", json];
+            Assert.Equal(0, await LoadScenario.RunAsync(args));
+            var row = JsonDocument.Parse((await File.ReadAllLinesAsync(json)).Single()).RootElement;
+            Assert.True(row.GetProperty("requests").GetInt64() > 0);
+            Assert.Equal(0, row.GetProperty("errors_pct").GetDouble());
+            Assert.Equal(upstream.Requests, row.GetProperty("requests").GetInt64());
+            // The hold is a floor: no reply comes back sooner than the delay.
+            Assert.True(row.GetProperty("p50_ms").GetDouble() >= delayMs);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await relay);
+            File.Delete(json);
+        }
+    }
+
     [Fact]
     public async Task TheTraceWriterBenchmarkStoresEveryTrace() =>
         Assert.Equal(0, await TracesScenario.RunAsync(["traces", "--count", "500", "--tenants", "3"]));
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
 }
