@@ -6,8 +6,7 @@
 #   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
 #               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
-# The CPU, RSS and switches columns are those of the process in the path: the gateway, or the relay.
-#     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct and gateway
+#     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
 #     soak:     open loop 250 req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
@@ -16,6 +15,7 @@
 #   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
 #   BENCH_REDIS_DELAY_MS=N: the gateway's Redis replies held N ms by a relay (bench/App.Bench delay-proxy), a remote Redis
 # The gateway runs pinned to core 1 (taskset -c 1); the fake upstream and the load generator share core 0.
+# The CPU, RSS and switches columns are those of the process in the path: the gateway, or the relay.
 # Everything binds to 127.0.0.1 and is stopped by pid at the end.
 set -euo pipefail
 

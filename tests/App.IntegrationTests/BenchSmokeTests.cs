@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using App.Bench;
 using App.FakeUpstream;
+using App.Testing;
 
 namespace App.IntegrationTests;
 
@@ -72,7 +73,7 @@ public class BenchSmokeTests
     {
         await using var upstream = await FakeUpstreamServer.StartAsync();
         using var stop = new CancellationTokenSource();
-        var port = FreePort();
+        var port = TestServers.FreePort();
         var relay = DelayProxy.RunAsync(["delay-proxy", "--port", port.ToString(CultureInfo.InvariantCulture),
             "--target", $"127.0.0.1:{upstream.BaseUrl.Port}", "--delay-ms", delayMs.ToString(CultureInfo.InvariantCulture)], stop.Token);
         var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.jsonl");
@@ -99,11 +100,4 @@ public class BenchSmokeTests
     [Fact]
     public async Task TheTraceWriterBenchmarkStoresEveryTrace() =>
         Assert.Equal(0, await TracesScenario.RunAsync(["traces", "--count", "500", "--tenants", "3"]));
-
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
 }
