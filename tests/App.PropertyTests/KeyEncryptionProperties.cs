@@ -69,4 +69,18 @@ public class KeyEncryptionProperties
     [Property]
     public bool SamePlaintextNeverGivesTheSameCiphertext(byte[] plaintext) =>
         !Rotated.Encrypt(plaintext, "ctx").AsSpan().SequenceEqual(Rotated.Encrypt(plaintext, "ctx"));
+
+    // One instance serves every caller (it is a singleton): callers at once must each get their own answer.
+    [Property(MaxTest = 20)]
+    public bool ConcurrentCallersEachGetTheirOwnAnswer(byte[][] plaintexts)
+    {
+        var results = new bool[plaintexts.Length * 8];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 16 }, i =>
+        {
+            var plaintext = plaintexts[i % plaintexts.Length];
+            var context = $"ctx-{i}";
+            results[i] = Rotated.Decrypt(Rotated.Encrypt(plaintext, context), context).AsSpan().SequenceEqual(plaintext);
+        });
+        return results.All(ok => ok);
+    }
 }

@@ -57,6 +57,8 @@ public sealed class IdempotencyStore(IConnectionMultiplexer redis)
         return 0
         """;
 
+    private static readonly RedisScript Claim = new(ClaimScript), Complete = new(CompleteScript), Release = new(ReleaseScript);
+
     public static byte[] Fingerprint(string method, string path, ReadOnlySpan<byte> body)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -67,8 +69,8 @@ public sealed class IdempotencyStore(IConnectionMultiplexer redis)
 
     public async Task<IdempotencyClaim> ClaimAsync(string tenant, string key, byte[] fingerprint, TimeSpan lease)
     {
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
-            ClaimScript, [Key(tenant, key)], [fingerprint, (long)lease.TotalMilliseconds]).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await Claim.EvaluateAsync(
+            redis.GetDatabase(), [Key(tenant, key)], [fingerprint, (long)lease.TotalMilliseconds]).ConfigureAwait(false))!;
         return (string?)result[0] switch
         {
             "claimed" => new IdempotencyClaim(IdempotencyState.Claimed),
@@ -85,13 +87,13 @@ public sealed class IdempotencyStore(IConnectionMultiplexer redis)
     public Task CompleteAsync(string tenant, string key, byte[] fingerprint, StoredResponse response, TimeSpan retention)
     {
         ArgumentNullException.ThrowIfNull(response);
-        return redis.GetDatabase().ScriptEvaluateAsync(CompleteScript, [Key(tenant, key)],
+        return Complete.EvaluateAsync(redis.GetDatabase(), [Key(tenant, key)],
             [fingerprint, response.Status, response.ContentType ?? string.Empty, response.Location ?? string.Empty, response.Body, (long)retention.TotalMilliseconds]);
     }
 
     /// <summary>Frees a claim whose request ended without an answer worth keeping (a 5xx, a 429, a crash).</summary>
     public Task ReleaseAsync(string tenant, string key, byte[] fingerprint) =>
-        redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [Key(tenant, key)], [fingerprint]);
+        Release.EvaluateAsync(redis.GetDatabase(), [Key(tenant, key)], [fingerprint]);
 
     // The key is hashed: it is the client's string, of any content, and may be long.
     private static RedisKey Key(string tenant, string key) =>

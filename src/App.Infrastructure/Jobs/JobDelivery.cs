@@ -39,6 +39,8 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
 
     private const int MaxStreamLength = 1_000_000;
 
+    private static readonly RedisScript Pump = new(PumpScript);
+
     private string Stream => options.Value.StreamKey;
 
     private string Delayed => options.Value.StreamKey + ":delayed";
@@ -122,7 +124,7 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
 
     /// <summary>Moves due retries to the stream; returns how many.</summary>
     public async Task<int> PumpDueAsync(DateTimeOffset now) =>
-        (int)await Db.ScriptEvaluateAsync(PumpScript, [Delayed, Stream], [now.ToUnixTimeMilliseconds(), MaxStreamLength]).ConfigureAwait(false);
+        (int)await Pump.EvaluateAsync(Db, [Delayed, Stream], [now.ToUnixTimeMilliseconds(), MaxStreamLength]).ConfigureAwait(false);
 
     public Task DeadLetterAsync(JobRef job, string reason) =>
         Db.StreamAddAsync(Dead, [new NameValueEntry("tenant", job.Tenant), new NameValueEntry("job", job.Id.ToString("N")), new NameValueEntry("reason", reason)], maxLength: 100_000, useApproximateMaxLength: true);

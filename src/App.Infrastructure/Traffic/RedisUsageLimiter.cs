@@ -99,6 +99,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         return totals
         """;
 
+    private static readonly RedisScript Admit = new(AdmitScript), Settle = new(SettleScript);
     private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
 
     private readonly IConnectionMultiplexer _redis;
@@ -166,7 +167,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         RedisResult[] result;
         try
         {
-            result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(AdmitScript, keys, args).ConfigureAwait(false))!;
+            result = (RedisResult[])(await Admit.EvaluateAsync(_redis.GetDatabase(), keys, args).ConfigureAwait(false))!;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -309,14 +310,14 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
                 var db = _redis.GetDatabase();
                 if (sending.Count == 1)
                 {
-                    replies[0] = db.ScriptEvaluateAsync(SettleScript, sending[0].Keys, sending[0].Args);
+                    replies[0] = Settle.EvaluateAsync(db, sending[0].Keys, sending[0].Args);
                 }
                 else
                 {
                     var batch = db.CreateBatch();
                     for (var i = 0; i < sending.Count; i++)
                     {
-                        replies[i] = batch.ScriptEvaluateAsync(SettleScript, sending[i].Keys, sending[i].Args);
+                        replies[i] = Settle.EvaluateAsync(batch, db, sending[i].Keys, sending[i].Args);
                     }
 
                     batch.Execute();
