@@ -82,11 +82,13 @@ internal static partial class Authentication
 
         builder.Services.AddSingleton<IAuthorizationHandler, ScopeHandler>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, LoggingResultHandler>();
+        // The policies name no scheme: the bearer scheme is the default one, which the authentication middleware has
+        // already run for the request. Naming it here would authenticate every request a second time.
         var policies = builder.Services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(PolicyScheme).RequireAuthenticatedUser().Build());
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)
         {
-            policies.AddPolicy(scope, p => p.AddAuthenticationSchemes(PolicyScheme).RequireAuthenticatedUser().AddRequirements(new ScopeRequirement(scope)));
+            policies.AddPolicy(scope, p => p.RequireAuthenticatedUser().AddRequirements(new ScopeRequirement(scope)));
         }
 
         return builder;
@@ -115,6 +117,14 @@ internal static partial class Authentication
             foreach (var issuer in auth.Value.ExternalIssuers)
             {
                 options.AddScheme<JwtBearerHandler>(ExternalPrefix + issuer.Name, issuer.Name);
+            }
+
+            // With no external issuer every bearer token is ours: the policy scheme would only forward each request
+            // to the first-party scheme (one more handler and one more authentication per request), so that is the
+            // default instead.
+            if (auth.Value.ExternalIssuers.Count == 0)
+            {
+                options.DefaultScheme = FirstPartyScheme;
             }
         }
 

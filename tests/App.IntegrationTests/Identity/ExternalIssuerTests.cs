@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using App.Testing;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace App.IntegrationTests.Identity;
 
@@ -107,6 +109,19 @@ public class ExternalIssuerTests : GatewayTest
         // The withdrawn key is no longer trusted: kid not in the JWKS after rotation.
         using var stale = await CallAsync(_issuer.Token("gateway", Claims(), key: old));
         Assert.Equal(HttpStatusCode.Unauthorized, stale.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithAnExternalIssuerTheDefaultSchemeChoosesByIssuerAndWithoutOneItIsOurs()
+    {
+        var schemes = Factory.Services.GetRequiredService<IAuthenticationSchemeProvider>();
+        Assert.Equal("Bearer", (await schemes.GetDefaultAuthenticateSchemeAsync())!.Name);
+
+        // Without one, every bearer token is ours and goes straight to the first-party scheme.
+        await using var plain = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync(), new Settings());
+        var direct = plain.Services.GetRequiredService<IAuthenticationSchemeProvider>();
+        Assert.Equal("app", (await direct.GetDefaultAuthenticateSchemeAsync())!.Name);
+        Assert.Equal("app", (await direct.GetDefaultChallengeSchemeAsync())!.Name);
     }
 
     [Fact]
