@@ -37,6 +37,18 @@ public sealed class KestrelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAnswerLeavesWithItsLengthNotChunked()
+    {
+        using var response = await _client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"offline","messages":[{"role":"user","content":"length"}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        await Contracts.AssertValidAsync(Contracts.Response, Encoding.UTF8.GetString(body), "completion");
+    }
+
+    [Fact]
     public async Task StreamsOverARealSocket()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")

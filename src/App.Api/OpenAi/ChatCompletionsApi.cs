@@ -95,7 +95,7 @@ internal static partial class ChatCompletionsApi
         record.Output = response.Text;
         SetCommonHeaders(context, record);
         var completion = Completions.From(response, request, record);
-        return TypedResults.Json(completion, OpenAiJson.Wire.ChatCompletion);
+        return new WireJsonResult<ChatCompletion>(completion, OpenAiJson.Wire.ChatCompletion);
     }
 
     private static async Task<IResult> StreamAsync(
