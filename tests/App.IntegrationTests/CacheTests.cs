@@ -1,6 +1,5 @@
 using System.Net;
 using App.FakeUpstream;
-using App.Testing;
 
 namespace App.IntegrationTests;
 
@@ -101,18 +100,7 @@ public class CacheTests : GatewayTest
 /// <summary>Uses its own Redis, because it stops it.</summary>
 public class CacheOutageTests : GatewayTest
 {
-    private IRedisServer? _own;
-
-    protected override async Task<IRedisServer> RedisServerAsync() => _own = await TestServers.StartRedisAsync();
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_own is not null)
-        {
-            await _own.DisposeAsync();
-        }
-    }
+    protected override bool OwnRedis => true;
 
     [Fact]
     public async Task RedisStoppedMidTestDegradesToUncachedAndTheCacheResumesWhenItReturns()

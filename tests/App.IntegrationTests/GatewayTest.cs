@@ -28,14 +28,20 @@ public abstract class GatewayTest : IAsyncLifetime
     protected virtual Settings Configure(Settings settings) =>
         settings.Route("gpt", Deployment.OpenAi(Upstream.BaseUrl, "primary").With("RetryBaseDelay", "00:00:00.010"));
 
-    protected virtual Task<IRedisServer> RedisServerAsync() => SharedServers.RedisAsync();
+    /// <summary>
+    /// True for a test that stops Redis or flushes what it holds: it gets a Redis of its own, stopped with it,
+    /// instead of the one the other tests share.
+    /// </summary>
+    protected virtual bool OwnRedis => false;
+
+    private IRedisServer? _ownRedis;
 
     /// <summary>For tests that need more servers than Redis and one upstream; runs before <see cref="Configure"/>.</summary>
     protected virtual Task StartMoreServersAsync() => Task.CompletedTask;
 
     public async Task InitializeAsync()
     {
-        Redis = await RedisServerAsync();
+        Redis = OwnRedis ? _ownRedis = await TestServers.StartRedisAsync() : await SharedServers.RedisAsync();
         Upstream = await FakeUpstreamServer.StartAsync();
         await StartMoreServersAsync();
         // A key prefix per test keeps tests that share one Redis from hitting each other's entries.
@@ -49,6 +55,10 @@ public abstract class GatewayTest : IAsyncLifetime
         Client.Dispose();
         await Factory.DisposeAsync();
         await Upstream.DisposeAsync();
+        if (_ownRedis is not null)
+        {
+            await _ownRedis.DisposeAsync();
+        }
     }
 
     protected static JsonObject Chat(string prompt, string model = "gpt", double? temperature = null, bool stream = false, bool includeUsage = false)

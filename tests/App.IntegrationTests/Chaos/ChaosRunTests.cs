@@ -26,11 +26,10 @@ public class ChaosRunTests(ITestOutputHelper output) : GatewayTest
     private const int Users = 300;
     private const int Parallel = 48;
     private static readonly TimeSpan RunBudget = TimeSpan.FromSeconds(90);
-    private IRedisServer? _own;
     private readonly string _chatTenant = "chaos-chat-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _jobTenant = "chaos-jobs-" + Guid.NewGuid().ToString("N")[..8];
 
-    protected override async Task<IRedisServer> RedisServerAsync() => _own = await TestServers.StartRedisAsync();
+    protected override bool OwnRedis => true;
 
     protected override Settings Configure(Settings settings) => settings
         .Route(
@@ -51,15 +50,6 @@ public class ChaosRunTests(ITestOutputHelper output) : GatewayTest
         .With("Jobs:VisibilityTimeout", "00:00:02")
         .With("Jobs:StaleAfter", "00:00:03")
         .With("Jobs:Concurrency", "4");
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_own is not null)
-        {
-            await _own.DisposeAsync();
-        }
-    }
 
     private sealed class Tally
     {

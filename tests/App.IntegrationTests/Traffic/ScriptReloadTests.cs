@@ -1,6 +1,5 @@
 using App.Application.Traffic;
 using App.Infrastructure;
-using App.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
@@ -12,18 +11,7 @@ namespace App.IntegrationTests.Traffic;
 /// </summary>
 public class ScriptReloadTests : GatewayTest
 {
-    private IRedisServer? _own;
-
-    protected override async Task<IRedisServer> RedisServerAsync() => _own = await TestServers.StartRedisAsync();
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_own is not null)
-        {
-            await _own.DisposeAsync();
-        }
-    }
+    protected override bool OwnRedis => true;
 
     [Fact]
     public async Task TheHashIsTheOneRedisComputes()
