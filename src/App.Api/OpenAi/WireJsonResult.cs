@@ -19,6 +19,8 @@ internal sealed class WireJsonResult<T>(T value, JsonTypeInfo<T> typeInfo) : IRe
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = body.Length;
-        return response.BodyWriter.WriteAsync(body, httpContext.RequestAborted).AsTask();
+        // No cancellation token: written to a client that has gone, the bytes are dropped, as TypedResults.Json did
+        // (it swallowed the cancellation), instead of surfacing a cancellation as an unhandled error.
+        return response.BodyWriter.WriteAsync(body).AsTask();
     }
 }
