@@ -103,6 +103,10 @@ ONLY="${BENCH_ONLY:-all}"
 env "${gateway_env[@]}" dotnet "$API" migrate --contentRoot "$ROOT/src/App.Api" > "$OUT/migrate.log" 2>&1 || { cat "$OUT/migrate.log" >&2; exit 1; }
 env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
+# Resident memory before any load: after start-up, and after the one compacting collection the host runs then.
+sleep 5
+IDLE_RSS_MB=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$GW_PID/status")
+echo "gateway resident when idle after start: $IDLE_RSS_MB MB" >&2
 for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$UP_PORT/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"x","messages":[{"role":"user","content":"x"}]}' > /dev/null && break; sleep 0.5; done
 # Access tokens live at most 5 minutes and a run lasts longer: the load generator reads the token from a file every
 # 15 s (--token-file), and a fresh one is minted into it every 2 minutes, on the generator's core at low priority.
@@ -239,6 +243,7 @@ write_docs() {
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "- versions: .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ { v = $2 } END { print v }'), $("$pg_bin/postgres" --version), Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
     echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run; \"relay on core 1\" is a plain TCP relay (\`App.Bench delay-proxy --delay-ms 0\`) pinned to the gateway's core in front of the same upstream, the floor for any process in the path"
+    echo "- the gateway's resident memory when idle after start, before any load: $IDLE_RSS_MB MB"
     echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-180} s of load; then $DURATION s per scenario after 2 s of warm-up)"
     echo
     cat "$OUT/table.md"
