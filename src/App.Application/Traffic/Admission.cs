@@ -72,8 +72,12 @@ public sealed class Admission
 /// <summary>One rate-limit window as told to the client: its quota, what is left and when it is whole again.</summary>
 public readonly record struct RateWindow(long Limit, long Remaining, TimeSpan Reset);
 
-/// <summary>What <see cref="IUsageLimiter.SettleAsync"/> needs to undo or adjust a reservation.</summary>
-public sealed record Reservation(UsageCaller Caller, string Alias, long Tokens, long CostNanoDollars, string TokenWindowKey, DateTimeOffset At);
+/// <summary>
+/// What <see cref="IUsageLimiter.SettleAsync"/> needs to undo or adjust a reservation. The per-minute token window
+/// always holds it; the day's and month's ledgers only when the tenant had a budget to check it against
+/// (<c>InLedger</c>).
+/// </summary>
+public sealed record Reservation(UsageCaller Caller, string Alias, long Tokens, long CostNanoDollars, string TokenWindowKey, DateTimeOffset At, bool InLedger = true);
 
 /// <summary>A tenant's usage in one budget period.</summary>
 public sealed record UsagePeriod(

@@ -85,6 +85,9 @@ public sealed class BudgetSettings
 
     /// <summary>US dollars per UTC calendar month.</summary>
     public decimal? MonthlyCost { get; init; }
+
+    /// <summary>True when any of the four is set.</summary>
+    public bool Any => DailyTokens is not null || MonthlyTokens is not null || DailyCost is not null || MonthlyCost is not null;
 }
 
 public sealed class TenantTraffic

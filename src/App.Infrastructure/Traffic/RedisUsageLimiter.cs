@@ -40,8 +40,8 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
           if cur > 0 then t = math.max(0, w * (1 - (limit - need) / cur)) end
           return math.ceil((w - elapsed) + t)
         end
-        local rc, rp = num(redis.call('GET', KEYS[1])), num(redis.call('GET', KEYS[2]))
-        local tc, tp = num(redis.call('GET', KEYS[3])), num(redis.call('GET', KEYS[4]))
+        local counts = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+        local rc, rp, tc, tp = num(counts[1]), num(counts[2]), num(counts[3]), num(counts[4])
         local rused, tused = rp * weight + rc, tp * weight + tc
         if rpm >= 0 and rused + 1 > rpm then return {1, wait(rpm, rc, rp, 1), math.floor(rpm - rused), math.floor(tpm - tused)} end
         if tpm >= 0 and est > tpm then return {2, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
@@ -63,32 +63,45 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         if b > 0 then return {b, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
         -- Increments are the arguments as sent (integer strings), never Lua numbers: Lua would format -0 or a
         -- large value in a way Redis refuses as an integer.
-        redis.call('INCR', KEYS[1])
-        redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2)
-        redis.call('INCRBY', KEYS[3], ARGV[5])
-        redis.call('PEXPIRE', KEYS[3], ARGV[2] * 2)
+        -- A key's expiry is set by the call that creates it (its count is then this call's increment). Windows and
+        -- periods are fixed, so it is the same moment every later call would set, and each redis.call costs
+        -- Redis about a microsecond.
+        if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2) end
+        if redis.call('INCRBY', KEYS[3], ARGV[5]) == est then redis.call('PEXPIRE', KEYS[3], ARGV[2] * 2) end
+        -- The ledgers hold reservations only for a tenant with a budget (ARGV[14] = 1), the one reader of them.
         for i = 5, 6 do
-          redis.call('HINCRBY', KEYS[i], 'requests', 1)
-          redis.call('HINCRBY', KEYS[i], 'rtokens', ARGV[5])
-          redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[6])
-          redis.call('EXPIRE', KEYS[i], ARGV[i + 6])
+          if redis.call('HINCRBY', KEYS[i], 'requests', 1) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i + 6]) end
+          if ARGV[14] == '1' then
+            redis.call('HINCRBY', KEYS[i], 'rtokens', ARGV[5])
+            redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[6])
+          end
         end
         return {0, 0, math.floor(rpm - rused - 1), math.floor(tpm - tused - est), room}
         """;
 
     // Every argument is an integer string computed by the caller and passed through as is (see the admit script).
+    // ARGV[2..8] are the increments of the fields below, in order; a field whose increment is zero is not written
+    // (a cache hit bills no tokens and no cost: 4 of the 7).
     private const string SettleScript = """
-        if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) end
+        if ARGV[1] ~= '0' and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) end
+        local fields = {'rtokens', 'rcost', 'tokens', 'input', 'output', 'cached', 'cost'}
         local totals = {}
         for i = 2, 3 do
           if redis.call('EXISTS', KEYS[i]) == 1 then
-            redis.call('HINCRBY', KEYS[i], 'rtokens', ARGV[2])
-            redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[3])
-            redis.call('HINCRBY', KEYS[i], 'input', ARGV[5])
-            redis.call('HINCRBY', KEYS[i], 'output', ARGV[6])
-            redis.call('HINCRBY', KEYS[i], 'cached', ARGV[7])
-            local t = redis.call('HINCRBY', KEYS[i], 'tokens', ARGV[4])
-            local c = redis.call('HINCRBY', KEYS[i], 'cost', ARGV[8])
+            local t, c = nil, nil
+            for f = 1, 7 do
+              if ARGV[f + 1] ~= '0' then
+                local v = redis.call('HINCRBY', KEYS[i], fields[f], ARGV[f + 1])
+                if f == 3 then t = v elseif f == 7 then c = v end
+              end
+            end
+            -- The period's totals feed the budget-utilization gauge; without a budget (ARGV[9] = 0) nobody reads them.
+            if ARGV[9] == '0' then
+              t, c = -1, -1
+            elseif t == nil or c == nil then
+              local v = redis.call('HMGET', KEYS[i], 'tokens', 'cost')
+              t, c = v[1] or 0, v[2] or 0
+            end
             table.insert(totals, t)
             table.insert(totals, c)
           else
@@ -162,6 +175,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             budgets.DailyTokens ?? -1, ToNano(budgets.DailyCost), budgets.MonthlyTokens ?? -1, ToNano(budgets.MonthlyCost),
             (long)(dayEnd - now).TotalSeconds + (2 * 86_400), (long)(monthEnd - now).TotalSeconds + (35 * 86_400),
             options.OverlapHeadroom,
+            budgets.Any ? 1 : 0,
         ];
 
         RedisResult[] result;
@@ -188,7 +202,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
                 Verdict = AdmissionVerdict.Admitted,
                 Requests = requests,
                 Tokens = tokens,
-                Reserved = new Reservation(caller, alias, estimatedTokens, estimatedCost, keys[2]!, now),
+                Reserved = new Reservation(caller, alias, estimatedTokens, estimatedCost, keys[2]!, now, budgets.Any),
             };
         }
 
@@ -262,15 +276,19 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             return ValueTask.CompletedTask;
         }
 
-        var price = _options.CurrentValue.PriceOf(reserved.Alias);
+        var options = _options.CurrentValue;
+        var price = options.PriceOf(reserved.Alias);
+        var tracked = options.BudgetsFor(reserved.Caller.Tenant).Any;
+        var (ledgerTokens, ledgerCost) = reserved.InLedger ? (reserved.Tokens, reserved.CostNanoDollars) : (0, 0);
         var billed = usage.Cached ? 0 : usage.InputTokens + usage.OutputTokens;
         var cost = usage.Cached ? 0 : price.NanoDollars(usage.InputTokens, usage.OutputTokens);
         var (day, month) = BudgetKeys(reserved.Caller.Tenant, reserved.At);
         RedisKey[] keys = [reserved.TokenWindowKey, day, month];
         RedisValue[] args =
         [
-            billed - reserved.Tokens, -reserved.Tokens, -reserved.CostNanoDollars, billed,
+            billed - reserved.Tokens, -ledgerTokens, -ledgerCost, billed,
             usage.Cached ? 0 : usage.InputTokens, usage.Cached ? 0 : usage.OutputTokens, usage.Cached ? usage.InputTokens + usage.OutputTokens : 0, cost,
+            tracked ? 1 : 0,
         ];
         var settlement = new Settlement(reserved, usage, billed, cost, keys, args);
         lock (_settleGate)

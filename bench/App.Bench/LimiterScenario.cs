@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using App.Application.Traffic;
+using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace App.Bench;
+
+/// <summary>
+/// What rate limits and budgets cost per call, in Redis and in the calling process: admissions and settlements
+/// through the service's own limiter against a fresh Redis, <c>--concurrency</c> callers at a time. Redis's CPU is
+/// read from <c>INFO cpu</c> before and after:
+/// <c>dotnet run -c Release --project bench/App.Bench -- limiter [--count 50000] [--concurrency 64] [--cached] [--budgets]</c>.
+/// </summary>
+internal static class LimiterScenario
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var count = Args.Int(args, "--count", 50_000);
+        var concurrency = Args.Int(args, "--concurrency", 64);
+        var cached = Args.Flag(args, "--cached");
+        var budgets = Args.Flag(args, "--budgets");
+
+        Console.Error.WriteLine("Starting Redis and PostgreSQL (local binaries or Testcontainers)...");
+        await using var redis = await TestServers.StartRedisAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            // Quotas the run cannot reach, as in bench/run.sh: every call is admitted and settled.
+            ["Traffic:RateLimits:RequestsPerMinute"] = "1000000000",
+            ["Traffic:RateLimits:TokensPerMinute"] = "1000000000000",
+            ["Traffic:Prices:bench:InputPerMillion"] = "1",
+            ["Traffic:Prices:bench:OutputPerMillion"] = "2",
+        };
+        if (budgets)
+        {
+            settings["Traffic:Budgets:DailyTokens"] = "1000000000000";
+            settings["Traffic:Budgets:MonthlyCost"] = "1000000";
+        }
+
+        // The service in-process, as the tests run it; outside a test project it is told where its content root is.
+        Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_APP_API", Path.Combine(Databases.RepositoryRoot(), "src", "App.Api"));
+        await using var factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), settings);
+        var limiter = factory.Services.GetRequiredService<IUsageLimiter>();
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServers()[0];
+
+        await CallAsync(limiter, Math.Min(count, 5_000), concurrency, cached); // warm-up
+        await server.ConfigResetStatisticsAsync();
+        var redisBefore = await RedisCpuAsync(server);
+        var processBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        await CallAsync(limiter, count, concurrency, cached);
+        var elapsed = clock.Elapsed;
+        var processCpu = Process.GetCurrentProcess().TotalProcessorTime - processBefore;
+        var redisCpu = await RedisCpuAsync(server) - redisBefore;
+        var scripts = await ScriptMicrosecondsAsync(server);
+
+        Console.WriteLine("| calls | concurrency | settled as | budgets | calls/s | Redis CPU µs per call | of which running the scripts | this process CPU µs per call |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {count} | {concurrency} | {(cached ? "cache hits" : "upstream calls")} | {(budgets ? "yes" : "no")} | {count / elapsed.TotalSeconds:0} | {redisCpu * 1e6 / count:0.0} | {scripts / count:0.0} | {processCpu.TotalMicroseconds / count:0.0} |"));
+        return 0;
+    }
+
+    private static async Task CallAsync(IUsageLimiter limiter, int count, int concurrency, bool cached)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var caller = new UsageCaller("bench", "user-" + worker.ToString(CultureInfo.InvariantCulture));
+            while (Interlocked.Increment(ref next) < count)
+            {
+                var admission = await limiter.AdmitAsync(caller, "bench", 60, default);
+                await limiter.SettleAsync(admission, new CallUsage(12, 30, cached));
+            }
+        })));
+    }
+
+    // Time Redis spent executing the scripts (commandstats: EVALSHA and EVAL), without reading and writing sockets.
+    private static async Task<double> ScriptMicrosecondsAsync(IServer server)
+    {
+        var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        double Usec(string command) => stats.TryGetValue("cmdstat_" + command, out var line)
+            ? double.Parse(line.Split(',').First(p => p.StartsWith("usec=", StringComparison.Ordinal))[5..], CultureInfo.InvariantCulture)
+            : 0;
+        return Usec("evalsha") + Usec("eval");
+    }
+
+    private static async Task<double> RedisCpuAsync(IServer server)
+    {
+        var cpu = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        return double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture);
+    }
+}
