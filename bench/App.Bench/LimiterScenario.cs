@@ -45,12 +45,13 @@ internal static class LimiterScenario
         await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
         var server = admin.GetServers()[0];
 
-        await CallAsync(limiter, Math.Min(count, 5_000), concurrency, cached); // warm-up
+        var warmUp = Math.Min(count, 5_000);
+        var refused = await CallAsync(limiter, warmUp, concurrency, cached);
         await server.ConfigResetStatisticsAsync();
         var redisBefore = await RedisCpuAsync(server);
         var processBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        await CallAsync(limiter, count, concurrency, cached);
+        refused += await CallAsync(limiter, count, concurrency, cached);
         var elapsed = clock.Elapsed;
         var processCpu = Process.GetCurrentProcess().TotalProcessorTime - processBefore;
         var redisCpu = await RedisCpuAsync(server) - redisBefore;
@@ -61,21 +62,39 @@ internal static class LimiterScenario
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"| {count} | {concurrency} | {(cached ? "cache hits" : "upstream calls")} | {(budgets ? "yes" : "no")} | {count / elapsed.TotalSeconds:0} | {redisCpu * 1e6 / count:0.0} | {scripts / count:0.0} | {processCpu.TotalMicroseconds / count:0.0} |"));
+
+        // Every call must have been admitted and counted once, or the figures are not of the path they claim.
+        var day = (await limiter.ReportAsync("bench", default)).Day;
+        var expected = (long)(warmUp + count);
+        var counted = cached ? day.CachedTokens / 42 : day.InputTokens / 12;
+        if (refused > 0 || day.Requests != expected || counted != expected)
+        {
+            Console.Error.WriteLine($"expected {expected} calls admitted and settled: {refused} refused, {day.Requests} counted, {counted} settled");
+            return 1;
+        }
+
         return 0;
     }
 
-    private static async Task CallAsync(IUsageLimiter limiter, int count, int concurrency, bool cached)
+    private static async Task<int> CallAsync(IUsageLimiter limiter, int count, int concurrency, bool cached)
     {
         var next = -1;
+        var refused = 0;
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
             var caller = new UsageCaller("bench", "user-" + worker.ToString(CultureInfo.InvariantCulture));
             while (Interlocked.Increment(ref next) < count)
             {
                 var admission = await limiter.AdmitAsync(caller, "bench", 60, default);
+                if (!admission.IsAdmitted || admission.Reserved is null)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+
                 await limiter.SettleAsync(admission, new CallUsage(12, 30, cached));
             }
         })));
+        return refused;
     }
 
     // Time Redis spent executing the scripts (commandstats: EVALSHA and EVAL), without reading and writing sockets.

@@ -97,6 +97,13 @@ public class BenchSmokeTests
         }
     }
 
+    // The scenario returns 1 unless every call was admitted and settled once.
+    [Theory]
+    [InlineData("--cached")]
+    [InlineData("--budgets")]
+    public async Task TheLimiterBenchmarkAdmitsAndSettlesEveryCall(string option) =>
+        Assert.Equal(0, await LimiterScenario.RunAsync(["limiter", "--count", "300", "--concurrency", "8", option]));
+
     [Fact]
     public async Task TheTraceWriterBenchmarkStoresEveryTrace() =>
         Assert.Equal(0, await TracesScenario.RunAsync(["traces", "--count", "500", "--tenants", "3"]));
