@@ -104,4 +104,26 @@ public class CacheKeyTests
         Assert.DoesNotContain("u-1", CacheKey.Canonical(1, mapped.Scope, mapped.Alias, mapped.Messages, mapped.Options), StringComparison.Ordinal);
         Assert.IsType<GatewayRequest>(mapped);
     }
+
+    // The writer and buffer are reused per thread: a key must still be the hash of the request's own canonical
+    // form, whatever the thread computed before (a larger request, one that grew the buffer past what is kept).
+    [Fact]
+    public void AKeyIsTheHashOfItsOwnCanonicalFormWhateverCameBefore()
+    {
+        static string Expected(string json)
+        {
+            var mapped = ChatRequestMapper.Map(JsonSerializer.Deserialize(json, OpenAiJson.Wire.ChatCompletionRequest)!, "t:a");
+            var canonical = CacheKey.Canonical(1, mapped.Scope, mapped.Alias, mapped.Messages, mapped.Options);
+            return "llm:cache:v1:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical)));
+        }
+
+        var small = """{"model":"m","messages":[{"role":"user","content":"Hi"}],"temperature":0}""";
+        var large = With("messages", "[{\"role\":\"user\",\"content\":\"" + new string('x', 200_000) + "\"}]");
+        var requests = new[] { Base, small, large, small, Base, large, Base };
+        Assert.All(requests, json => Assert.Equal(Expected(json), Key(json)));
+
+        var keys = new System.Collections.Concurrent.ConcurrentBag<(string Json, string Key)>();
+        Parallel.For(0, 400, i => keys.Add((requests[i % requests.Length], Key(requests[i % requests.Length]))));
+        Assert.All(keys, k => Assert.Equal(Expected(k.Json), k.Key));
+    }
 }

@@ -28,11 +28,45 @@ public static class CacheKey
         return options.Temperature == 0 || options.Seed is not null;
     }
 
+    // Every cacheable request computes a key: the canonical form is written into a buffer and a writer kept per
+    // thread (one that grew past KeepBytes for a large request is let go), not two new ones per request.
+    private const int KeepBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _threadBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _threadWriter;
+
     public static string Compute(string prefix, int version, string scope, string alias, IReadOnlyList<ChatMessage> messages, ChatOptions options)
     {
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(options);
+        var buffer = _threadBuffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var w = _threadWriter;
+        if (w is null)
+        {
+            _threadWriter = w = new Utf8JsonWriter(buffer);
+        }
+        else
+        {
+            w.Reset(buffer);
+        }
+
+        WriteCanonical(w, version, scope, alias, messages, options);
+        w.Flush();
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Serialize(version, scope, alias, messages, options).WrittenSpan, hash);
-        return string.Create(CultureInfo.InvariantCulture, $"{prefix}v{version}:{Convert.ToHexStringLower(hash)}");
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        if (buffer.Capacity > KeepBytes)
+        {
+            _threadBuffer = null;
+            _threadWriter = null;
+        }
+
+        Span<char> hex = stackalloc char[64];
+        Convert.TryToHexStringLower(hash, hex, out _);
+        return string.Create(CultureInfo.InvariantCulture, $"{prefix}v{version}:{hex}");
     }
 
     /// <summary>The canonical form that is hashed; exposed for tests and for debugging a surprising miss.</summary>
