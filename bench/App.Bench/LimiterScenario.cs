@@ -11,7 +11,8 @@ namespace App.Bench;
 /// What rate limits and budgets cost per call, in Redis and in the calling process: admissions and settlements
 /// through the service's own limiter against a fresh Redis, <c>--concurrency</c> callers at a time. Redis's CPU is
 /// read from <c>INFO cpu</c> before and after:
-/// <c>dotnet run -c Release --project bench/App.Bench -- limiter [--count 50000] [--concurrency 64] [--cached] [--budgets]</c>.
+/// <c>dotnet run -c Release --project bench/App.Bench -- limiter [--count 50000] [--concurrency 64] [--users 64] [--cached] [--budgets]</c>
+/// (<c>--users</c>: how many distinct users the callers are; 1 is one service account, as bench/run.sh sends).
 /// </summary>
 internal static class LimiterScenario
 {
@@ -19,6 +20,7 @@ internal static class LimiterScenario
     {
         var count = Args.Int(args, "--count", 50_000);
         var concurrency = Args.Int(args, "--concurrency", 64);
+        var users = Math.Max(1, Args.Int(args, "--users", concurrency));
         var cached = Args.Flag(args, "--cached");
         var budgets = Args.Flag(args, "--budgets");
 
@@ -46,22 +48,22 @@ internal static class LimiterScenario
         var server = admin.GetServers()[0];
 
         var warmUp = Math.Min(count, 5_000);
-        var refused = await CallAsync(limiter, warmUp, concurrency, cached);
+        var refused = await CallAsync(limiter, warmUp, concurrency, users, cached);
         await server.ConfigResetStatisticsAsync();
         var redisBefore = await RedisCpuAsync(server);
         var processBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        refused += await CallAsync(limiter, count, concurrency, cached);
+        refused += await CallAsync(limiter, count, concurrency, users, cached);
         var elapsed = clock.Elapsed;
         var processCpu = Process.GetCurrentProcess().TotalProcessorTime - processBefore;
         var redisCpu = await RedisCpuAsync(server) - redisBefore;
-        var scripts = await ScriptMicrosecondsAsync(server);
+        var scripts = await ScriptsAsync(server);
 
-        Console.WriteLine("| calls | concurrency | settled as | budgets | calls/s | Redis CPU µs per call | of which running the scripts | this process CPU µs per call |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| calls | concurrency | users | settled as | budgets | calls/s | Redis CPU µs per call | of which running the scripts | scripts per call | this process CPU µs per call |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {count} | {concurrency} | {(cached ? "cache hits" : "upstream calls")} | {(budgets ? "yes" : "no")} | {count / elapsed.TotalSeconds:0} | {redisCpu * 1e6 / count:0.0} | {scripts / count:0.0} | {processCpu.TotalMicroseconds / count:0.0} |"));
+            $"| {count} | {concurrency} | {users} | {(cached ? "cache hits" : "upstream calls")} | {(budgets ? "yes" : "no")} | {count / elapsed.TotalSeconds:0} | {redisCpu * 1e6 / count:0.0} | {scripts.Microseconds / count:0.0} | {scripts.Calls / count:0.00} | {processCpu.TotalMicroseconds / count:0.0} |"));
 
         // Every call must have been admitted and counted once, or the figures are not of the path they claim.
         var day = (await limiter.ReportAsync("bench", default)).Day;
@@ -76,13 +78,13 @@ internal static class LimiterScenario
         return 0;
     }
 
-    private static async Task<int> CallAsync(IUsageLimiter limiter, int count, int concurrency, bool cached)
+    private static async Task<int> CallAsync(IUsageLimiter limiter, int count, int concurrency, int users, bool cached)
     {
         var next = -1;
         var refused = 0;
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
-            var caller = new UsageCaller("bench", "user-" + worker.ToString(CultureInfo.InvariantCulture));
+            var caller = new UsageCaller("bench", "user-" + (worker % users).ToString(CultureInfo.InvariantCulture));
             while (Interlocked.Increment(ref next) < count)
             {
                 var admission = await limiter.AdmitAsync(caller, "bench", 60, default);
@@ -98,13 +100,13 @@ internal static class LimiterScenario
     }
 
     // Time Redis spent executing the scripts (commandstats: EVALSHA and EVAL), without reading and writing sockets.
-    private static async Task<double> ScriptMicrosecondsAsync(IServer server)
+    private static async Task<(double Microseconds, double Calls)> ScriptsAsync(IServer server)
     {
         var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        double Usec(string command) => stats.TryGetValue("cmdstat_" + command, out var line)
-            ? double.Parse(line.Split(',').First(p => p.StartsWith("usec=", StringComparison.Ordinal))[5..], CultureInfo.InvariantCulture)
+        double Field(string command, string name) => stats.TryGetValue("cmdstat_" + command, out var line)
+            ? double.Parse(line.Split(',').First(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..], CultureInfo.InvariantCulture)
             : 0;
-        return Usec("evalsha") + Usec("eval");
+        return (Field("evalsha", "usec") + Field("eval", "usec"), Field("evalsha", "calls") + Field("eval", "calls"));
     }
 
     private static async Task<double> RedisCpuAsync(IServer server)

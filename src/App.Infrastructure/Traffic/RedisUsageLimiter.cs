@@ -284,7 +284,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         var cost = usage.Cached ? 0 : price.NanoDollars(usage.InputTokens, usage.OutputTokens);
         var (day, month) = BudgetKeys(reserved.Caller.Tenant, reserved.At);
         RedisKey[] keys = [reserved.TokenWindowKey, day, month];
-        RedisValue[] args =
+        long[] args =
         [
             billed - reserved.Tokens, -ledgerTokens, -ledgerCost, billed,
             usage.Cached ? 0 : usage.InputTokens, usage.Cached ? 0 : usage.OutputTokens, usage.Cached ? usage.InputTokens + usage.OutputTokens : 0, cost,
@@ -322,20 +322,21 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
                 (sending, _settleQueue) = (_settleQueue, sending);
             }
 
-            var replies = new Task<RedisResult>[sending.Count];
+            var (groupOf, calls) = Merge(sending);
+            var replies = new Task<RedisResult>[calls.Count];
             try
             {
                 var db = _redis.GetDatabase();
-                if (sending.Count == 1)
+                if (calls.Count == 1)
                 {
-                    replies[0] = Settle.EvaluateAsync(db, sending[0].Keys, sending[0].Args);
+                    replies[0] = Settle.EvaluateAsync(db, calls[0].Keys, Values(calls[0].Args));
                 }
                 else
                 {
                     var batch = db.CreateBatch();
-                    for (var i = 0; i < sending.Count; i++)
+                    for (var i = 0; i < calls.Count; i++)
                     {
-                        replies[i] = Settle.EvaluateAsync(batch, db, sending[i].Keys, sending[i].Args);
+                        replies[i] = Settle.EvaluateAsync(batch, db, calls[i].Keys, Values(calls[i].Args));
                     }
 
                     batch.Execute();
@@ -353,7 +354,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
                 var s = sending[i];
                 try
                 {
-                    var totals = (RedisResult[])(await replies[i].ConfigureAwait(false))!;
+                    var totals = (RedisResult[])(await replies[groupOf[i]].ConfigureAwait(false))!;
                     Account(s.Reserved, s.Usage, s.Billed, s.Cost, totals);
                 }
                 catch (Exception ex)
@@ -368,6 +369,59 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
 
             sending.Clear();
         }
+    }
+
+    /// <summary>
+    /// Settlements of one caller, model and minute (the same three keys) go as one script call: every one of their
+    /// arguments is an increment, so applying the sum is applying each (the last is the budget flag, the same for
+    /// all of a tenant's). Under load most of a group commit is the same few callers.
+    /// </summary>
+    internal static (int[] GroupOf, List<(RedisKey[] Keys, long[] Args)> Calls) Merge(List<Settlement> sending)
+    {
+        var groupOf = new int[sending.Count];
+        var calls = new List<(RedisKey[] Keys, long[] Args)>(sending.Count);
+        if (sending.Count == 1)
+        {
+            calls.Add((sending[0].Keys, sending[0].Args));
+            return (groupOf, calls);
+        }
+
+        var index = new Dictionary<(string?, string?, string?), int>();
+        for (var i = 0; i < sending.Count; i++)
+        {
+            var (keys, args) = (sending[i].Keys, sending[i].Args);
+            if (!index.TryGetValue(((string?)keys[0], (string?)keys[1], (string?)keys[2]), out var group))
+            {
+                group = calls.Count;
+                index.Add(((string?)keys[0], (string?)keys[1], (string?)keys[2]), group);
+                calls.Add((keys, (long[])args.Clone()));
+            }
+            else
+            {
+                var sum = calls[group].Args;
+                for (var a = 0; a < sum.Length - 1; a++)
+                {
+                    sum[a] += args[a];
+                }
+
+                sum[^1] = Math.Max(sum[^1], args[^1]);
+            }
+
+            groupOf[i] = group;
+        }
+
+        return (groupOf, calls);
+    }
+
+    private static RedisValue[] Values(long[] args)
+    {
+        var values = new RedisValue[args.Length];
+        for (var i = 0; i < args.Length; i++)
+        {
+            values[i] = args[i];
+        }
+
+        return values;
     }
 
     public async Task<UsageReport> ReportAsync(string tenant, CancellationToken cancellationToken)
@@ -504,7 +558,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             && string.Equals(alias, model, StringComparison.Ordinal);
     }
 
-    private sealed record Settlement(Reservation Reserved, CallUsage Usage, long Billed, long Cost, RedisKey[] Keys, RedisValue[] Args)
+    internal sealed record Settlement(Reservation Reserved, CallUsage Usage, long Billed, long Cost, RedisKey[] Keys, long[] Args)
     {
         // Continuations run elsewhere: a caller awaiting its settlement must not run inside the sending loop.
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
