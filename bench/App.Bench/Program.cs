@@ -1,15 +1,25 @@
 using App.Bench;
 
 // dotnet run -c Release --project bench/App.Bench -- <scenario> [options]; docs/benchmarks.md has the commands.
-return (args.FirstOrDefault() ?? string.Empty) switch
+// A scenario that fails returns 1 instead of crashing: the servers it started (PostgreSQL, Redis) are stopped on a
+// normal exit, and a crash would leave them running.
+try
 {
-    "traces" => await TracesScenario.RunAsync(args),
-    "load" => await LoadScenario.RunAsync(args),
-    "guard" => await GuardScenario.RunAsync(),
-    "limiter" => await LimiterScenario.RunAsync(args),
-    "delay-proxy" => await DelayProxy.RunAsync(args),
-    _ => Usage(),
-};
+    return (args.FirstOrDefault() ?? string.Empty) switch
+    {
+        "traces" => await TracesScenario.RunAsync(args),
+        "load" => await LoadScenario.RunAsync(args),
+        "guard" => await GuardScenario.RunAsync(),
+        "limiter" => await LimiterScenario.RunAsync(args),
+        "delay-proxy" => await DelayProxy.RunAsync(args),
+        _ => Usage(),
+    };
+}
+catch (Exception ex)
+{
+    Console.Error.WriteLine(ex);
+    return 1;
+}
 
 static int Usage()
 {

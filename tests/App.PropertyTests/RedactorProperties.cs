@@ -71,6 +71,25 @@ public static class RedactorGenerators
         Gen.Choose(0, 40).SelectMany(n => Gen.ArrayOf(Gen.OneOf(Gen.Elements(Words), Email, Card, Iban, Jwt, ApiKey, Ipv4, Digits(4)), n))
             .Select(parts => string.Join(' ', parts)));
 
+    private static Gen<string> Letters(int min, int max) =>
+        Gen.Choose(min, max).SelectMany(n => Gen.ArrayOf(Gen.Elements("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".ToCharArray()), n)).Select(c => new string(c));
+
+    /// <summary>
+    /// Secrets without a digit or a separator, words with and without the characters the redactor's quick check
+    /// looks for, and non-ASCII look-alikes (other scripts' digits, the Kelvin sign).
+    /// </summary>
+    public static Gen<string> Tricky => Gen.OneOf(
+        Letters(16, 16).Select(l => "AKIA" + l.ToUpperInvariant()),
+        Letters(16, 16).Select(l => "akia" + l),
+        Letters(35, 35).Select(l => "AIza" + l),
+        from a in Letters(2, 8) from b in Letters(2, 8) from c in Letters(0, 8) select $"eyJ{a}.eyJ{b}.{c}",
+        Gen.Elements("\u0664\u0661\u0661\u0661.\u0664.\u0664.\u0664", "+\u0664\u0664 \u0662\u0660 \u0667\u0669\u0664\u0666 \u0660\u0669\u0665\u0668", "\u212AEY", "A\u212AIA", "\uFF11\uFF12\uFF13"),
+        Gen.Elements("well-known", "snake_case", "a=b", "note:", "x@y", "plain", "words", "only"),
+        Letters(1, 12));
+
+    public static Arbitrary<string[]> Mixed() => Arb.From(
+        Gen.Choose(0, 12).SelectMany(n => Gen.ArrayOf(Gen.OneOf(Gen.Elements(Words), Tricky, Tricky, Email, Card, Iban, Jwt, ApiKey, Ipv4), n)));
+
     private static string Format(string digits, bool spaced) =>
         spaced ? string.Join(' ', Enumerable.Range(0, (digits.Length + 3) / 4).Select(i => digits.Substring(i * 4, Math.Min(4, digits.Length - (i * 4))))) : digits;
 
@@ -126,6 +145,29 @@ public class RedactorProperties
         var once = Redactor.Redact(text);
         var twice = Redactor.Redact(once.Text);
         return twice.Text == once.Text && twice.Total == 0;
+    }
+
+    // Redact first decides in one scan whether any pattern can match; it must answer exactly as running them all.
+    [Property]
+    public bool TheQuickCheckNeverChangesTheAnswer(string[] parts)
+    {
+        var text = string.Join(' ', parts);
+        var quick = Redactor.Redact(text);
+        var full = Redactor.RedactAll(text);
+        return quick.Text == full.Text && quick.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).SequenceEqual(full.Counts.OrderBy(c => c.Key, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void SecretsWithoutDigitsOrSeparatorsAreStillLookedFor()
+    {
+        foreach (var secret in new[] { "AKIAABCDEFGHIJKLMNOP", "akiaabcdefghijklmnop", "AIza" + new string('x', 35), "eyJhbGc.eyJzdWI.abc" })
+        {
+            Assert.False(Redactor.CannotMatch("here it is " + secret), secret);
+            Assert.True(Redactor.Redact("here it is " + secret).Total >= 1, secret);
+        }
+
+        Assert.False(Redactor.CannotMatch("\u0664\u0661\u0661\u0661.\u0664.\u0664.\u0664"));
+        Assert.True(Redactor.CannotMatch("A plain answer, with punctuation (and brackets); nothing else!"));
     }
 
     [Property]

@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace App.Application.Privacy;
@@ -27,9 +30,32 @@ public static partial class Redactor
     public const string Ip = "IP";
     public const string Phone = "PHONE";
 
+    // In ASCII text every pattern needs one of these characters, "eyJ" (a JWT) or "AKIA" / "AIza" in any case (the
+    // two keys that may be letters only): a digit (IBAN, card, IPv4, phone), '@' (e-mail), ':' (IPv6, "key: ..."),
+    // '=' ("token=..."), '-' or '_' (the other key prefixes).
+    private static readonly SearchValues<char> Triggers = SearchValues.Create("0123456789@:=-_");
+
     public static Redaction Redact(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return CannotMatch(text) ? new Redaction(text, ReadOnlyDictionary<string, int>.Empty) : RedactAll(text);
+    }
+
+    /// <summary>
+    /// True when no pattern can match, decided in one vectorized scan instead of eight regex passes (most of what
+    /// a model answers). Text with anything beyond ASCII always takes the full path: <c>\d</c> matches every
+    /// Unicode digit, and case-insensitive matching has look-alikes (the Kelvin sign for K).
+    /// </summary>
+    internal static bool CannotMatch(string text) =>
+        Ascii.IsValid(text)
+        && text.AsSpan().IndexOfAny(Triggers) < 0
+        && !text.Contains("eyJ", StringComparison.Ordinal)
+        && !text.Contains("akia", StringComparison.OrdinalIgnoreCase)
+        && !text.Contains("aiza", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Every pattern, whatever the text (what <see cref="Redact"/> does when <see cref="CannotMatch"/> is false).</summary>
+    internal static Redaction RedactAll(string text)
+    {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         // A replacement can expose a new match at its edges (digits around a removed phone number, say), so
         // passes repeat until nothing changes: redacting the result again is then a no-op.
