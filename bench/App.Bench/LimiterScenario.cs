@@ -102,7 +102,7 @@ internal static class LimiterScenario
     // Time Redis spent executing the scripts (commandstats: EVALSHA and EVAL), without reading and writing sockets.
     private static async Task<(double Microseconds, double Calls)> ScriptsAsync(IServer server)
     {
-        var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var stats = await InfoAsync(server, "commandstats");
         double Field(string command, string name) => stats.TryGetValue("cmdstat_" + command, out var line)
             ? double.Parse(line.Split(',').First(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..], CultureInfo.InvariantCulture)
             : 0;
@@ -111,7 +111,10 @@ internal static class LimiterScenario
 
     private static async Task<double> RedisCpuAsync(IServer server)
     {
-        var cpu = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var cpu = await InfoAsync(server, "cpu");
         return double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture);
     }
+
+    private static async Task<Dictionary<string, string>> InfoAsync(IServer server, string section) =>
+        (await server.InfoAsync(section)).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
 }

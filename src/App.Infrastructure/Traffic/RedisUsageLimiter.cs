@@ -390,10 +390,11 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         for (var i = 0; i < sending.Count; i++)
         {
             var (keys, args) = (sending[i].Keys, sending[i].Args);
-            if (!index.TryGetValue(((string?)keys[0], (string?)keys[1], (string?)keys[2]), out var group))
+            var id = ((string?)keys[0], (string?)keys[1], (string?)keys[2]);
+            if (!index.TryGetValue(id, out var group))
             {
                 group = calls.Count;
-                index.Add(((string?)keys[0], (string?)keys[1], (string?)keys[2]), group);
+                index.Add(id, group);
                 calls.Add((keys, (long[])args.Clone()));
             }
             else
@@ -413,16 +414,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         return (groupOf, calls);
     }
 
-    private static RedisValue[] Values(long[] args)
-    {
-        var values = new RedisValue[args.Length];
-        for (var i = 0; i < args.Length; i++)
-        {
-            values[i] = args[i];
-        }
-
-        return values;
-    }
+    private static RedisValue[] Values(long[] args) => Array.ConvertAll(args, a => (RedisValue)a);
 
     public async Task<UsageReport> ReportAsync(string tenant, CancellationToken cancellationToken)
     {

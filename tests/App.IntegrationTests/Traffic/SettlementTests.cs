@@ -64,43 +64,41 @@ public class SettlementTests : GatewayTest
         await limiter.SettleAsync(admissions[0], new CallUsage(40, 20, Cached: true));
         await limiter.SettleAsync(admissions[1], new CallUsage(40, 20, Cached: true));
 
-        var redis = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
-        await using (redis.ConfigureAwait(false))
+        // The app's own connection: these are reads of what its limiter wrote.
+        var redis = Factory.Services.GetRequiredService<IConnectionMultiplexer>();
+        var server = redis.GetServers()[0];
+        var db = redis.GetDatabase();
+        var keys = server.Keys(pattern: $"app:{{t:{tenant}}}:*").ToArray();
+        var now = DateTimeOffset.UtcNow;
+        var dayEnd = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1);
+        var monthEnd = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+        Assert.True(keys.Length is 4 or 6, $"{keys.Length} keys"); // this minute's requests and tokens (and the next minute's, should it turn meanwhile), the day and the month
+        foreach (var key in keys)
         {
-            var server = redis.GetServers()[0];
-            var db = redis.GetDatabase();
-            var keys = server.Keys(pattern: $"app:{{t:{tenant}}}:*").ToArray();
-            var now = DateTimeOffset.UtcNow;
-            var dayEnd = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1);
-            var monthEnd = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-            Assert.True(keys.Length is 4 or 6, $"{keys.Length} keys"); // this minute's requests and tokens (and the next minute's, should it turn meanwhile), the day and the month
-            foreach (var key in keys)
-            {
-                var ttl = await db.KeyTimeToLiveAsync(key);
-                Assert.True(ttl is not null, $"{key} never expires");
-                var (low, high) = key.ToString().Contains(":use:d:", StringComparison.Ordinal) ? (dayEnd - now + TimeSpan.FromDays(2), dayEnd - now + TimeSpan.FromDays(2))
-                    : key.ToString().Contains(":use:m:", StringComparison.Ordinal) ? (monthEnd - now + TimeSpan.FromDays(35), monthEnd - now + TimeSpan.FromDays(35))
-                    : (TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(120));
-                Assert.InRange(ttl!.Value, low - TimeSpan.FromSeconds(30), high + TimeSpan.FromSeconds(1));
-            }
-
-            var day = keys.Single(k => k.ToString().Contains(":use:d:", StringComparison.Ordinal));
-            var fields = (await db.HashGetAllAsync(day)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
-            // Two hits settled (cached tokens, nothing billed), one call still open. Without a budget the ledger
-            // holds no reservation (nothing would read it); the minute's token window does.
-            Assert.Equal(3, fields["requests"]);
-            Assert.Equal(120, fields["cached"]);
-            Assert.False(fields.ContainsKey("tokens") || fields.ContainsKey("input") || fields.ContainsKey("output") || fields.ContainsKey("cost"), string.Join(", ", fields.Keys));
-            Assert.False(fields.ContainsKey("rtokens") || fields.ContainsKey("rcost"), string.Join(", ", fields.Keys));
-            RedisKey window = admissions[2].Reserved!.TokenWindowKey;
-            Assert.Equal(500, (long)await db.StringGetAsync(window));
-
-            await limiter.SettleAsync(admissions[2], new CallUsage(40, 20, Cached: false));
-            fields = (await db.HashGetAllAsync(day)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
-            Assert.Equal((60, 40, 20, 120), (fields["tokens"], fields["input"], fields["output"], fields["cached"]));
-            Assert.False(fields.ContainsKey("rtokens"));
-            Assert.Equal(60, (long)await db.StringGetAsync(window));
+            var ttl = await db.KeyTimeToLiveAsync(key);
+            Assert.True(ttl is not null, $"{key} never expires");
+            var (low, high) = key.ToString().Contains(":use:d:", StringComparison.Ordinal) ? (dayEnd - now + TimeSpan.FromDays(2), dayEnd - now + TimeSpan.FromDays(2))
+                : key.ToString().Contains(":use:m:", StringComparison.Ordinal) ? (monthEnd - now + TimeSpan.FromDays(35), monthEnd - now + TimeSpan.FromDays(35))
+                : (TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(120));
+            Assert.InRange(ttl!.Value, low - TimeSpan.FromSeconds(30), high + TimeSpan.FromSeconds(1));
         }
+
+        var day = keys.Single(k => k.ToString().Contains(":use:d:", StringComparison.Ordinal));
+        var fields = (await db.HashGetAllAsync(day)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+        // Two hits settled (cached tokens, nothing billed), one call still open. Without a budget the ledger
+        // holds no reservation (nothing would read it); the minute's token window does.
+        Assert.Equal(3, fields["requests"]);
+        Assert.Equal(120, fields["cached"]);
+        Assert.False(fields.ContainsKey("tokens") || fields.ContainsKey("input") || fields.ContainsKey("output") || fields.ContainsKey("cost"), string.Join(", ", fields.Keys));
+        Assert.False(fields.ContainsKey("rtokens") || fields.ContainsKey("rcost"), string.Join(", ", fields.Keys));
+        RedisKey window = admissions[2].Reserved!.TokenWindowKey;
+        Assert.Equal(500, (long)await db.StringGetAsync(window));
+
+        await limiter.SettleAsync(admissions[2], new CallUsage(40, 20, Cached: false));
+        fields = (await db.HashGetAllAsync(day)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+        Assert.Equal((60, 40, 20, 120), (fields["tokens"], fields["input"], fields["output"], fields["cached"]));
+        Assert.False(fields.ContainsKey("rtokens"));
+        Assert.Equal(60, (long)await db.StringGetAsync(window));
     }
 
     [Fact]
@@ -134,13 +132,10 @@ public class SettlementTests : GatewayTest
         listener.RecordObservableInstruments();
 
         // With a budget the ledger holds each call's reservation until it settles: none is left.
-        var redis = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
-        await using (redis.ConfigureAwait(false))
-        {
-            var day = redis.GetServers()[0].Keys(pattern: $"app:{{t:{Tenant}}}:use:d:*").Single();
-            var fields = (await redis.GetDatabase().HashGetAllAsync(day)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
-            Assert.Equal((0, 0, 2), (fields["rtokens"], fields["rcost"], fields["requests"]));
-        }
+        var redis = Factory.Services.GetRequiredService<IConnectionMultiplexer>();
+        var day = redis.GetServers()[0].Keys(pattern: $"app:{{t:{Tenant}}}:use:d:*").Single();
+        var fields = (await redis.GetDatabase().HashGetAllAsync(day)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+        Assert.Equal((0, 0, 2), (fields["rtokens"], fields["rcost"], fields["requests"]));
 
         // 1,500 billed tokens of a 1,000,000-token day; $0.002 ($1 and $2 per million) of a $10 month. The hit
         // bills nothing.
