@@ -74,7 +74,9 @@ public static class DependencyInjection
         services.AddSingleton<IResponseCache, RedisResponseCache>();
         services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
-        services.AddSingleton<IUsageLimiter, RedisUsageLimiter>();
+        services.AddSingleton<RedisUsageLimiter>();
+        services.AddSingleton<IUsageLimiter>(sp => sp.GetRequiredService<RedisUsageLimiter>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisUsageLimiter>()); // gives its leases back on stop
         services.AddSingleton<ITokenEstimator, CharacterTokenEstimator>();
         services.AddSingleton<ChatGateway>();
         services.AddSingleton<ChatCalls>();

@@ -63,4 +63,16 @@ public class TrafficOptionsTests
         Assert.Contains(result.Failures!, f => f.StartsWith("Traffic:Prices:m", StringComparison.Ordinal));
         Assert.True(new TrafficOptionsValidator().Validate(null, new TrafficOptions()).Succeeded);
     }
+
+    [Theory]
+    [InlineData(-1, 1000)]
+    [InlineData(10_001, 1000)]
+    [InlineData(16, 0)]
+    [InlineData(16, 120_000)]
+    public void LeasesOutOfRangeAreRefusedNamingTheKey(int calls, int milliseconds)
+    {
+        var result = new TrafficOptionsValidator().Validate(null, new TrafficOptions { LeaseCalls = calls, LeaseTime = TimeSpan.FromMilliseconds(milliseconds) });
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith(calls is < 0 or > 10_000 ? "Traffic:LeaseCalls" : "Traffic:LeaseTime", StringComparison.Ordinal));
+    }
 }

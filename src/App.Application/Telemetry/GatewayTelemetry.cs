@@ -51,6 +51,9 @@ public static class GatewayTelemetry
     public static readonly Counter<long> TrafficRefusals = Meter.CreateCounter<long>(
         "app.traffic.refusals", "{request}", "Calls refused by a rate limit or budget, by app.traffic.limit.");
 
+    public static readonly Counter<long> TrafficLeased = Meter.CreateCounter<long>(
+        "app.traffic.leased", "{call}", "Calls admitted from a lease this instance holds (Traffic:LeaseCalls), without a round trip to Redis.");
+
     public static readonly Counter<long> TrafficUnenforced = Meter.CreateCounter<long>(
         "app.traffic.unenforced", "{request}", "Calls let through unchecked because the limit store (Redis) did not answer.");
 

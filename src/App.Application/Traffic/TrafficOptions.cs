@@ -34,6 +34,20 @@ public sealed class TrafficOptions
     /// <summary>How long a caller's room, as the last admission measured it, is trusted.</summary>
     public TimeSpan OverlapWindow { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// At most this many calls of one caller and model an instance may admit on its own, without asking Redis,
+    /// from a lease: the admission script counts them ahead of time along with the call that asks (so the limit
+    /// holds across instances exactly as before) and grants them only while every limit still has room for
+    /// <see cref="OverlapHeadroom"/> more calls after them, so near a limit each call is decided in Redis again.
+    /// A lease is sized to what the caller sent to this instance lately (a quarter of its calls in the last one
+    /// to two <see cref="LeaseTime"/>s), and what it did not use is given back when it runs out of time or minute.
+    /// Never for a tenant with a budget: budgets are checked call by call. 0 turns leases off.
+    /// </summary>
+    public int LeaseCalls { get; init; } = 64;
+
+    /// <summary>How long a lease may be used; then what is left of it is given back to Redis.</summary>
+    public TimeSpan LeaseTime { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Reserved for the answer before the call when the request sets no max_tokens (reconciled after).</summary>
     public int DefaultOutputReservation { get; init; } = 512;
 
@@ -130,6 +144,16 @@ public sealed class TrafficOptionsValidator : IValidateOptions<TrafficOptions>
         if (options.OverlapWindow < TimeSpan.Zero || options.OverlapWindow > TimeSpan.FromMinutes(1))
         {
             errors.Add("Traffic:OverlapWindow must be between 00:00:00 and 00:01:00.");
+        }
+
+        if (options.LeaseCalls is < 0 or > 10_000)
+        {
+            errors.Add("Traffic:LeaseCalls must be between 0 (no leases) and 10000 calls.");
+        }
+
+        if (options.LeaseTime < TimeSpan.FromMilliseconds(10) || options.LeaseTime > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("Traffic:LeaseTime must be between 00:00:00.010 and 00:01:00.");
         }
 
         Check("Traffic:RateLimits", options.RateLimits, errors);

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using App.Application.Telemetry;
 using App.Application.Traffic;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -15,7 +16,7 @@ namespace App.Infrastructure.Traffic;
 /// much of it still overlaps the last 60 s, plus this minute's); budgets are per UTC day and month. Every key of a
 /// tenant carries the hash tag <c>{t:tenant}</c>, so the scripts also run on Redis Cluster.
 /// </summary>
-internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
+internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService, IDisposable
 {
     private const long WindowMs = 60_000;
     private const string Prefix = "app:";
@@ -61,42 +62,57 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         local b = over(KEYS[5], tonumber(ARGV[7]), tonumber(ARGV[8]), 4, 5)
         if b == 0 then b = over(KEYS[6], tonumber(ARGV[9]), tonumber(ARGV[10]), 6, 7) end
         if b > 0 then return {b, 0, math.floor(rpm - rused), math.floor(tpm - tused)} end
+        -- A lease: ARGV[15] more calls like this one, counted now, that the instance admits on its own. Granted
+        -- only while, after this call and the lease, every limit still holds h more calls: near a limit every
+        -- call is decided here, one by one. ARGV[16] and ARGV[17] are the increments with the lease (own + lease
+        -- requests, est * (own + lease) tokens). Never for a tenant with a budget (the caller sends 0).
+        -- ARGV[18] = 0: no call of its own, a lease asked for ahead of need (nothing counted without one).
+        local lease, own = tonumber(ARGV[15]), tonumber(ARGV[18])
+        if lease > 0 and (room == 0 or (rpm >= 0 and rpm - rused - own - lease < h) or (tpm >= 0 and tpm - tused - est * (own + lease) < h * est)) then
+          lease = 0
+        end
+        if own == 0 and lease == 0 then return {0, 0, math.floor(rpm - rused), math.floor(tpm - tused), room, 0} end
+        local rn, tn = '1', ARGV[5]
+        if lease > 0 then rn, tn = ARGV[16], ARGV[17] end
         -- Increments are the arguments as sent (integer strings), never Lua numbers: Lua would format -0 or a
         -- large value in a way Redis refuses as an integer.
         -- A key's expiry is set by the call that creates it (its count is then this call's increment). Windows and
         -- periods are fixed, so it is the same moment every later call would set, and each redis.call costs
         -- Redis about a microsecond.
-        if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2) end
-        if redis.call('INCRBY', KEYS[3], ARGV[5]) == est then redis.call('PEXPIRE', KEYS[3], ARGV[2] * 2) end
+        if redis.call('INCRBY', KEYS[1], rn) == tonumber(rn) then redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2) end
+        if redis.call('INCRBY', KEYS[3], tn) == tonumber(tn) then redis.call('PEXPIRE', KEYS[3], ARGV[2] * 2) end
         -- The ledgers hold reservations only for a tenant with a budget (ARGV[14] = 1), the one reader of them.
+        -- A lease's calls are counted in the ledgers when they settle.
         for i = 5, 6 do
+          if own == 0 then break end
           if redis.call('HINCRBY', KEYS[i], 'requests', 1) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i + 6]) end
           if ARGV[14] == '1' then
             redis.call('HINCRBY', KEYS[i], 'rtokens', ARGV[5])
             redis.call('HINCRBY', KEYS[i], 'rcost', ARGV[6])
           end
         end
-        return {0, 0, math.floor(rpm - rused - 1), math.floor(tpm - tused - est), room}
+        return {0, 0, math.floor(rpm - rused - own), math.floor(tpm - tused - est * own), room, lease}
         """;
 
     // Every argument is an integer string computed by the caller and passed through as is (see the admit script).
-    // ARGV[2..8] are the increments of the fields below, in order; a field whose increment is zero is not written
-    // (a cache hit bills no tokens and no cost: 4 of the 7).
+    // ARGV[2..9] are the increments of the fields below, in order; a field whose increment is zero is not written
+    // (a cache hit bills no tokens and no cost: 4 of the 8; a call admitted by the admit script was counted in
+    // 'requests' there, one admitted from a lease is counted here).
     private const string SettleScript = """
         if ARGV[1] ~= '0' and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) end
-        local fields = {'rtokens', 'rcost', 'tokens', 'input', 'output', 'cached', 'cost'}
+        local fields = {'rtokens', 'rcost', 'tokens', 'input', 'output', 'cached', 'cost', 'requests'}
         local totals = {}
         for i = 2, 3 do
           if redis.call('EXISTS', KEYS[i]) == 1 then
             local t, c = nil, nil
-            for f = 1, 7 do
+            for f = 1, 8 do
               if ARGV[f + 1] ~= '0' then
                 local v = redis.call('HINCRBY', KEYS[i], fields[f], ARGV[f + 1])
                 if f == 3 then t = v elseif f == 7 then c = v end
               end
             end
-            -- The period's totals feed the budget-utilization gauge; without a budget (ARGV[9] = 0) nobody reads them.
-            if ARGV[9] == '0' then
+            -- The period's totals feed the budget-utilization gauge; without a budget (ARGV[10] = 0) nobody reads them.
+            if ARGV[10] == '0' then
               t, c = -1, -1
             elseif t == nil or c == nil then
               local v = redis.call('HMGET', KEYS[i], 'tokens', 'cost')
@@ -112,8 +128,16 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         return totals
         """;
 
-    private static readonly RedisScript Admit = new(AdmitScript), Settle = new(SettleScript);
-    private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
+    // What a lease did not use, given back to the minute it was counted in (unless that has expired meanwhile).
+    private const string GiveBackScript = """
+        for i = 1, 2 do
+          if ARGV[i] ~= '0' and redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], ARGV[i]) end
+        end
+        return 0
+        """;
+
+    private static readonly RedisScript Admit = new(AdmitScript), Settle = new(SettleScript), GiveBackLease = new(GiveBackScript);
+    private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10), GiveBackWait = TimeSpan.FromSeconds(2);
 
     private readonly IConnectionMultiplexer _redis;
     private readonly IOptionsMonitor<TrafficOptions> _options;
@@ -122,9 +146,14 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
     private readonly Meter _meter = new(GatewayTelemetry.SourceName);
     private readonly ConcurrentDictionary<(string Tenant, string Period, string Kind), double> _utilization = new();
 
-    // The room each caller's last admission left (see TrafficOptions.OverlapAdmission), in a fixed table indexed
-    // by a hash: bounded however many callers there are. A slot names its caller, so a collision only forgets.
-    private readonly Room?[] _rooms = new Room?[4096];
+    // What this instance knows of each caller and model: the room its last admission left (see
+    // TrafficOptions.OverlapAdmission) and the lease it holds (TrafficOptions.LeaseCalls), in a fixed table indexed
+    // by a hash: bounded however many callers there are. A slot names its caller, so a collision only forgets (and
+    // gives the lease back).
+    private readonly CallerState?[] _callers = new CallerState?[4096];
+    private readonly ITimer _sweeper;
+    private readonly ConcurrentDictionary<Task, byte> _givingBack = new();
+    private bool _stopped;
 
     // Settlements waiting for the one in flight to answer (see SettleAsync).
     private readonly Lock _settleGate = new();
@@ -143,58 +172,121 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             ObserveUtilization,
             "1",
             "Share of each tenant budget used so far in its period (1 = used up), by tenant, app.budget.period and app.budget.kind.");
+        var sweep = options.CurrentValue.LeaseTime;
+        _sweeper = time.CreateTimer(_ => Sweep(all: false), null, sweep, sweep);
     }
 
-    public void Dispose() => _meter.Dispose();
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// When the host stops (Redis still there): no more leases, and every lease still held is given back, so that
+    /// what this instance did not use is free at once for the others.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _stopped, true);
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        Sweep(all: true);
+        try
+        {
+            await Task.WhenAll(_givingBack.Keys).WaitAsync(GiveBackWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // What was not given back stays counted until the minute's keys expire: the limit errs on the safe side.
+        }
+    }
+
+    /// <summary>Leases taken after the host stopped (or without a host) are given back here, waiting for Redis a moment.</summary>
+    public void Dispose()
+    {
+        Volatile.Write(ref _stopped, true);
+        _sweeper.Dispose();
+        Sweep(all: true);
+        Task.WhenAll(_givingBack.Keys).Wait(GiveBackWait); // the give-backs never throw
+        _meter.Dispose();
+    }
 
     public async ValueTask<Admission> AdmitAsync(UsageCaller caller, string model, long estimatedTokens, CancellationToken cancellationToken)
     {
-        var alias = model;
         var options = _options.CurrentValue;
         if (!options.Enabled)
         {
             return Admission.Unlimited;
         }
 
-        var now = _time.GetUtcNow();
-        var limits = options.RateLimitsFor(caller.Tenant, alias);
-        var budgets = options.BudgetsFor(caller.Tenant);
-        var price = options.PriceOf(alias);
-        // Priced as if every reserved token were of the dearer kind: the reservation may only err high.
-        var estimatedCost = price.InputPerMillion > price.OutputPerMillion ? price.NanoDollars(estimatedTokens, 0) : price.NanoDollars(0, estimatedTokens);
-        var unixMs = now.ToUnixTimeMilliseconds();
-        var window = unixMs / WindowMs;
-        var elapsed = unixMs % WindowMs;
-        var keys = AdmitKeys(caller, alias, window, now);
-        var (dayEnd, monthEnd) = PeriodEnds(now);
-        RedisValue[] args =
-        [
-            elapsed, WindowMs,
-            limits.RequestsPerMinute ?? -1, limits.TokensPerMinute ?? -1,
-            estimatedTokens, estimatedCost,
-            budgets.DailyTokens ?? -1, ToNano(budgets.DailyCost), budgets.MonthlyTokens ?? -1, ToNano(budgets.MonthlyCost),
-            (long)(dayEnd - now).TotalSeconds + (2 * 86_400), (long)(monthEnd - now).TotalSeconds + (35 * 86_400),
-            options.OverlapHeadroom,
-            budgets.Any ? 1 : 0,
-        ];
+        var call = new Call(caller, model, estimatedTokens, _time.GetUtcNow(), options);
+        var state = StateOf(caller, model);
+        var ask = 0;
+        if (options.LeaseCalls > 0 && !call.Budgets.Any && !Volatile.Read(ref _stopped))
+        {
+            var take = state.TryTake(call.Window, estimatedTokens, _time.GetTimestamp(), LeaseTicks(options), options.LeaseCalls, counted: false);
+            if (take.Arriving is { } arriving)
+            {
+                // The lease is used up and the next is on its way: wait for it (the round trip this call would
+                // make anyway), then try once more.
+                await arriving.ConfigureAwait(false);
+                take = state.TryTake(call.Window, estimatedTokens, _time.GetTimestamp(), LeaseTicks(options), options.LeaseCalls, counted: true);
+            }
+
+            if (take.Expired is { } expired)
+            {
+                GiveBack(expired);
+            }
+
+            if (take.Lease is { } lease)
+            {
+                if (take.Ask > 0)
+                {
+                    // Half of the lease is used: the next one is asked for while this one still serves.
+                    _ = PrefetchAsync(state, call, take.Ask);
+                }
+
+                GatewayTelemetry.TrafficLeased.Add(1);
+                return new Admission
+                {
+                    Verdict = AdmissionVerdict.Admitted,
+                    Requests = call.Limits.RequestsPerMinute is { } rpm ? new RateWindow(rpm, Math.Max(0, take.RequestsLeft), call.Reset) : null,
+                    Tokens = call.Limits.TokensPerMinute is { } tpm ? new RateWindow(tpm, Math.Max(0, take.TokensLeft), call.Reset) : null,
+                    Reserved = new Reservation(caller, model, estimatedTokens, call.Cost, lease.TokenKey, call.Now, InLedger: false, Leased: true),
+                };
+            }
+
+            ask = take.Ask;
+        }
 
         RedisResult[] result;
+        RedisKey[] keys;
         try
         {
-            result = (RedisResult[])(await Admit.EvaluateAsync(_redis.GetDatabase(), keys, args).ConfigureAwait(false))!;
+            (result, keys) = await SendAdmitAsync(call, ask, own: 1).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex)
         {
-            Remember(caller, alias, false, options);
-            return Unavailable(options, ex);
+            if (ask > 0)
+            {
+                state.Hold(null);
+            }
+
+            if (ex is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                Remember(state, false, options);
+                return Unavailable(options, ex);
+            }
+
+            throw;
         }
 
         var code = (int)result[0];
-        Remember(caller, alias, code == Ok && (long)result[4] == 1, options);
+        Remember(state, code == Ok && (long)result[4] == 1, options);
+        if (ask > 0)
+        {
+            Receive(state, call, code, result, keys);
+        }
+
         var retryMs = (long)result[1];
-        var reset = TimeSpan.FromMilliseconds(WindowMs - elapsed);
-        var requests = limits.RequestsPerMinute is { } rpm ? new RateWindow(rpm, Math.Max(0, (long)result[2]), reset) : (RateWindow?)null;
-        var tokens = limits.TokensPerMinute is { } tpm ? new RateWindow(tpm, Math.Max(0, (long)result[3]), reset) : (RateWindow?)null;
+        var requests = call.Limits.RequestsPerMinute is { } lrpm ? new RateWindow(lrpm, Math.Max(0, (long)result[2]), call.Reset) : (RateWindow?)null;
+        var tokens = call.Limits.TokensPerMinute is { } ltpm ? new RateWindow(ltpm, Math.Max(0, (long)result[3]), call.Reset) : (RateWindow?)null;
         if (code == Ok)
         {
             return new Admission
@@ -202,23 +294,94 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
                 Verdict = AdmissionVerdict.Admitted,
                 Requests = requests,
                 Tokens = tokens,
-                Reserved = new Reservation(caller, alias, estimatedTokens, estimatedCost, keys[2]!, now, budgets.Any),
+                Reserved = new Reservation(caller, model, estimatedTokens, call.Cost, keys[2]!, call.Now, call.Budgets.Any),
             };
         }
 
+        var (dayEnd, monthEnd) = PeriodEnds(call.Now);
         var (verdict, limit, retryAfter) = code switch
         {
             Requests => (AdmissionVerdict.RateLimited, "requests", TimeSpan.FromMilliseconds(Math.Max(retryMs, 1))),
             Tokens => (AdmissionVerdict.RateLimited, "tokens", TimeSpan.FromMilliseconds(Math.Max(retryMs, 1))),
             TooLarge => (AdmissionVerdict.TooLarge, "tokens", (TimeSpan?)null),
-            DailyTokens => (AdmissionVerdict.BudgetExceeded, "daily_tokens", dayEnd - now),
-            DailyCost => (AdmissionVerdict.BudgetExceeded, "daily_cost", dayEnd - now),
-            MonthlyTokens => (AdmissionVerdict.BudgetExceeded, "monthly_tokens", monthEnd - now),
-            MonthlyCost => (AdmissionVerdict.BudgetExceeded, "monthly_cost", monthEnd - now),
+            DailyTokens => (AdmissionVerdict.BudgetExceeded, "daily_tokens", dayEnd - call.Now),
+            DailyCost => (AdmissionVerdict.BudgetExceeded, "daily_cost", dayEnd - call.Now),
+            MonthlyTokens => (AdmissionVerdict.BudgetExceeded, "monthly_tokens", monthEnd - call.Now),
+            MonthlyCost => (AdmissionVerdict.BudgetExceeded, "monthly_cost", monthEnd - call.Now),
             _ => throw new InvalidOperationException($"The admit script answered {code}."),
         };
         GatewayTelemetry.TrafficRefusals.Add(1, new KeyValuePair<string, object?>("app.traffic.limit", limit));
         return new Admission { Verdict = verdict, Limit = limit, RetryAfter = retryAfter, Requests = requests, Tokens = tokens };
+    }
+
+    /// <summary>
+    /// Runs the admit script for <paramref name="own"/> calls (1: the call asking; 0: a lease alone) plus a lease of
+    /// <paramref name="lease"/> more, which Redis may refuse (then the answer's last element is 0).
+    /// </summary>
+    private async Task<(RedisResult[] Result, RedisKey[] Keys)> SendAdmitAsync(Call call, int lease, int own)
+    {
+        var keys = AdmitKeys(call.Caller, call.Alias, call.Window, call.Now);
+        var (dayEnd, monthEnd) = PeriodEnds(call.Now);
+        var (limits, budgets) = (call.Limits, call.Budgets);
+        RedisValue[] args =
+        [
+            call.Elapsed, WindowMs,
+            limits.RequestsPerMinute ?? -1, limits.TokensPerMinute ?? -1,
+            call.Tokens, call.Cost,
+            budgets.DailyTokens ?? -1, ToNano(budgets.DailyCost), budgets.MonthlyTokens ?? -1, ToNano(budgets.MonthlyCost),
+            (long)(dayEnd - call.Now).TotalSeconds + (2 * 86_400), (long)(monthEnd - call.Now).TotalSeconds + (35 * 86_400),
+            call.Options.OverlapHeadroom,
+            budgets.Any ? 1 : 0,
+            lease, own + lease, call.Tokens * (own + lease),
+            own,
+        ];
+        var result = (RedisResult[])(await Admit.EvaluateAsync(_redis.GetDatabase(), keys, args).ConfigureAwait(false))!;
+        return (result, keys);
+    }
+
+    /// <summary>Asks for the caller's next lease while the current one still serves; a refusal only means no lease.</summary>
+    private async Task PrefetchAsync(CallerState state, Call call, int ask)
+    {
+        try
+        {
+            var (result, keys) = await SendAdmitAsync(call, ask, own: 0).ConfigureAwait(false);
+            Receive(state, call, (int)result[0], result, keys);
+        }
+        catch (Exception ex)
+        {
+            state.Hold(null);
+            if (ex is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                Failed("lease", ex);
+            }
+            else
+            {
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Holds the lease Redis granted (if any), giving back whatever it displaces.</summary>
+    private void Receive(CallerState state, Call call, int code, RedisResult[] result, RedisKey[] keys)
+    {
+        var lease = code == Ok && (long)result[5] is var granted and > 0
+            ? new Lease(call.Window, (string)keys[0]!, (string)keys[2]!, granted)
+            {
+                Until = _time.GetTimestamp() + LeaseTicks(call.Options),
+                Tokens = granted * call.Tokens,
+                RequestsLeft = (long)result[2],
+                TokensLeft = (long)result[3],
+            }
+            : null;
+        if (state.Hold(lease) is { } displaced)
+        {
+            GiveBack(displaced);
+        }
+
+        if (lease is not null && Volatile.Read(ref _stopped) && state.Expire(call.Window, 0, all: true) is { } late)
+        {
+            GiveBack(late); // granted after the host stopped: not kept
+        }
     }
 
     public bool HasHeadroom(UsageCaller caller, string model)
@@ -229,39 +392,90 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
             return false;
         }
 
-        var room = Volatile.Read(ref _rooms[SlotOf(caller, model)]);
-        return room is not null && room.Of(caller, model) && room.Until > _time.GetTimestamp();
+        var state = Volatile.Read(ref _callers[SlotOf(caller, model)]);
+        return state is not null && state.Of(caller, model) && state.RoomUntil > _time.GetTimestamp();
     }
 
-    private void Remember(UsageCaller caller, string alias, bool roomy, TrafficOptions options)
+    private void Remember(CallerState state, bool roomy, TrafficOptions options)
     {
-        if (!options.OverlapAdmission)
+        if (options.OverlapAdmission)
+        {
+            state.RoomUntil = roomy ? _time.GetTimestamp() + (long)(options.OverlapWindow.TotalSeconds * _time.TimestampFrequency) : 0;
+        }
+    }
+
+    /// <summary>This caller's entry in the table; one that held the slot for another caller gives its lease back.</summary>
+    private CallerState StateOf(UsageCaller caller, string alias)
+    {
+        ref var slot = ref _callers[SlotOf(caller, alias)];
+        var state = Volatile.Read(ref slot);
+        if (state is not null && state.Of(caller, alias))
+        {
+            return state;
+        }
+
+        var mine = new CallerState(caller.Tenant, caller.User, alias);
+        var before = Interlocked.CompareExchange(ref slot, mine, state);
+        if (before != state)
+        {
+            // Another call took the slot meanwhile: use its entry if it is this caller's, else go without one.
+            return before is not null && before.Of(caller, alias) ? before : mine;
+        }
+
+        if (state?.Evict() is { } orphan)
+        {
+            GiveBack(orphan);
+        }
+
+        return mine;
+    }
+
+    private int SlotOf(UsageCaller caller, string alias) => HashCode.Combine(caller.Tenant, caller.User, alias) & (_callers.Length - 1);
+
+    private long LeaseTicks(TrafficOptions options) => (long)(options.LeaseTime.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>Gives back the leases that have run out of time or minute (all of them when the process stops).</summary>
+    private void Sweep(bool all)
+    {
+        var window = _time.GetUtcNow().ToUnixTimeMilliseconds() / WindowMs;
+        var now = _time.GetTimestamp();
+        foreach (var state in _callers)
+        {
+            if (state?.Expire(window, now, all) is { } lease)
+            {
+                GiveBack(lease);
+            }
+        }
+    }
+
+    /// <summary>Sends what a lease did not use back to Redis; kept track of until answered, so that disposing waits for it.</summary>
+    private void GiveBack(Lease lease)
+    {
+        var sending = GiveBackAsync(lease);
+        if (!sending.IsCompleted)
+        {
+            _givingBack.TryAdd(sending, 0);
+            _ = sending.ContinueWith((done, self) => ((RedisUsageLimiter)self!)._givingBack.TryRemove(done, out _), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task GiveBackAsync(Lease lease)
+    {
+        if (lease.Requests == 0 && lease.Tokens == 0)
         {
             return;
         }
 
-        ref var slot = ref _rooms[SlotOf(caller, alias)];
-        var room = Volatile.Read(ref slot);
-        var mine = room is not null && room.Of(caller, alias);
-        if (roomy)
+        try
         {
-            var until = _time.GetTimestamp() + (long)(options.OverlapWindow.TotalSeconds * _time.TimestampFrequency);
-            if (mine)
-            {
-                room!.Until = until; // the caller's own slot: renewed in place, no allocation per call
-            }
-            else
-            {
-                Volatile.Write(ref slot, new Room(caller.Tenant, caller.User, alias) { Until = until });
-            }
+            await GiveBackLease.EvaluateAsync(_redis.GetDatabase(), [lease.RequestKey, lease.TokenKey], [-lease.Requests, -lease.Tokens]).ConfigureAwait(false);
         }
-        else if (mine)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            Volatile.Write(ref slot, null);
+            // Stays counted until the minute's keys expire: the limit errs on the safe side.
+            Failed("give back", ex);
         }
     }
-
-    private int SlotOf(UsageCaller caller, string alias) => HashCode.Combine(caller.Tenant, caller.User, alias) & (_rooms.Length - 1);
 
     /// <summary>
     /// Settlements are group-committed: the first one is sent at once, and those that arrive while it is on its way
@@ -288,6 +502,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         [
             billed - reserved.Tokens, -ledgerTokens, -ledgerCost, billed,
             usage.Cached ? 0 : usage.InputTokens, usage.Cached ? 0 : usage.OutputTokens, usage.Cached ? usage.InputTokens + usage.OutputTokens : 0, cost,
+            reserved.Leased ? 1 : 0,
             tracked ? 1 : 0,
         ];
         var settlement = new Settlement(reserved, usage, billed, cost, keys, args);
@@ -534,20 +749,230 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IDisposable
         }
     }
 
-    private sealed class Room(string tenant, string user, string alias)
+    /// <summary>One admission as asked: who, for what, when, and the limits and budgets that apply to it.</summary>
+    private sealed class Call
     {
-        private long _until;
-
-        public long Until
+        public Call(UsageCaller caller, string alias, long tokens, DateTimeOffset now, TrafficOptions options)
         {
-            get => Volatile.Read(ref _until);
-            set => Volatile.Write(ref _until, value);
+            (Caller, Alias, Tokens, Now, Options) = (caller, alias, tokens, now, options);
+            Limits = options.RateLimitsFor(caller.Tenant, alias);
+            Budgets = options.BudgetsFor(caller.Tenant);
+            var price = options.PriceOf(alias);
+            // Priced as if every reserved token were of the dearer kind: the reservation may only err high.
+            Cost = price.InputPerMillion > price.OutputPerMillion ? price.NanoDollars(tokens, 0) : price.NanoDollars(0, tokens);
+            var unixMs = now.ToUnixTimeMilliseconds();
+            (Window, Elapsed) = (unixMs / WindowMs, unixMs % WindowMs);
+        }
+
+        public UsageCaller Caller { get; }
+
+        public string Alias { get; }
+
+        public long Tokens { get; }
+
+        public long Cost { get; }
+
+        public DateTimeOffset Now { get; }
+
+        public TrafficOptions Options { get; }
+
+        public RateLimitSettings Limits { get; }
+
+        public BudgetSettings Budgets { get; }
+
+        public long Window { get; }
+
+        public long Elapsed { get; }
+
+        public TimeSpan Reset => TimeSpan.FromMilliseconds(WindowMs - Elapsed);
+    }
+
+    /// <summary>What <see cref="CallerState.TryTake"/> found: the lease the call was taken from (and what the limits have left), calls to ask Redis for, a lease to give back.</summary>
+    private readonly record struct Take(Lease? Lease, long RequestsLeft, long TokensLeft, int Ask, Lease? Expired, Task? Arriving = null);
+
+    /// <summary>
+    /// One caller and model on this instance: the overlap hint, how many calls it made lately (which sizes its
+    /// leases) and the lease it holds. Everything but the hint is read and written under the entry's lock.
+    /// </summary>
+    private sealed class CallerState(string tenant, string user, string alias)
+    {
+        private long _roomUntil;
+        private long _periodStart;
+        private int _current, _previous;
+        private Lease? _lease;
+        private TaskCompletionSource? _arrival;
+        private bool _asking, _evicted;
+
+        public long RoomUntil
+        {
+            get => Volatile.Read(ref _roomUntil);
+            set => Volatile.Write(ref _roomUntil, value);
         }
 
         public bool Of(UsageCaller caller, string model) =>
             string.Equals(tenant, caller.Tenant, StringComparison.Ordinal)
             && string.Equals(user, caller.User, StringComparison.Ordinal)
             && string.Equals(alias, model, StringComparison.Ordinal);
+
+        /// <summary>
+        /// Counts the call and takes it from the lease when the lease is of this minute, in time, and has a call
+        /// and the tokens left. Says how many calls to ask Redis for: with the call when it could not be taken, for
+        /// the next lease when this one is half used; a quarter of what this caller sent here in the last one to
+        /// two lease times, at most <paramref name="most"/> (a lease lasts well under a lease time at a steady
+        /// rate, and a caller that sends a call now and then gets none); only one request for a lease at a time.
+        /// Hands back a lease that has run out of time or minute, to be given back.
+        /// </summary>
+        public Take TryTake(long window, long tokens, long now, long leaseTicks, int most, bool counted)
+        {
+            lock (this)
+            {
+                if (now - _periodStart >= leaseTicks)
+                {
+                    _previous = now - _periodStart < 2 * leaseTicks ? _current : 0;
+                    _current = 0;
+                    _periodStart = now;
+                }
+
+                if (!counted)
+                {
+                    _current++;
+                }
+
+                Lease? expired = null;
+                if (_lease is { } lease)
+                {
+                    if (lease.Window != window || lease.Until <= now)
+                    {
+                        (expired, _lease) = (lease, null);
+                    }
+                    else if (lease.Requests >= 1 && lease.Tokens >= tokens)
+                    {
+                        lease.Requests--;
+                        lease.Tokens -= tokens;
+                        lease.RequestsLeft--;
+                        lease.TokensLeft -= tokens;
+                        var refill = lease.Requests * 2 <= lease.Size ? Ask(most) : 0;
+                        return new Take(lease, lease.RequestsLeft, lease.TokensLeft, refill, null);
+                    }
+                }
+
+                if (_asking && !counted && expired is null)
+                {
+                    _arrival ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    return new Take(null, 0, 0, 0, null, _arrival.Task);
+                }
+
+                return new Take(null, 0, 0, Ask(most), expired);
+            }
+        }
+
+        private int Ask(int most)
+        {
+            if (_asking)
+            {
+                return 0;
+            }
+
+            var ask = Math.Min(most, (_current + _previous) / 4);
+            _asking = ask > 0;
+            return ask;
+        }
+
+        /// <summary>
+        /// The answer to this entry's request for a lease: holds the lease Redis granted, if it granted one, and
+        /// answers one to give back (the one it replaces, or the new one if this entry has left the table).
+        /// </summary>
+        public Lease? Hold(Lease? lease)
+        {
+            TaskCompletionSource? arrival;
+            lock (this)
+            {
+                _asking = false;
+                (arrival, _arrival) = (_arrival, null);
+                var displaced = Keep(lease);
+                arrival?.SetResult(); // the calls waiting for this answer try the lease again (continuations run elsewhere)
+                return displaced;
+            }
+        }
+
+        private Lease? Keep(Lease? lease)
+        {
+            if (lease is null)
+            {
+                return null;
+            }
+
+            if (_evicted)
+            {
+                return lease;
+            }
+
+            if (_lease is { } held && held.Window == lease.Window)
+            {
+                // The next lease, asked for while this one still served: one lease with both.
+                held.Requests += lease.Requests;
+                held.Size = held.Requests;
+                held.Tokens += lease.Tokens;
+                held.Until = Math.Max(held.Until, lease.Until);
+                (held.RequestsLeft, held.TokensLeft) = (lease.RequestsLeft, lease.TokensLeft);
+                return null;
+            }
+
+            var displaced = _lease;
+            _lease = lease;
+            return displaced;
+        }
+
+        public Lease? Expire(long window, long now, bool all)
+        {
+            lock (this)
+            {
+                if (_lease is { } lease && (all || lease.Window != window || lease.Until <= now))
+                {
+                    _lease = null;
+                    return lease;
+                }
+
+                return null;
+            }
+        }
+
+        public Lease? Evict()
+        {
+            lock (this)
+            {
+                _evicted = true;
+                var lease = _lease;
+                _lease = null;
+                return lease;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls of one caller, model and minute counted in Redis ahead of time, for this instance to admit without a
+    /// round trip: what is left of them, and what the limits had left when Redis granted them (for the headers).
+    /// </summary>
+    private sealed class Lease(long window, string requestKey, string tokenKey, long requests)
+    {
+        public long Window { get; } = window;
+
+        /// <summary>Calls granted (merged leases: the calls held when they merged); half used, the next is asked for.</summary>
+        public long Size { get; set; } = requests;
+
+        public long Requests { get; set; } = requests;
+
+        public string RequestKey { get; } = requestKey;
+
+        public string TokenKey { get; } = tokenKey;
+
+        public long Until { get; set; }
+
+        public long Tokens { get; set; }
+
+        public long RequestsLeft { get; set; }
+
+        public long TokensLeft { get; set; }
     }
 
     internal sealed record Settlement(Reservation Reserved, CallUsage Usage, long Billed, long Cost, RedisKey[] Keys, long[] Args)
