@@ -184,12 +184,10 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        Volatile.Write(ref _stopped, true);
         await _sweeper.DisposeAsync().ConfigureAwait(false);
-        Sweep(all: true);
         try
         {
-            await Task.WhenAll(_givingBack.Keys).WaitAsync(GiveBackWait, cancellationToken).ConfigureAwait(false);
+            await GiveBackAll().WaitAsync(GiveBackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
@@ -200,11 +198,17 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
     /// <summary>Leases taken after the host stopped (or without a host) are given back here, waiting for Redis a moment.</summary>
     public void Dispose()
     {
-        Volatile.Write(ref _stopped, true);
         _sweeper.Dispose();
-        Sweep(all: true);
-        Task.WhenAll(_givingBack.Keys).Wait(GiveBackWait); // the give-backs never throw
+        GiveBackAll().Wait(GiveBackWait); // the give-backs never throw
         _meter.Dispose();
+    }
+
+    /// <summary>No more leases; every lease still held is sent back. Completes when Redis has answered them all.</summary>
+    private Task GiveBackAll()
+    {
+        Volatile.Write(ref _stopped, true);
+        Sweep(all: true);
+        return Task.WhenAll(_givingBack.Keys);
     }
 
     public async ValueTask<Admission> AdmitAsync(UsageCaller caller, string model, long estimatedTokens, CancellationToken cancellationToken)
@@ -243,11 +247,12 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
                 }
 
                 GatewayTelemetry.TrafficLeased.Add(1);
+                var (leftRequests, leftTokens) = call.Windows(take.RequestsLeft, take.TokensLeft);
                 return new Admission
                 {
                     Verdict = AdmissionVerdict.Admitted,
-                    Requests = call.Limits.RequestsPerMinute is { } rpm ? new RateWindow(rpm, Math.Max(0, take.RequestsLeft), call.Reset) : null,
-                    Tokens = call.Limits.TokensPerMinute is { } tpm ? new RateWindow(tpm, Math.Max(0, take.TokensLeft), call.Reset) : null,
+                    Requests = leftRequests,
+                    Tokens = leftTokens,
                     Reserved = new Reservation(caller, model, estimatedTokens, call.Cost, lease.TokenKey, call.Now, InLedger: false, Leased: true),
                 };
             }
@@ -285,8 +290,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
         }
 
         var retryMs = (long)result[1];
-        var requests = call.Limits.RequestsPerMinute is { } lrpm ? new RateWindow(lrpm, Math.Max(0, (long)result[2]), call.Reset) : (RateWindow?)null;
-        var tokens = call.Limits.TokensPerMinute is { } ltpm ? new RateWindow(ltpm, Math.Max(0, (long)result[3]), call.Reset) : (RateWindow?)null;
+        var (requests, tokens) = call.Windows((long)result[2], (long)result[3]);
         if (code == Ok)
         {
             return new Admission
@@ -785,6 +789,11 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
         public long Elapsed { get; }
 
         public TimeSpan Reset => TimeSpan.FromMilliseconds(WindowMs - Elapsed);
+
+        /// <summary>The request and token windows as told to the client, with what each has left (null: no such limit).</summary>
+        public (RateWindow? Requests, RateWindow? Tokens) Windows(long requestsLeft, long tokensLeft) =>
+            (Limits.RequestsPerMinute is { } rpm ? new RateWindow(rpm, Math.Max(0, requestsLeft), Reset) : null,
+             Limits.TokensPerMinute is { } tpm ? new RateWindow(tpm, Math.Max(0, tokensLeft), Reset) : null);
     }
 
     /// <summary>What <see cref="CallerState.TryTake"/> found: the lease the call was taken from (and what the limits have left), calls to ask Redis for, a lease to give back.</summary>
