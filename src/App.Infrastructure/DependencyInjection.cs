@@ -61,6 +61,8 @@ public static class DependencyInjection
             .Validate(o => o.Ttl > TimeSpan.Zero, "Cache:Ttl must be positive.")
             .Validate(o => o.MaxEntryBytes > 0, "Cache:MaxEntryBytes must be positive.")
             .Validate(o => !string.IsNullOrEmpty(o.KeyPrefix), "Cache:KeyPrefix must not be empty.")
+            .Validate(o => o.Local.Ttl >= TimeSpan.FromMilliseconds(10) && o.Local.Ttl <= TimeSpan.FromHours(1), "Cache:Local:Ttl must be between 10 ms and 1 hour.")
+            .Validate(o => o.Local.MaxBytes is >= 0 and <= 16L * 1024 * 1024 * 1024, "Cache:Local:MaxBytes must be between 0 and 16 GiB.")
             .ValidateOnStart();
         services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), "Redis:ConnectionString is required.")
@@ -71,7 +73,9 @@ public static class DependencyInjection
         services.AddSingleton<ModelRoutes>();
         services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
         services.AddHostedService<RoutesWarmup>();
-        services.AddSingleton<IResponseCache, RedisResponseCache>();
+        services.AddSingleton<RedisResponseCache>();
+        services.AddSingleton<IResponseCache>(sp => new LocalFirstResponseCache(
+            sp.GetRequiredService<RedisResponseCache>(), sp.GetRequiredService<IOptionsMonitor<CacheOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
         services.AddSingleton<RedisUsageLimiter>();

@@ -1,5 +1,6 @@
 using System.Net;
 using App.FakeUpstream;
+using App.Testing;
 
 namespace App.IntegrationTests;
 
@@ -97,10 +98,12 @@ public class CacheTests : GatewayTest
     }
 }
 
-/// <summary>Uses its own Redis, because it stops it.</summary>
+/// <summary>Uses its own Redis, because it stops it. Redis alone: the entries kept in memory are off.</summary>
 public class CacheOutageTests : GatewayTest
 {
     protected override bool OwnRedis => true;
+
+    protected override Settings Configure(Settings settings) => base.Configure(settings).With("Cache:Local:Enabled", "false");
 
     [Fact]
     public async Task RedisStoppedMidTestDegradesToUncachedAndTheCacheResumesWhenItReturns()
@@ -138,5 +141,45 @@ public class CacheOutageTests : GatewayTest
 
         Assert.Equal("hit", status);
         Assert.Equal("Healthy", (await ReadyAsync()).GetProperty("status").GetString());
+    }
+}
+
+/// <summary>Hot entries kept in this instance's memory (<c>Cache:Local</c>, on by default) in front of Redis.</summary>
+public class LocalCacheTests : GatewayTest
+{
+    protected override bool OwnRedis => true;
+
+    [Fact]
+    public async Task AnEntryReadFromRedisIsAnsweredFromMemoryEvenWhileRedisIsDown()
+    {
+        await ReadAsync(await PostAsync(Chat("hot", temperature: 0)));
+        using (var fromRedis = await PostAsync(Chat("hot", temperature: 0)))
+        {
+            Assert.Equal("hit", Header(fromRedis, "x-cache"));
+        }
+
+        // Written once and never read back: not kept in memory.
+        await ReadAsync(await PostAsync(Chat("cold", temperature: 0)));
+        Assert.Equal(2, Upstream.Requests);
+
+        await Redis.StopAsync();
+        using (var hot = await PostAsync(Chat("hot", temperature: 0)))
+        {
+            Assert.Equal("hit", Header(hot, "x-cache"));
+            Assert.False(string.IsNullOrEmpty((await ReadAsync(hot)).GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()));
+        }
+
+        using (var streamed = await PostAsync(Chat("hot", temperature: 0, stream: true), completion: HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal("hit", Header(streamed, "x-cache"));
+            Assert.True((await ReadStreamAsync(streamed)).Done);
+        }
+
+        using (var cold = await PostAsync(Chat("cold", temperature: 0)))
+        {
+            Assert.Equal("miss", Header(cold, "x-cache"));
+        }
+
+        Assert.Equal(3, Upstream.Requests);
     }
 }

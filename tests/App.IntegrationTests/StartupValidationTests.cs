@@ -17,11 +17,15 @@ public class StartupValidationTests
         Assert.Contains(ex.Failures, f => f.StartsWith("Llm:Models:chat:Deployments:0:ApiKey is required", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task AnInvalidCacheSettingStopsStartUp()
+    [Theory]
+    [InlineData("Cache:Ttl", "00:00:00", "Cache:Ttl must be positive.")]
+    [InlineData("Cache:Local:Ttl", "00:00:00.005", "Cache:Local:Ttl must be between 10 ms and 1 hour.")]
+    [InlineData("Cache:Local:Ttl", "02:00:00", "Cache:Local:Ttl must be between 10 ms and 1 hour.")]
+    [InlineData("Cache:Local:MaxBytes", "-1", "Cache:Local:MaxBytes must be between 0 and 16 GiB.")]
+    public async Task AnInvalidCacheSettingStopsStartUpNamingTheKey(string key, string value, string error)
     {
-        var ex = await StartUpFailureAsync(new Settings().With("Cache:Ttl", "00:00:00"));
-        Assert.Contains("Cache:Ttl must be positive.", ex.Failures);
+        var ex = await StartUpFailureAsync(new Settings().With(key, value));
+        Assert.Contains(error, ex.Failures);
     }
 
     [Fact]

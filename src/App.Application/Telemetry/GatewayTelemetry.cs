@@ -33,6 +33,9 @@ public static class GatewayTelemetry
     public static readonly Counter<long> CacheErrors = Meter.CreateCounter<long>(
         "app.gateway.cache.errors", "{error}", "Cache operations that failed (store unavailable); the request went on uncached.");
 
+    public static readonly Counter<long> CacheLocalHits = Meter.CreateCounter<long>(
+        "app.gateway.cache.local_hits", "{hit}", "Cache hits answered from this instance's memory (Cache:Local) without a round trip to Redis; a subset of the hits in app.gateway.cache.lookups.");
+
     public static readonly Counter<long> Retries = Meter.CreateCounter<long>(
         "app.gateway.upstream.retries", "{retry}", "Retried upstream attempts.");
 
