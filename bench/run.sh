@@ -97,7 +97,7 @@ read -r -a extra_env <<< "${BENCH_GATEWAY_ENV:-}"
 gateway_env+=("${extra_env[@]}")
 # Scenarios to run: all (default), only the closed-loop ones, the 50 ms upstream included (BENCH_ONLY=closed), only
 # 64 connections on the gateway, uncached and cache hit (BENCH_ONLY=quick), only streaming (BENCH_ONLY=stream) or
-# only the open-loop rates (BENCH_ONLY=open), for quick comparisons.
+# only the open-loop rates (BENCH_ONLY=open), or only cache hits at fixed rates (BENCH_ONLY=hits), for quick comparisons.
 ONLY="${BENCH_ONLY:-all}"
 # Migrations run as a release step, as in production (docs/operations.md), not inside the gateway under test.
 env "${gateway_env[@]}" dotnet "$API" migrate --contentRoot "$ROOT/src/App.Api" > "$OUT/migrate.log" 2>&1 || { cat "$OUT/migrate.log" >&2; exit 1; }
@@ -209,11 +209,16 @@ standard() {
     load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
   [ "$ONLY" = "open" ] && return 0
-  for c in 16 64; do
+  [ "$ONLY" = "hits" ] || for c in 16 64; do
     [ "$ONLY" = "quick" ] && [ $c -ne 64 ] && continue
     [ "$ONLY" = "quick" ] || load --label "direct" --mode closed --connections $c --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
     load --label "gateway, cache off" --mode closed --connections $c --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
     load --label "gateway, cache hit" --mode closed --connections $c --deterministic --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
+  done
+  # Cache hits at fixed rates up to the target's 10,000 a second, latency from each request's intended send time.
+  [ "$ONLY" = "all" ] || [ "$ONLY" = "hits" ] && for rate in 5000 10000; do
+    load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
+    load --label "gateway, cache hit" --mode open --rate $rate --deterministic --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
   [ "$ONLY" = "all" ] || [ "$ONLY" = "closed" ] || return 0
   # A slow upstream (50 ms): what the gateway adds when most of a request is waiting, with 64 in flight.
