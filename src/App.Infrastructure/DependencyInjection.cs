@@ -232,7 +232,7 @@ public static class DependencyInjection
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
                 .AddHttpClientInstrumentation())
             .WithMetrics(m => m
-                .AddMeter(GatewayTelemetry.SourceName, "Polly")
+                .AddMeter(GatewayTelemetry.SourceName, TraceWriter.MeterName, "Polly")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation())

@@ -52,6 +52,14 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         ArgumentNullException.ThrowIfNull(builder);
         builder.UseEnvironment("Testing");
         var merged = Configuration();
+        // Host settings are seen by Program's code before the host is built (what it reads from builder.Configuration,
+        // such as whether to build the OpenTelemetry pipelines); the app configuration source, added last, wins over
+        // appsettings.json as a deployment's environment would.
+        foreach (var (key, value) in merged)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(merged));
     }
 

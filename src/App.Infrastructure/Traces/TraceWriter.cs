@@ -22,6 +22,9 @@ namespace App.Infrastructure.Traces;
 /// </summary>
 public sealed partial class TraceWriter : BackgroundService, ITraceSink
 {
+    /// <summary>The meter of the writer's instruments (<c>app.traces.*</c>).</summary>
+    public const string MeterName = "App.Traces";
+
     private readonly Channel<TraceDraft> _channel;
     private readonly TenantData _data;
     private readonly KeyEncryption _encryption;
@@ -46,7 +49,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of blocking: we count, never wait
             SingleReader = true,
         });
-        var meter = meters.Create("App.Traces");
+        var meter = meters.Create(MeterName);
         _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
         _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost: queue full, or storage failing past retries.");
         meter.CreateObservableGauge("app.traces.queued", () => (long)_channel.Reader.Count, "{trace}", "Traces waiting to be written.");

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Text;
+using App.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace App.IntegrationTests;
+
+/// <summary>
+/// With a collector configured (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>), what docs/operations.md lists reaches it: a
+/// collector on loopback receives the app's OTLP exports (HTTP and protobuf) and the test looks for the names.
+/// </summary>
+public sealed class OtlpExportTests : GatewayTest
+{
+    private readonly ConcurrentQueue<(string Path, byte[] Body)> _exports = new();
+    private WebApplication? _collector;
+    private string _collectorUrl = string.Empty;
+
+    protected override async Task StartMoreServersAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _collector = builder.Build();
+        _collector.MapPost("/v1/{signal}", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            _exports.Enqueue((context.Request.Path.Value!, body.ToArray()));
+            context.Response.ContentType = "application/x-protobuf";
+        });
+        await _collector.StartAsync();
+        _collectorUrl = _collector.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    protected override Settings Configure(Settings settings) => base.Configure(settings)
+        .Route("offline", Deployment.Offline())
+        .With("OTEL_EXPORTER_OTLP_ENDPOINT", _collectorUrl)
+        .With("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .With("OTEL_METRIC_EXPORT_INTERVAL", "300")
+        .With("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .With("Traces:FlushInterval", "00:00:00.050");
+
+    [Fact]
+    public async Task EveryDocumentedMeterAndTheModelCallSpanReachTheCollector()
+    {
+        using (var response = await PostAsync(Chat("export me", model: "offline", temperature: 0)))
+        {
+            await ReadAsync(response);
+        }
+
+        using (var hit = await PostAsync(Chat("export me", model: "offline", temperature: 0)))
+        {
+            Assert.Equal("hit", Header(hit, "x-cache"));
+        }
+
+        // One instrument of each meter the service creates (App.Gateway, App.Traces), the GenAI conventions, and
+        // the framework meters operations.md promises.
+        string[] metrics = ["gen_ai.client.token.usage", "app.gateway.cache.lookups", "app.traces.written", "app.traces.queued", "http.server.request.duration"];
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string[] missing = metrics;
+        while (DateTime.UtcNow < deadline)
+        {
+            var exported = Exported("/v1/metrics");
+            missing = [.. metrics.Where(m => !exported.Contains(m, StringComparison.Ordinal))];
+            if (missing.Length == 0 && Exported("/v1/traces").Contains("chat offline", StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.True(missing.Length == 0, $"not exported: {string.Join(", ", missing)}; exports received: {_exports.Count(e => e.Path == "/v1/metrics")} of metrics, {_exports.Count(e => e.Path == "/v1/traces")} of spans");
+        Assert.Contains("chat offline", Exported("/v1/traces"), StringComparison.Ordinal);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_collector is not null)
+        {
+            await _collector.DisposeAsync();
+        }
+    }
+
+    // Protobuf keeps names as UTF-8 bytes: reading the bodies as Latin-1 text finds them without a decoder.
+    private string Exported(string path) =>
+        string.Concat(_exports.Where(e => e.Path == path).Select(e => Encoding.Latin1.GetString(e.Body)));
+}
