@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using App.Application.Audit;
 using App.Application.Caching;
 using App.Application.Gateway;
@@ -75,7 +76,7 @@ public static class DependencyInjection
         services.AddHostedService<RoutesWarmup>();
         services.AddSingleton<RedisResponseCache>();
         services.AddSingleton<IResponseCache>(sp => new LocalFirstResponseCache(
-            sp.GetRequiredService<RedisResponseCache>(), sp.GetRequiredService<IOptionsMonitor<CacheOptions>>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<RedisResponseCache>(), sp.GetRequiredService<IOptionsMonitor<CacheOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>()));
         services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
         services.AddSingleton<RedisUsageLimiter>();

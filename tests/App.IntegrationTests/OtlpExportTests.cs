@@ -61,7 +61,7 @@ public sealed class OtlpExportTests : GatewayTest
 
         // One instrument of each meter the service creates (App.Gateway, App.Traces), the GenAI conventions, and
         // the framework meters operations.md promises.
-        string[] metrics = ["gen_ai.client.token.usage", "app.gateway.cache.lookups", "app.traces.written", "app.traces.queued", "http.server.request.duration"];
+        string[] metrics = ["gen_ai.client.token.usage", "app.gateway.cache.lookups", "app.gateway.cache.local.size", "app.traces.written", "app.traces.queued", "http.server.request.duration"];
         var deadline = DateTime.UtcNow.AddSeconds(20);
         string[] missing = metrics;
         while (DateTime.UtcNow < deadline)

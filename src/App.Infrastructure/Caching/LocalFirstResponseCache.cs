@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using App.Application.Caching;
 using App.Application.Telemetry;
 using Microsoft.Extensions.Options;
@@ -29,11 +30,15 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
     /// <param name="redis">The shared store behind (the Redis cache).</param>
     /// <param name="options">The <c>Cache</c> section.</param>
     /// <param name="time">The clock entries expire by.</param>
-    public LocalFirstResponseCache(IResponseCache redis, IOptionsMonitor<CacheOptions> options, TimeProvider time)
+    /// <param name="meters">Where the gauge of what the entries take is published (none in unit tests).</param>
+    public LocalFirstResponseCache(IResponseCache redis, IOptionsMonitor<CacheOptions> options, TimeProvider time, IMeterFactory? meters = null)
     {
         _redis = redis;
         _options = options;
         _time = time;
+        // A meter owned by the container: the gauge goes away with it.
+        meters?.Create(GatewayTelemetry.SourceName).CreateObservableGauge(
+            "app.gateway.cache.local.size", () => Interlocked.Read(ref _bytes), "By", "What the cache entries kept in this instance's memory (Cache:Local) take, as estimated from their text.");
         var every = options.CurrentValue.Local.Ttl < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.CurrentValue.Local.Ttl;
         _sweeper = time.CreateTimer(_ => Sweep(), null, every, every);
     }
