@@ -31,8 +31,12 @@ public sealed class TrafficOptions
     /// <summary>Calls of room, in every limit and budget, a caller needs for its next call to overlap admission.</summary>
     public int OverlapHeadroom { get; init; } = 20;
 
-    /// <summary>How long a caller's room, as the last admission measured it, is trusted.</summary>
-    public TimeSpan OverlapWindow { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a caller's room, as the last admission measured it, is trusted. Long enough to cover a caller that
+    /// sends a call every few seconds (a chat user streaming answers); a wrong guess still costs only a cancelled
+    /// upstream call, and needs other instances to use up <see cref="OverlapHeadroom"/> calls of room meanwhile.
+    /// </summary>
+    public TimeSpan OverlapWindow { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// At most this many calls of one caller and model an instance may admit on its own, without asking Redis,

@@ -100,3 +100,23 @@ public class OverlapAdmissionTests : GatewayTest
         return await client.PostAsync("/v1/chat/completions", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
     }
 }
+
+/// <summary>The room an admission measured is trusted for <c>Traffic:OverlapWindow</c>, then no longer.</summary>
+public class OverlapWindowTests : GatewayTest
+{
+    protected override Settings Configure(Settings settings) => base.Configure(settings)
+        .With("Traffic:OverlapWindow", "00:00:01");
+
+    [Fact]
+    public async Task RoomIsTrustedForTheWindowOnly()
+    {
+        var limiter = Factory.Services.GetRequiredService<IUsageLimiter>();
+        var caller = new UsageCaller(Tenant, "windowed");
+        Assert.True((await limiter.AdmitAsync(caller, "gpt", 100, default)).IsAdmitted);
+        Assert.True(limiter.HasHeadroom(caller, "gpt"));
+        await Task.Delay(TimeSpan.FromMilliseconds(1300));
+        Assert.False(limiter.HasHeadroom(caller, "gpt"));
+        Assert.True((await limiter.AdmitAsync(caller, "gpt", 100, default)).IsAdmitted);
+        Assert.True(limiter.HasHeadroom(caller, "gpt"));
+    }
+}
