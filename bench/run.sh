@@ -228,12 +228,15 @@ standard() {
   streams
 }
 
-# Streaming, one stream at a time (what the gateway adds to time to first token, unloaded) and 16 at once.
+# Streaming, one stream at a time (what the gateway adds to time to first token, unloaded) and 16 at once. A
+# stream lasts 1.3 s, so one at a time runs three times as long, for ~3 streams per scenario second, not 0.8.
 streams() {
   for c in 1 16; do
-    load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
-    load --label "relay on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" --pid $STREAM_RELAY_PID
-    load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
+    local seconds=$DURATION
+    [ $c -eq 1 ] && seconds=$(( DURATION * 3 ))
+    DURATION=$seconds load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
+    DURATION=$seconds load --label "relay on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" --pid $STREAM_RELAY_PID
+    DURATION=$seconds load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
 }
 
@@ -249,7 +252,7 @@ write_docs() {
     echo "- versions: .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ { v = $2 } END { print v }'), $("$pg_bin/postgres" --version), Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
     echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run; \"relay on core 1\" is a plain TCP relay (\`App.Bench delay-proxy --delay-ms 0\`) pinned to the gateway's core in front of the same upstream, the floor for any process in the path"
     echo "- the gateway's resident memory when idle after start, before any load: $IDLE_RSS_MB MB"
-    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-180} s of load; then $DURATION s per scenario after 2 s of warm-up)"
+    echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-180} s of load; then $DURATION s per scenario after 2 s of warm-up, $(( DURATION * 3 )) s for one stream at a time)"
     echo
     cat "$OUT/table.md"
     echo "<!-- bench:end -->"
