@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using App.Application.Audit;
 using App.Application.Caching;
 using App.Application.Gateway;
@@ -75,8 +74,7 @@ public static class DependencyInjection
         services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
         services.AddHostedService<RoutesWarmup>();
         services.AddSingleton<RedisResponseCache>();
-        services.AddSingleton<IResponseCache>(sp => new LocalFirstResponseCache(
-            sp.GetRequiredService<RedisResponseCache>(), sp.GetRequiredService<IOptionsMonitor<CacheOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>()));
+        services.AddSingleton<IResponseCache>(sp => ActivatorUtilities.CreateInstance<LocalFirstResponseCache>(sp, sp.GetRequiredService<RedisResponseCache>()));
         services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
         services.AddSingleton<RedisUsageLimiter>();

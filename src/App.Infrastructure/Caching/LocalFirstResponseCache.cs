@@ -19,23 +19,25 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
     // What an entry costs beyond its strings: the entry, the value, the dictionary node, string headers.
     private const int EntryOverhead = 256;
 
-    private readonly IResponseCache _redis;
+    private readonly IResponseCache _store;
     private readonly IOptionsMonitor<CacheOptions> _options;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ITimer _sweeper;
+    private readonly Throttle _sweepWhenFull;
     private long _bytes;
-    private long _lastSweepTicks;
 
-    /// <param name="redis">The shared store behind (the Redis cache).</param>
+    /// <param name="store">The shared store behind (the Redis cache).</param>
     /// <param name="options">The <c>Cache</c> section.</param>
     /// <param name="time">The clock entries expire by.</param>
     /// <param name="meters">Where the gauge of what the entries take is published (none in unit tests).</param>
-    public LocalFirstResponseCache(IResponseCache redis, IOptionsMonitor<CacheOptions> options, TimeProvider time, IMeterFactory? meters = null)
+    public LocalFirstResponseCache(IResponseCache store, IOptionsMonitor<CacheOptions> options, TimeProvider time, IMeterFactory? meters = null)
     {
-        _redis = redis;
+        _store = store;
         _options = options;
         _time = time;
+        // A full cache of live entries is not walked on every miss.
+        _sweepWhenFull = new Throttle(TimeSpan.FromSeconds(1), time);
         // A meter owned by the container: the gauge goes away with it.
         meters?.Create(GatewayTelemetry.SourceName).CreateObservableGauge(
             "app.gateway.cache.local.size", () => Interlocked.Read(ref _bytes), "By", "What the cache entries kept in this instance's memory (Cache:Local) take, as estimated from their text.");
@@ -50,10 +52,10 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
 
     public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken)
     {
-        var local = _options.CurrentValue.Local;
-        if (!local.Enabled)
+        var options = _options.CurrentValue;
+        if (!options.Local.Enabled)
         {
-            return _redis.GetAsync(key, cancellationToken);
+            return _store.GetAsync(key, cancellationToken);
         }
 
         if (_entries.TryGetValue(key, out var entry))
@@ -67,28 +69,27 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
             Remove(key, entry);
         }
 
-        return FromRedisAsync(key, cancellationToken);
+        return FromStoreAsync(key, options, cancellationToken);
     }
 
     public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken) =>
-        _redis.SetAsync(key, value, ttl, cancellationToken);
+        _store.SetAsync(key, value, ttl, cancellationToken);
 
     public void Dispose() => _sweeper.Dispose();
 
-    private async ValueTask<CachedCompletion?> FromRedisAsync(string key, CancellationToken cancellationToken)
+    private async ValueTask<CachedCompletion?> FromStoreAsync(string key, CacheOptions options, CancellationToken cancellationToken)
     {
-        var value = await _redis.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        var value = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (value is not null)
         {
-            Keep(key, value);
+            Keep(key, value, options);
         }
 
         return value;
     }
 
-    private void Keep(string key, CachedCompletion value)
+    private void Keep(string key, CachedCompletion value, CacheOptions options)
     {
-        var options = _options.CurrentValue;
         var now = _time.GetUtcNow();
         // Redis was given the entry with Cache:Ttl after it was created: it is gone from Redis no earlier than that.
         var until = Min(now + options.Local.Ttl, value.CreatedAt + options.Ttl);
@@ -100,7 +101,11 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
 
         if (!Reserve(size, options.Local.MaxBytes))
         {
-            SweepIfDue();
+            if (_sweepWhenFull.TryPass())
+            {
+                Sweep();
+            }
+
             if (!Reserve(size, options.Local.MaxBytes))
             {
                 return;
@@ -140,19 +145,6 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
         if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, entry)))
         {
             Interlocked.Add(ref _bytes, -entry.Size);
-        }
-    }
-
-    // A full cache sweeps when an entry finds no room, at most once a second: a full cache of live entries is not
-    // walked on every miss.
-    private void SweepIfDue()
-    {
-        var now = _time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastSweepTicks);
-        if ((last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1))
-            && Interlocked.CompareExchange(ref _lastSweepTicks, now, last) == last)
-        {
-            Sweep();
         }
     }
 

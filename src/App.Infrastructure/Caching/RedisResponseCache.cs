@@ -14,8 +14,7 @@ namespace App.Infrastructure.Caching;
 /// </summary>
 internal sealed partial class RedisResponseCache(IConnectionMultiplexer redis, TimeProvider time, ILogger<RedisResponseCache> logger) : IResponseCache
 {
-    private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
-    private long _lastLoggedTicks;
+    private readonly Throttle _logging = new(TimeSpan.FromSeconds(10), time);
 
     public async ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -47,14 +46,9 @@ internal sealed partial class RedisResponseCache(IConnectionMultiplexer redis, T
     private void Failed(string operation, Exception ex)
     {
         GatewayTelemetry.CacheErrors.Add(1, new KeyValuePair<string, object?>("app.cache.operation", operation));
-        var now = time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastLoggedTicks);
-        if (last == 0 || time.GetElapsedTime(last, now) > LogEvery)
+        if (_logging.TryPass())
         {
-            if (Interlocked.CompareExchange(ref _lastLoggedTicks, now, last) == last)
-            {
-                LogCacheUnavailable(operation, ex.GetType().Name, ex.Message);
-            }
+            LogCacheUnavailable(operation, ex.GetType().Name, ex.Message);
         }
     }
 

@@ -137,10 +137,11 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
         """;
 
     private static readonly RedisScript Admit = new(AdmitScript), Settle = new(SettleScript), GiveBackLease = new(GiveBackScript);
-    private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10), GiveBackWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan GiveBackWait = TimeSpan.FromSeconds(2);
 
     private readonly IConnectionMultiplexer _redis;
     private readonly IOptionsMonitor<TrafficOptions> _options;
+    private readonly Throttle _logging;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisUsageLimiter> _logger;
     private readonly Meter _meter = new(GatewayTelemetry.SourceName);
@@ -159,13 +160,13 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
     private readonly Lock _settleGate = new();
     private List<Settlement> _settleQueue = [];
     private bool _settling;
-    private long _lastLoggedTicks;
 
     public RedisUsageLimiter(IConnectionMultiplexer redis, IOptionsMonitor<TrafficOptions> options, TimeProvider time, ILogger<RedisUsageLimiter> logger)
     {
         _redis = redis;
         _options = options;
         _time = time;
+        _logging = new Throttle(TimeSpan.FromSeconds(10), time);
         _logger = logger;
         _meter.CreateObservableGauge(
             "app.budget.utilization",
@@ -745,9 +746,7 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
 
     private void Failed(string operation, Exception ex)
     {
-        var now = _time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastLoggedTicks);
-        if ((last == 0 || _time.GetElapsedTime(last, now) > LogEvery) && Interlocked.CompareExchange(ref _lastLoggedTicks, now, last) == last)
+        if (_logging.TryPass())
         {
             LogUnavailable(operation, ex.GetType().Name, ex.Message, _options.CurrentValue.FailOpen);
         }
