@@ -3,8 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace App.FakeUpstream;
 
@@ -106,16 +104,12 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
 
     public static async Task<FakeUpstreamServer> StartAsync(string url = "http://127.0.0.1:0", Action<UpstreamBehaviour>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(url);
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackApp.Create(url);
         var server = new FakeUpstreamServer(app);
         configure?.Invoke(server.Behaviour);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake-model", @object = "model", owned_by = "fake" } } }));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = await LoopbackApp.StartAsync(app);
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1/");
         return server;
     }

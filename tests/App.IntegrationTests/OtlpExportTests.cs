@@ -1,13 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text;
+using App.FakeUpstream;
 using App.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace App.IntegrationTests;
 
@@ -23,10 +19,7 @@ public sealed class OtlpExportTests : GatewayTest
 
     protected override async Task StartMoreServersAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _collector = builder.Build();
+        _collector = LoopbackApp.Create();
         _collector.MapPost("/v1/{signal}", async (HttpContext context) =>
         {
             using var body = new MemoryStream();
@@ -34,8 +27,7 @@ public sealed class OtlpExportTests : GatewayTest
             _exports.Enqueue((context.Request.Path.Value!, body.ToArray()));
             context.Response.ContentType = "application/x-protobuf";
         });
-        await _collector.StartAsync();
-        _collectorUrl = _collector.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _collectorUrl = await LoopbackApp.StartAsync(_collector);
     }
 
     protected override Settings Configure(Settings settings) => base.Configure(settings)

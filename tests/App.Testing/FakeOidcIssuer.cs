@@ -1,11 +1,7 @@
 using System.Security.Cryptography;
+using App.FakeUpstream;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
 namespace App.Testing;
@@ -34,10 +30,7 @@ public sealed class FakeOidcIssuer : IAsyncDisposable
 
     public static async Task<FakeOidcIssuer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         var issuer = new FakeOidcIssuer(app);
         issuer.Rotate(keepPrevious: false);
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
@@ -54,8 +47,7 @@ public sealed class FakeOidcIssuer : IAsyncDisposable
                 return Results.Json(new { keys = issuer._published.Select(k => Jwk(k.Kid, k.Key)).ToList() });
             }
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = await LoopbackApp.StartAsync(app);
         issuer.Authority = new Uri(address.TrimEnd('/') + "/");
         return issuer;
     }
