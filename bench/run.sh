@@ -37,6 +37,12 @@ trap cleanup EXIT
 dotnet build App.sln -c Release --nologo -v quiet > /dev/null
 deploy/local/servers.sh start > /dev/null
 
+# Every process here has one core (or shares one), where idle thread-pool workers that spin before they sleep only
+# take the CPU from the others: the gateway turns that off by itself on one CPU (ProcessTuning), and the upstreams,
+# the relay and the load generator get it from here. With spinning on, the upstream made 150-180 context switches
+# per request and the direct call's p99 at 1,000 req/s was ~5 ms; with it off, 6 and under 1 ms.
+export DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
+
 API=src/App.Api/bin/Release/net10.0/App.Api.dll
 UPSTREAM=tests/App.FakeUpstream/bin/Release/net10.0/App.FakeUpstream.dll
 BENCH=bench/App.Bench/bin/Release/net10.0/App.Bench.dll
@@ -47,11 +53,54 @@ taskset -c 0 dotnet "$UPSTREAM" --port $STREAM_PORT --latency-ms 0 --chunks 64 -
 # A plain TCP relay on the gateway's core in front of the 0 ms upstream and the streaming one: a read and a write per
 # direction, nothing parsed, the least any process in a request's path can add on this split. Its rows ("relay on
 # core 1") are the floor the gateway's added latency is read against, beside the direct call. It gets the settings
-# the gateway applies to itself by default (no thread-pool spinning on one CPU, inline socket completions).
+# the gateway applies to itself by default (inline socket completions; no thread-pool spinning, as everything here).
 RELAY_PORT=18097; STREAM_RELAY_PORT=18098
-relay_env=(DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
+relay_env=(DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
 env "${relay_env[@]}" taskset -c 1 dotnet "$BENCH" delay-proxy --port $RELAY_PORT --target "127.0.0.1:$UP_PORT" --delay-ms 0 > "$OUT/relay.log" 2>&1 & RELAY_PID=$!; pids+=($RELAY_PID)
 env "${relay_env[@]}" taskset -c 1 dotnet "$BENCH" delay-proxy --port $STREAM_RELAY_PORT --target "127.0.0.1:$STREAM_PORT" --delay-ms 0 > "$OUT/stream-relay.log" 2>&1 & STREAM_RELAY_PID=$!; pids+=($STREAM_RELAY_PID)
+# The same floor from a native proxy: HAProxy pinned to the gateway's core, one thread, as a TCP relay in front of
+# the 0 ms upstream ("haproxy tcp on core 1") and as an HTTP reverse proxy (it parses each request and reuses its
+# connections to the upstream: the least a gateway does) in front of the 0 ms and the streaming upstreams ("haproxy
+# http on core 1"). Installed when missing (deploy/local/install-deps.sh --with-haproxy); BENCH_HAPROXY=0 leaves the
+# rows out, and so does a machine where it cannot be installed.
+HAPROXY_TCP_PORT=18099; HAPROXY_HTTP_PORT=18100; HAPROXY_STREAM_PORT=18101; HAPROXY_PID=""
+if [ "${BENCH_HAPROXY:-1}" != "0" ] && deploy/local/install-deps.sh --with-haproxy > /dev/null 2>&1; then
+  cat > "$OUT/haproxy.cfg" << EOF
+global
+  nbthread 1
+  maxconn 1000
+defaults
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend tcp
+  mode tcp
+  bind 127.0.0.1:$HAPROXY_TCP_PORT
+  default_backend tcp
+backend tcp
+  mode tcp
+  server upstream 127.0.0.1:$UP_PORT
+frontend http
+  mode http
+  bind 127.0.0.1:$HAPROXY_HTTP_PORT
+  default_backend http
+backend http
+  mode http
+  http-reuse always
+  server upstream 127.0.0.1:$UP_PORT
+frontend stream
+  mode http
+  bind 127.0.0.1:$HAPROXY_STREAM_PORT
+  default_backend stream
+backend stream
+  mode http
+  http-reuse always
+  server upstream 127.0.0.1:$STREAM_PORT
+EOF
+  taskset -c 1 haproxy -db -f "$OUT/haproxy.cfg" > "$OUT/haproxy.log" 2>&1 & HAPROXY_PID=$!; pids+=($HAPROXY_PID)
+else
+  echo "haproxy rows left out (BENCH_HAPROXY=0, or haproxy could not be installed)" >&2
+fi
 # BENCH_REDIS_DELAY_MS=N: the gateway reaches Redis through a relay that holds its replies N ms, as if Redis were in
 # another zone (1 ms measured 2.4 ms round trip here with redis-cli --latency: the timers' resolution adds to it).
 GW_REDIS_PORT=$APP_REDIS_PORT
@@ -129,6 +178,11 @@ warm_up() {
   # The relays too, briefly: a relay has little code to compile.
   taskset -c 0 dotnet "$BENCH" load --duration 5 --warmup 0 --mode closed --connections 16 --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" > /dev/null
   taskset -c 0 dotnet "$BENCH" load --duration 3 --warmup 0 --mode closed --connections 4 --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" > /dev/null
+  if [ -n "$HAPROXY_PID" ]; then
+    for port in $HAPROXY_TCP_PORT $HAPROXY_HTTP_PORT; do
+      taskset -c 0 dotnet "$BENCH" load --duration 2 --warmup 0 --mode closed --connections 16 --url "http://127.0.0.1:$port/v1/chat/completions" > /dev/null
+    done
+  fi
   local total=${BENCH_WARMUP:-180}
   local quarter=$(( total / 4 ))
   [ "$total" -gt 0 ] || return 0
@@ -136,6 +190,14 @@ warm_up() {
   [ "$quarter" -gt 0 ] || return 0
   taskset -c 0 dotnet "$BENCH" load --duration "$quarter" --warmup 0 --mode closed --connections 64 --deterministic --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
   taskset -c 0 dotnet "$BENCH" load --duration "$quarter" --warmup 0 --mode closed --connections 16 --stream --model benchstream --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
+}
+# The relays' rows at an open-loop rate: the .NET relay, then HAProxy as a TCP relay and as an HTTP proxy.
+relays_open() {
+  local rate=$1
+  load --label "relay on core 1" --mode open --rate "$rate" --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" --pid $RELAY_PID
+  [ -n "$HAPROXY_PID" ] || return 0
+  load --label "haproxy tcp on core 1" --mode open --rate "$rate" --url "http://127.0.0.1:$HAPROXY_TCP_PORT/v1/chat/completions" --pid $HAPROXY_PID
+  load --label "haproxy http on core 1" --mode open --rate "$rate" --url "http://127.0.0.1:$HAPROXY_HTTP_PORT/v1/chat/completions" --pid $HAPROXY_PID
 }
 header() {
   echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | CPU s/1k | peak RSS MB | switches/req |"
@@ -157,7 +219,7 @@ case "$PROFILE" in
     header
     for rate in 250 1000 2000; do
       DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-      DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "relay on core 1" --mode open --rate $rate --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" --pid $RELAY_PID
+      DURATION="${BENCH_STEADY_SECONDS:-60}" relays_open $rate
       DURATION="${BENCH_STEADY_SECONDS:-60}" load --label "gateway, cache off" --mode open --rate $rate --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
     done
     exit 0 ;;
@@ -205,7 +267,7 @@ standard() {
   fi
   [ "$ONLY" = "all" ] || [ "$ONLY" = "open" ] && for rate in 250 1000; do
     load --label "direct" --mode open --rate $rate --url "http://127.0.0.1:$UP_PORT/v1/chat/completions"
-    load --label "relay on core 1" --mode open --rate $rate --url "http://127.0.0.1:$RELAY_PORT/v1/chat/completions" --pid $RELAY_PID
+    relays_open $rate
     load --label "gateway, cache off" --mode open --rate $rate --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
   [ "$ONLY" = "open" ] && return 0
@@ -236,6 +298,7 @@ streams() {
     [ $c -eq 1 ] && seconds=$(( DURATION * 3 ))
     DURATION=$seconds load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
     DURATION=$seconds load --label "relay on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" --pid $STREAM_RELAY_PID
+    [ -z "$HAPROXY_PID" ] || DURATION=$seconds load --label "haproxy http on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$HAPROXY_STREAM_PORT/v1/chat/completions" --pid $HAPROXY_PID
     DURATION=$seconds load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
 }
@@ -250,7 +313,7 @@ write_docs() {
     echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet -- . ':!docs/benchmarks.md' || echo ' plus uncommitted changes')"
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "- versions: .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/NETCore.App/ { v = $2 } END { print v }'), $("$pg_bin/postgres" --version), Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
-    echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run; \"relay on core 1\" is a plain TCP relay (\`App.Bench delay-proxy --delay-ms 0\`) pinned to the gateway's core in front of the same upstream, the floor for any process in the path"
+    echo "- split: the gateway pinned to core 1 (taskset -c 1); load generator and fake upstreams on core 0; PostgreSQL and Redis unpinned, fresh for the run; \"relay on core 1\" is a plain TCP relay (\`App.Bench delay-proxy --delay-ms 0\`) pinned to the gateway's core in front of the same upstream, the floor for any process in the path; \"haproxy tcp\" and \"haproxy http on core 1\" are the same floor from HAProxy $(haproxy -v 2> /dev/null | awk 'NR == 1 { print $3 }') (one thread, pinned there too), as a TCP relay and as an HTTP reverse proxy"
     echo "- the gateway's resident memory when idle after start, before any load: $IDLE_RSS_MB MB"
     echo "- command: \`bash bench/run.sh $DURATION --write-docs\` (the gateway warmed up with ${BENCH_WARMUP:-180} s of load; then $DURATION s per scenario after 2 s of warm-up, $(( DURATION * 3 )) s for one stream at a time)"
     echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local servers the service and its tests use: PostgreSQL (15 or newer) and Redis, from Debian's
-# packages, and with --with-browser also Chromium for the browser tests (skipped when CHROMIUM_PATH names one).
+# packages; with --with-browser also Chromium for the browser tests (skipped when CHROMIUM_PATH names one), and with
+# --with-haproxy HAProxy, the native proxy the benchmarks measure beside the gateway (bench/run.sh).
 # Does nothing for what is already there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -8,13 +9,22 @@ have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; }
 have_redis() { command -v redis-server > /dev/null 2>&1; }
 
 have_browser() { [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; }
+have_haproxy() { command -v haproxy > /dev/null 2>&1; }
+
+browser=""; haproxy=""
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) browser=1 ;;
+    --with-haproxy) haproxy=1 ;;
+    *) echo "unknown option: $arg (expected --with-browser or --with-haproxy)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
-if [ "${1:-}" = "--with-browser" ] && ! have_browser; then
-  missing+=(chromium)
-fi
+[ -n "$browser" ] && ! have_browser && missing+=(chromium)
+[ -n "$haproxy" ] && ! have_haproxy && missing+=(haproxy)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -30,6 +40,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 # The packages start system-wide services on the default ports; this project runs its own on other ports.
 if command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now redis-server postgresql > /dev/null 2>&1 || true
+  $SUDO systemctl disable --now redis-server postgresql haproxy > /dev/null 2>&1 || true
 fi
-have_postgres && have_redis && { [ "${1:-}" != "--with-browser" ] || have_browser; }
+have_postgres && have_redis && { [ -z "$browser" ] || have_browser; } && { [ -z "$haproxy" ] || have_haproxy; }
