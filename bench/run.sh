@@ -90,11 +90,14 @@ backend http
   server upstream 127.0.0.1:$UP_PORT
 frontend stream
   mode http
+  option http-no-delay
   bind 127.0.0.1:$HAPROXY_STREAM_PORT
   default_backend stream
 backend stream
   mode http
   http-reuse always
+  # Without it HAProxy sends with MSG_MORE and the kernel holds each small chunk up to 200 ms: what an SSE stream needs.
+  option http-no-delay
   server upstream 127.0.0.1:$STREAM_PORT
 EOF
   taskset -c 1 haproxy -db -f "$OUT/haproxy.cfg" > "$OUT/haproxy.log" 2>&1 & HAPROXY_PID=$!; pids+=($HAPROXY_PID)
