@@ -10,6 +10,7 @@ try
         "traces" => await TracesScenario.RunAsync(args),
         "load" => await LoadScenario.RunAsync(args),
         "guard" => await GuardScenario.RunAsync(),
+        "redact" => await RedactScenario.RunAsync(),
         "limiter" => await LimiterScenario.RunAsync(args),
         "delay-proxy" => await DelayProxy.RunAsync(args),
         _ => Usage(),
@@ -24,6 +25,7 @@ catch (Exception ex)
 static int Usage()
 {
     Console.Error.WriteLine("usage: App.Bench guard   (detection and false-positive rates of the input guard on tests/data/guard)");
+    Console.Error.WriteLine("       App.Bench redact  (the redactor's time and bytes allocated per text)");
     Console.Error.WriteLine("       App.Bench delay-proxy --port P --target HOST:PORT [--delay-ms N]   (a TCP relay holding replies N ms; 0: a plain relay)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench limiter [--count N] [--concurrency N] [--users N] [--cached] [--budgets]   (Redis and client CPU per admission and settlement)");

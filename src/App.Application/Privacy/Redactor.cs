@@ -77,8 +77,16 @@ public static partial class Redactor
         text = Replace(text, JwtPattern(), Jwt, counts);
         text = Replace(text, SecretPattern(), Secret, counts);
         text = Replace(text, EmailPattern(), Email, counts);
-        text = IbanPattern().Replace(text, m => Within(m.Value, Iban, counts, ValidIbanPrefix));
-        text = CardPattern().Replace(text, m => Within(m.Value, Card, counts, CardWindow));
+        if (IbanPattern().IsMatch(text))
+        {
+            text = IbanPattern().Replace(text, m => Within(m.Value, Iban, counts, ValidIbanPrefix));
+        }
+
+        if (CardPattern().IsMatch(text))
+        {
+            text = CardPattern().Replace(text, m => Within(m.Value, Card, counts, CardWindow));
+        }
+
         text = Replace(text, Ipv4Pattern(), Ip, counts);
         text = Replace(text, Ipv6Pattern(), Ip, counts, m => m.Count(c => c == ':') >= 2 && IPAddress.TryParse(m, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6);
         text = Replace(text, PhonePattern(), Phone, counts, m => m.Count(char.IsAsciiDigit) is >= 8 and <= 15);
@@ -157,8 +165,13 @@ public static partial class Redactor
         return best;
     }
 
+    /// <summary>
+    /// Replaces the matches <paramref name="accept"/> takes with the kind's placeholder. Most texts match no pattern,
+    /// so it asks first: the replacement's delegate and closure are only made when there is something to replace
+    /// (the delegates alone were 3 % of what an uncached request allocated, with digits in every prompt).
+    /// </summary>
     private static string Replace(string text, Regex pattern, string kind, Dictionary<string, int> counts, Func<string, bool>? accept = null) =>
-        pattern.Replace(text, m =>
+        !pattern.IsMatch(text) ? text : pattern.Replace(text, m =>
         {
             if (accept is not null && !accept(m.Value))
             {
