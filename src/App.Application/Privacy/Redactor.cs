@@ -77,16 +77,8 @@ public static partial class Redactor
         text = Replace(text, JwtPattern(), Jwt, counts);
         text = Replace(text, SecretPattern(), Secret, counts);
         text = Replace(text, EmailPattern(), Email, counts);
-        if (IbanPattern().IsMatch(text))
-        {
-            text = IbanPattern().Replace(text, m => Within(m.Value, Iban, counts, ValidIbanPrefix));
-        }
-
-        if (CardPattern().IsMatch(text))
-        {
-            text = CardPattern().Replace(text, m => Within(m.Value, Card, counts, CardWindow));
-        }
-
+        text = Replace(text, IbanPattern(), Iban, counts, within: ValidIbanPrefix);
+        text = Replace(text, CardPattern(), Card, counts, within: CardWindow);
         text = Replace(text, Ipv4Pattern(), Ip, counts);
         text = Replace(text, Ipv6Pattern(), Ip, counts, m => m.Count(c => c == ':') >= 2 && IPAddress.TryParse(m, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6);
         text = Replace(text, PhonePattern(), Phone, counts, m => m.Count(char.IsAsciiDigit) is >= 8 and <= 15);
@@ -166,13 +158,23 @@ public static partial class Redactor
     }
 
     /// <summary>
-    /// Replaces the matches <paramref name="accept"/> takes with the kind's placeholder. Most texts match no pattern,
-    /// so it asks first: the replacement's delegate and closure are only made when there is something to replace
-    /// (the delegates alone were 3 % of what an uncached request allocated, with digits in every prompt).
+    /// Replaces the matches <paramref name="accept"/> takes with the kind's placeholder, or, given
+    /// <paramref name="within"/>, the part of each match it locates. Most texts match no pattern, so it asks first,
+    /// and the replacement's delegate and closure (made on entry to the method that holds them) are only made when
+    /// there is something to replace: the delegates alone were 3 % of what an uncached request allocated, with
+    /// digits in every prompt.
     /// </summary>
-    private static string Replace(string text, Regex pattern, string kind, Dictionary<string, int> counts, Func<string, bool>? accept = null) =>
-        !pattern.IsMatch(text) ? text : pattern.Replace(text, m =>
+    private static string Replace(string text, Regex pattern, string kind, Dictionary<string, int> counts, Func<string, bool>? accept = null, Func<string, (int Start, int Length)?>? within = null) =>
+        pattern.IsMatch(text) ? ReplaceMatches(text, pattern, kind, counts, accept, within) : text;
+
+    private static string ReplaceMatches(string text, Regex pattern, string kind, Dictionary<string, int> counts, Func<string, bool>? accept, Func<string, (int Start, int Length)?>? within) =>
+        pattern.Replace(text, m =>
         {
+            if (within is not null)
+            {
+                return Within(m.Value, kind, counts, within);
+            }
+
             if (accept is not null && !accept(m.Value))
             {
                 return m.Value;
