@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
 using App.Infrastructure.Identity;
-using Microsoft.Extensions.Caching.Memory;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -7,37 +9,144 @@ namespace App.Api.Hosting;
 
 /// <summary>
 /// Remembers our own tokens that validated, until they expire, so a client that sends the same token again does
-/// not pay for another ES256 verification. The entry is tied to the key ring as loaded: when the ring changes
+/// not pay for another ES256 verification. An entry is tied to the key ring as loaded: when the ring changes
 /// (a key added, retired or withdrawn) every remembered result is ignored and tokens are validated afresh.
 /// Only successful validations are remembered; revocation is checked on every request after this.
 /// </summary>
-internal sealed class ValidatedTokenCache(SigningKeyRing ring, int maxTokenBytes) : JsonWebTokenHandler, IDisposable
+/// <remarks>
+/// Looked up by the token's characters as they stand in the request header (<see cref="TryGet"/>), so a request
+/// with a remembered token copies nothing (<see cref="FirstPartyBearerHandler"/>). At most
+/// <see cref="MaxEntries"/> tokens are kept; when full, expired and stale entries are dropped (at most once a
+/// second) and a token that still finds no room is validated every time instead of being remembered.
+/// </remarks>
+internal sealed class ValidatedTokenCache : JsonWebTokenHandler
 {
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 20_000 });
+    public const int MaxEntries = 20_000;
+
+    private readonly SigningKeyRing _ring;
+    private readonly int _maxTokenBytes;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private long _lastPrune;
+    private long _shortcuts;
+
+    public ValidatedTokenCache(SigningKeyRing ring, int maxTokenBytes, TimeProvider? time = null)
+    {
+        _ring = ring;
+        _maxTokenBytes = maxTokenBytes;
+        _time = time ?? TimeProvider.System;
+        _bySpan = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public int Count => _entries.Count;
+
+    /// <summary>Requests authenticated from a remembered token by <see cref="FirstPartyBearerHandler"/>'s shortcut.</summary>
+    public long Shortcuts => Interlocked.Read(ref _shortcuts);
+
+    internal void CountShortcut() => Interlocked.Increment(ref _shortcuts);
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
         ArgumentNullException.ThrowIfNull(token);
-        if (token.Length > maxTokenBytes)
+        if (token.Length > _maxTokenBytes)
         {
             return await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
         }
 
-        // The ring's load time stands for its content: each reload (every 30 s, or on rotation) starts afresh.
-        var key = (ring.IsLoaded ? ring.Current.LoadedAt.UtcTicks : 0L, token);
-        if (_cache.TryGetValue(key, out TokenValidationResult? cached) && cached is not null && cached.SecurityToken.ValidTo > DateTime.UtcNow)
+        if (TryGet(token, out var cached))
         {
-            return cached;
+            return cached.Result;
         }
 
+        // The ring's load time stands for its content: each reload (every 30 s, or on rotation) starts afresh.
+        var ring = RingVersion;
         var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
-        if (result.IsValid && key.Item1 != 0)
+        if (result.IsValid && ring != 0 && result.ClaimsIdentity is not null && result.SecurityToken is not null)
         {
-            _cache.Set(key, result, new MemoryCacheEntryOptions { AbsoluteExpiration = result.SecurityToken.ValidTo, Size = 1 });
+            Remember(token, new Entry(ring, result));
         }
 
         return result;
     }
 
-    public void Dispose() => _cache.Dispose();
+    /// <summary>The remembered validation of <paramref name="token"/>, if it is still current.</summary>
+    public bool TryGet(ReadOnlySpan<char> token, out Entry entry)
+    {
+        if (_bySpan.TryGetValue(token, out entry!) && entry.Ring == RingVersion && entry.ValidTo > _time.GetUtcNow().UtcDateTime)
+        {
+            return true;
+        }
+
+        entry = null!;
+        return false;
+    }
+
+    private long RingVersion => _ring.IsLoaded ? _ring.Current.LoadedAt.UtcTicks : 0L;
+
+    private void Remember(string token, Entry entry)
+    {
+        if (_entries.Count >= MaxEntries && !_entries.ContainsKey(token))
+        {
+            Prune();
+            if (_entries.Count >= MaxEntries)
+            {
+                return;
+            }
+        }
+
+        _entries[token] = entry;
+    }
+
+    private void Prune()
+    {
+        var now = _time.GetUtcNow();
+        var last = Interlocked.Read(ref _lastPrune);
+        if (now.UtcTicks - last < TimeSpan.TicksPerSecond || Interlocked.CompareExchange(ref _lastPrune, now.UtcTicks, last) != last)
+        {
+            return;
+        }
+
+        var ring = RingVersion;
+        foreach (var pair in _entries)
+        {
+            if (pair.Value.Ring != ring || pair.Value.ValidTo <= now.UtcDateTime)
+            {
+                _entries.TryRemove(pair);
+            }
+        }
+    }
+
+    /// <summary>One remembered validation, and what a request authenticated by it is given.</summary>
+    public sealed class Entry
+    {
+        private readonly AuthenticationProperties _properties;
+
+        public Entry(long ring, TokenValidationResult result)
+        {
+            ArgumentNullException.ThrowIfNull(result);
+            Ring = ring;
+            Result = result;
+            Identity = result.ClaimsIdentity;
+            Token = result.SecurityToken;
+            ValidTo = Token.ValidTo;
+            // What JwtBearerHandler puts on every ticket, formatted once here rather than on every request.
+            _properties = new AuthenticationProperties { ExpiresUtc = Safe(Token.ValidTo), IssuedUtc = Safe(Token.ValidFrom) };
+        }
+
+        public long Ring { get; }
+
+        public TokenValidationResult Result { get; }
+
+        public ClaimsIdentity Identity { get; }
+
+        public SecurityToken Token { get; }
+
+        public DateTime ValidTo { get; }
+
+        /// <summary>A fresh copy for one request: handlers and events may change a ticket's properties.</summary>
+        public AuthenticationProperties NewProperties() => new(new Dictionary<string, string?>(_properties.Items, StringComparer.Ordinal));
+
+        private static DateTimeOffset? Safe(DateTime value) => value == DateTime.MinValue ? null : new DateTimeOffset(value, TimeSpan.Zero);
+    }
 }

@@ -16,6 +16,27 @@ public static class Scopes
 
     public static IReadOnlyList<string> Parse(string? value) =>
         string.IsNullOrWhiteSpace(value) ? [] : value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>Whether the space-separated <paramref name="value"/> holds <paramref name="scope"/>, as <see cref="Parse"/> would say, without splitting it.</summary>
+    public static bool Includes(string? value, string scope)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        if (string.IsNullOrEmpty(value) || scope.Length == 0)
+        {
+            return false;
+        }
+
+        var rest = value.AsSpan();
+        foreach (var range in rest.Split(' '))
+        {
+            if (rest[range].Trim().SequenceEqual(scope))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>Claim names in our access tokens (RFC 9068 where one exists).</summary>

@@ -1,11 +1,17 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using App.Api.Hosting;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using App.Testing;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace App.IntegrationTests.Identity;
@@ -161,6 +167,70 @@ public class JwtAttackTests : GatewayTest
 
         using var queryOnly = await Factory.CreateClient().GetAsync("/v1/models?access_token=" + token);
         Assert.Equal(HttpStatusCode.Unauthorized, queryOnly.StatusCode);
+    }
+
+    [Fact]
+    public async Task ARememberedTokenInTheQueryStringIsStillRefused()
+    {
+        // The token is validated (and remembered) first, so the second call takes the shortcut for remembered
+        // tokens, which must still refuse a token in the URL.
+        var token = TokenForge.Build(Header(), Claims(), TokenForge.Es256(Signing.Key));
+        using (var first = await CallAsync(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        var shortcuts = TokenCache.Shortcuts;
+        using (var again = await CallAsync(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        Assert.Equal(shortcuts + 1, TokenCache.Shortcuts);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models?access_token=" + token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await Factory.CreateClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ARememberedTokenIsGivenWhatJwtBearerGives()
+    {
+        // The same token authenticated twice: the first time by JwtBearer's own path (which remembers it), the
+        // second by the shortcut. Both must hand the request the same principal, token and ticket properties.
+        var token = TokenForge.Build(Header(), Claims(), TokenForge.Es256(Signing.Key));
+        var first = await AuthenticateAsync(token);
+        var shortcuts = TokenCache.Shortcuts;
+        var second = await AuthenticateAsync(token);
+
+        Assert.Equal(shortcuts + 1, TokenCache.Shortcuts);
+        Assert.True(first.Succeeded);
+        Assert.True(second.Succeeded);
+        Assert.Equal(first.Ticket!.AuthenticationScheme, second.Ticket!.AuthenticationScheme);
+        Assert.Equal(Describe(first.Principal!), Describe(second.Principal!));
+        Assert.Equal(first.Properties!.Items.OrderBy(i => i.Key), second.Properties!.Items.OrderBy(i => i.Key));
+        Assert.NotNull(second.Properties.ExpiresUtc);
+        Assert.NotSame(first.Properties, second.Properties);
+
+        // A header JwtBearer would not read as a bearer token is not taken by the shortcut either.
+        shortcuts = TokenCache.Shortcuts;
+        Assert.False((await AuthenticateAsync(token, scheme: "Basic ")).Succeeded);
+        Assert.True((await AuthenticateAsync(token, scheme: "bearer  ")).Succeeded);
+        Assert.Equal(shortcuts + 1, TokenCache.Shortcuts);
+
+        static string Describe(ClaimsPrincipal p) =>
+            string.Join('|', p.Identities.Select(i => $"{i.AuthenticationType}:{i.IsAuthenticated}:{i.Name}:" + string.Join(',', i.Claims.Select(c => c.Type + "=" + c.Value))));
+    }
+
+    private ValidatedTokenCache TokenCache =>
+        Factory.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(Authentication.FirstPartyScheme).TokenHandlers.OfType<ValidatedTokenCache>().Single();
+
+    private async Task<AuthenticateResult> AuthenticateAsync(string token, string scheme = "Bearer ")
+    {
+        await using var scope = Factory.Services.CreateAsyncScope();
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        context.Request.Headers.Authorization = scheme + token;
+        return await scope.ServiceProvider.GetRequiredService<IAuthenticationService>().AuthenticateAsync(context, Authentication.FirstPartyScheme);
     }
 
     [Theory]
