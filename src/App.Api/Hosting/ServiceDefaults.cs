@@ -53,6 +53,8 @@ internal static class ServiceDefaults
             }
         });
 
+        CachingLoggerFactory.Decorate(builder.Services);
+
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = AddOpenAiShapeAndTrace);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.AddOpenApi();
