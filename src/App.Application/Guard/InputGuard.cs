@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
@@ -123,68 +123,87 @@ public sealed class InputGuard
     public GuardVerdict Score(IEnumerable<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var text = Normalize(texts);
-        if (_any is null || !_any.IsMatch(text))
+        // The normalized text lives in a pooled buffer and is matched as a span: a clean prompt (most of them)
+        // costs no allocation here.
+        char[]? buffer = null;
+        try
         {
-            return _clean;
-        }
-
-        // Something matched: which rules, each on its own (built the first time a match needs it).
-        var miss = 1.0;
-        List<string>? matched = null;
-        foreach (var (rule, regex) in _rules)
-        {
-            if (regex.Value.IsMatch(text))
+            var length = NormalizeInto(texts, ref buffer);
+            ReadOnlySpan<char> text = buffer.AsSpan(0, length);
+            if (_any is null || !_any.IsMatch(text))
             {
-                (matched ??= []).Add(rule.Id);
-                miss *= 1 - rule.Weight;
+                return _clean;
             }
-        }
 
-        var score = Math.Round(1 - miss, 3);
-        return new GuardVerdict(score, matched ?? [], score >= Threshold, Version);
-    }
-
-    // Full-width forms (U+FF01-FF5E, U+3000) to ASCII: the look-alikes most used to slip past word patterns. The
-    // service runs with invariant globalization, so string.Normalize(FormKC) is not available to do it.
-    private static string FoldWidth(string text)
-    {
-        if (!text.Any(c => c is >= '\uFF01' and <= '\uFF5E' or '\u3000'))
-        {
-            return text;
-        }
-
-        return string.Create(text.Length, text, (span, source) =>
-        {
-            for (var i = 0; i < source.Length; i++)
+            // Something matched: which rules, each on its own (built the first time a match needs it).
+            var miss = 1.0;
+            List<string>? matched = null;
+            foreach (var (rule, regex) in _rules)
             {
-                var c = source[i];
-                span[i] = c switch
+                if (regex.Value.IsMatch(text))
                 {
-                    >= '\uFF01' and <= '\uFF5E' => (char)(c - 0xFEE0),
-                    '\u3000' => ' ',
-                    _ => c,
-                };
+                    (matched ??= []).Add(rule.Id);
+                    miss *= 1 - rule.Weight;
+                }
             }
-        });
+
+            var score = Math.Round(1 - miss, 3);
+            return new GuardVerdict(score, matched ?? [], score >= Threshold, Version);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<char>.Shared.Return(buffer);
+            }
+        }
     }
 
-    /// <summary>Folds full-width look-alikes, drops zero-width and format characters, and collapses whitespace.</summary>
+    /// <summary>
+    /// Folds full-width look-alikes (U+FF01-FF5E, U+3000) to ASCII, drops zero-width and format characters, and
+    /// collapses whitespace; one line per text, at most 65,536 characters in all. (The service runs with invariant
+    /// globalization, so string.Normalize(FormKC) is not available to fold the look-alikes.)
+    /// </summary>
     public static string Normalize(IEnumerable<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var builder = new StringBuilder();
+        char[]? buffer = null;
+        try
+        {
+            var length = NormalizeInto(texts, ref buffer);
+            return length == 0 ? string.Empty : new string(buffer!, 0, length);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<char>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Writes the normalized text into <paramref name="buffer"/> (rented, grown as needed) and returns its length.</summary>
+    private static int NormalizeInto(IEnumerable<string> texts, ref char[]? buffer)
+    {
+        var n = 0;
         foreach (var part in texts)
         {
-            if (builder.Length >= MaxChars)
+            if (n >= MaxChars)
             {
                 break;
             }
 
-            var folded = FoldWidth(part);
+            // A text never grows: folding keeps its length, the rest only removes. One more for its line end.
+            Reserve(ref buffer, n, Math.Min(n + part.Length + 1, MaxChars));
             var space = false;
-            foreach (var c in folded)
+            foreach (var raw in part)
             {
+                var c = raw switch
+                {
+                    >= '\uFF01' and <= '\uFF5E' => (char)(raw - 0xFEE0),
+                    '\u3000' => ' ',
+                    _ => raw,
+                };
                 if (c is '\u200B' or '\u200C' or '\u200D' or '\u2060' or '\uFEFF' || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
                 {
                     continue;
@@ -196,20 +215,51 @@ public sealed class InputGuard
                     continue;
                 }
 
-                if (space && builder.Length > 0 && builder[^1] != '\n')
+                if (space && n > 0 && buffer![n - 1] != '\n')
                 {
-                    builder.Append(' ');
+                    if (n == MaxChars)
+                    {
+                        return n;
+                    }
+
+                    buffer[n++] = ' ';
                 }
 
                 space = false;
+                if (n == MaxChars)
+                {
+                    return n;
+                }
 
-                builder.Append(c);
+                buffer![n++] = c;
             }
 
-            builder.Append('\n');
+            if (n == MaxChars)
+            {
+                return n;
+            }
+
+            buffer![n++] = '\n';
         }
 
-        return builder.Length > MaxChars ? builder.ToString(0, MaxChars) : builder.ToString();
+        return n;
+    }
+
+    private static void Reserve(ref char[]? buffer, int used, int needed)
+    {
+        if (buffer is not null && buffer.Length >= needed)
+        {
+            return;
+        }
+
+        var larger = ArrayPool<char>.Shared.Rent(Math.Max(needed, Math.Min(MaxChars, (buffer?.Length ?? 0) * 2)));
+        if (buffer is not null)
+        {
+            buffer.AsSpan(0, used).CopyTo(larger);
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+
+        buffer = larger;
     }
 }
 
