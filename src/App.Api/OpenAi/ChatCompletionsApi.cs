@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Mime;
+using System.Security.Claims;
 using System.Text.Json;
 using App.Application.Caching;
 using App.Application.Gateway;
@@ -45,17 +46,23 @@ internal static partial class ChatCompletionsApi
         }
 
         var wire = parsed.Request!;
+        var (tenant, subject) = CallerScope.Read(context.User);
         GatewayRequest request;
         try
         {
-            request = ChatRequestMapper.Map(wire, CallerScope.Of(context)) with { Caller = CallerScope.Usage(context) };
+            request = ChatRequestMapper.Map(wire, CacheKey.TenantScope(tenant)) with { Caller = new UsageCaller(tenant, subject ?? "-") };
         }
         catch (GatewayException ex)
         {
             return OpenAiErrors.From(ex, context);
         }
 
-        var bypass = context.Request.Headers.CacheControl.Any(v => v?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true);
+        var bypass = false;
+        foreach (var value in context.Request.Headers.CacheControl)
+        {
+            bypass |= value?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true;
+        }
+
         var record = new ChatCallRecord();
         var startedAt = DateTimeOffset.UtcNow;
         var started = Stopwatch.GetTimestamp();
@@ -84,7 +91,7 @@ internal static partial class ChatCompletionsApi
         finally
         {
             var elapsed = Stopwatch.GetElapsedTime(started);
-            traces.TryRecord(ChatTraces.Draft(request.Caller!.Value.Tenant, context.User.FindFirst(TokenClaims.Subject)?.Value, request, record, streaming, startedAt, elapsed, activity));
+            traces.TryRecord(ChatTraces.Draft(tenant, subject, request, record, streaming, startedAt, elapsed, activity));
             ChatSpans.Finish(activity, request, record, elapsed);
         }
     }
@@ -232,13 +239,31 @@ internal static partial class ChatCompletionsApi
 /// <summary>Whose cache partition a request falls in: the tenant named by the access token.</summary>
 internal static class CallerScope
 {
-    public static string Of(HttpContext context) =>
-        context.User.FindFirst(TokenClaims.Tenant)?.Value is { Length: > 0 } tenant
-            ? CacheKey.TenantScope(tenant)
-            : throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway.");
+    /// <summary>
+    /// Whose call it is: the token's tenant and subject (whose limits, budget and traces the call counts against),
+    /// read in one pass over the claims (<c>FindFirst</c> allocates a predicate on every call).
+    /// </summary>
+    public static (string Tenant, string? Subject) Read(ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        string? tenant = null, subject = null;
+        foreach (var identity in user.Identities)
+        {
+            foreach (var claim in identity.Claims)
+            {
+                if (tenant is null && string.Equals(claim.Type, TokenClaims.Tenant, StringComparison.OrdinalIgnoreCase))
+                {
+                    tenant = claim.Value;
+                }
+                else if (subject is null && string.Equals(claim.Type, TokenClaims.Subject, StringComparison.OrdinalIgnoreCase))
+                {
+                    subject = claim.Value;
+                }
+            }
+        }
 
-    /// <summary>Whose limits and budget a call counts against: the token's tenant and subject.</summary>
-    public static UsageCaller Usage(HttpContext context) => new(
-        context.User.FindFirst(TokenClaims.Tenant)?.Value ?? throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway."),
-        context.User.FindFirst(TokenClaims.Subject)?.Value ?? "-");
+        return tenant is { Length: > 0 }
+            ? (tenant, subject)
+            : throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway.");
+    }
 }

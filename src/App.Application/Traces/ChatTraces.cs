@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using App.Application.Gateway;
 using App.Application.Traffic;
+using Microsoft.Extensions.AI;
 
 namespace App.Application.Traces;
 
@@ -46,7 +47,18 @@ public static class ChatTraces
             GuardScore = record.Guard is { } guard ? (float)guard.Score : null,
             GuardRules = record.Guard is { Rules.Count: > 0 } flagged ? Cap(string.Join(',', flagged.Rules), 400) : null,
         };
-        return new TraceDraft(trace, [.. request.Messages.Select(m => (m.Role.Value, m.Text))], record.Output);
+        return new TraceDraft(trace, Contents(request.Messages), record.Output);
+    }
+
+    private static (string Role, string Text)[] Contents(IReadOnlyList<ChatMessage> messages)
+    {
+        var contents = new (string Role, string Text)[messages.Count];
+        for (var i = 0; i < contents.Length; i++)
+        {
+            contents[i] = (messages[i].Role.Value, messages[i].Text);
+        }
+
+        return contents;
     }
 
     private static string Cap(string value, int length) => value.Length <= length ? value : value[..length];

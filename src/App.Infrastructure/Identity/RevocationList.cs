@@ -56,7 +56,8 @@ public sealed partial class RevocationList
     {
         if (_synced && _redis.IsConnected)
         {
-            return Mirrored("sub:" + subject) || Mirrored("sid:" + sessionId);
+            // Nothing revoked in the last few minutes (the usual case): no marker to build or look up.
+            return !_mirror.IsEmpty && (Mirrored("sub:" + subject) || Mirrored("sid:" + sessionId));
         }
 
         var now = _time.GetUtcNow().UtcTicks;

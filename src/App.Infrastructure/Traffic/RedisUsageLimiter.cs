@@ -674,9 +674,27 @@ internal sealed partial class RedisUsageLimiter : IUsageLimiter, IHostedService,
         ];
     }
 
-    private static (RedisKey Day, RedisKey Month) BudgetKeys(string tenant, DateTimeOffset at) =>
-        (string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{tenant}}}:use:d:{at.UtcDateTime:yyyyMMdd}"),
-         string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{tenant}}}:use:m:{at.UtcDateTime:yyyyMM}"));
+    // A tenant's budget keys change once a day: made once per tenant and day, not on every settlement.
+    private static readonly ConcurrentDictionary<string, (long Day, RedisKey DayKey, RedisKey MonthKey)> BudgetKeyMemo = new(StringComparer.Ordinal);
+
+    private static (RedisKey Day, RedisKey Month) BudgetKeys(string tenant, DateTimeOffset at)
+    {
+        var day = at.UtcDateTime.Ticks / TimeSpan.TicksPerDay;
+        if (BudgetKeyMemo.TryGetValue(tenant, out var memo) && memo.Day == day)
+        {
+            return (memo.DayKey, memo.MonthKey);
+        }
+
+        RedisKey dayKey = string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{tenant}}}:use:d:{at.UtcDateTime:yyyyMMdd}");
+        RedisKey monthKey = string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{t:{tenant}}}:use:m:{at.UtcDateTime:yyyyMM}");
+        if (BudgetKeyMemo.Count >= 10_000)
+        {
+            BudgetKeyMemo.Clear();
+        }
+
+        BudgetKeyMemo[tenant] = (day, dayKey, monthKey);
+        return (dayKey, monthKey);
+    }
 
     private static (DateTimeOffset Day, DateTimeOffset Month) PeriodEnds(DateTimeOffset now)
     {
