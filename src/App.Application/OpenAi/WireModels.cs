@@ -106,93 +106,101 @@ public sealed class WireStreamOptions
 public sealed class ChatCompletion
 {
     [JsonPropertyName("id")]
-    public required string Id { get; init; }
+    [JsonRequired]
+    public string Id { get; set; } = null!;
 
     [JsonPropertyName("object")]
-    public string Object { get; init; } = "chat.completion";
+    public string Object { get; set; } = "chat.completion";
 
     [JsonPropertyName("created")]
-    public long Created { get; init; }
+    public long Created { get; set; }
 
     [JsonPropertyName("model")]
-    public required string Model { get; init; }
+    [JsonRequired]
+    public string Model { get; set; } = null!;
 
     [JsonPropertyName("choices")]
-    public required List<CompletionChoice> Choices { get; init; }
+    [JsonRequired]
+    public List<CompletionChoice> Choices { get; set; } = null!;
 
     [JsonPropertyName("usage")]
-    public WireUsage? Usage { get; init; }
+    public WireUsage? Usage { get; set; }
 
     [JsonPropertyName("system_fingerprint")]
-    public string? SystemFingerprint { get; init; }
+    public string? SystemFingerprint { get; set; }
 }
 
 public sealed class CompletionChoice
 {
     [JsonPropertyName("index")]
-    public int Index { get; init; }
+    public int Index { get; set; }
 
     [JsonPropertyName("message")]
-    public required WireMessage Message { get; init; }
+    [JsonRequired]
+    public WireMessage Message { get; set; } = null!;
 
     [JsonPropertyName("finish_reason")]
-    public string? FinishReason { get; init; }
+    public string? FinishReason { get; set; }
 }
 
 public sealed class WireUsage
 {
     [JsonPropertyName("prompt_tokens")]
-    public long PromptTokens { get; init; }
+    public long PromptTokens { get; set; }
 
     [JsonPropertyName("completion_tokens")]
-    public long CompletionTokens { get; init; }
+    public long CompletionTokens { get; set; }
 
     [JsonPropertyName("total_tokens")]
-    public long TotalTokens { get; init; }
+    public long TotalTokens { get; set; }
 }
 
 public sealed class ChatCompletionChunk
 {
     [JsonPropertyName("id")]
-    public required string Id { get; init; }
+    [JsonRequired]
+    public string Id { get; set; } = null!;
 
     [JsonPropertyName("object")]
-    public string Object { get; init; } = "chat.completion.chunk";
+    public string Object { get; set; } = "chat.completion.chunk";
 
     [JsonPropertyName("created")]
-    public long Created { get; init; }
+    public long Created { get; set; }
 
     [JsonPropertyName("model")]
-    public required string Model { get; init; }
+    [JsonRequired]
+    public string Model { get; set; } = null!;
 
     [JsonPropertyName("choices")]
-    public required List<ChunkChoice> Choices { get; init; }
+    [JsonRequired]
+    public List<ChunkChoice> Choices { get; set; } = null!;
 
     [JsonPropertyName("usage")]
-    public WireUsage? Usage { get; init; }
+    public WireUsage? Usage { get; set; }
 }
 
 public sealed class ChunkChoice
 {
     [JsonPropertyName("index")]
-    public int Index { get; init; }
+    public int Index { get; set; }
 
     [JsonPropertyName("delta")]
-    public required ChunkDelta Delta { get; init; }
+    [JsonRequired]
+    public ChunkDelta Delta { get; set; } = null!;
 
     // Always written, null until the last chunk, as the OpenAI API does.
     [JsonPropertyName("finish_reason")]
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public string? FinishReason { get; init; }
+    public string? FinishReason { get; set; }
 }
 
 public sealed class ChunkDelta
 {
     [JsonPropertyName("role")]
-    public string? Role { get; init; }
+    public string? Role { get; set; }
 
     [JsonPropertyName("content")]
-    public string? Content { get; init; }
+    public string? Content { get; set; }
 }
 
 /// <summary>The error body OpenAI SDKs parse: <c>{"error":{"message","type","param","code"}}</c>.</summary>
