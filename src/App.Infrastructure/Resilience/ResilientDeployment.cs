@@ -23,7 +23,9 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
     private static readonly ResiliencePropertyKey<ChatCallRecord> RecordKey = new("app.call-record");
 
     private readonly IChatClient _client;
-    private readonly ResiliencePipeline _pipeline;
+    // Typed over object, not untyped: an untyped pipeline runs each typed strategy (retry, breaker) through a
+    // bridge of its own, two more async state machines per call than the strategies themselves.
+    private readonly ResiliencePipeline<object> _pipeline;
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly ConcurrencyLimiter _limiter;
     private readonly EffectiveResilience _settings;
@@ -48,11 +50,11 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
 
-        var builder = new ResiliencePipelineBuilder { Name = $"llm/{id}", TimeProvider = time }
+        var builder = new ResiliencePipelineBuilder<object> { Name = $"llm/{id}", TimeProvider = time }
             .AddTimeout(new TimeoutStrategyOptions { Name = "total", Timeout = settings.TotalTimeout });
         if (settings.MaxRetries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions
+            builder.AddRetry(new RetryStrategyOptions<object>
             {
                 Name = "retry",
                 MaxRetryAttempts = settings.MaxRetries,
@@ -61,7 +63,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
                 Delay = settings.RetryBaseDelay,
                 MaxDelay = settings.MaxRetryAfter,
                 // A Retry-After longer than we are willing to wait is not retried here: the next deployment gets the call.
-                ShouldHandle = new PredicateBuilder()
+                ShouldHandle = new PredicateBuilder<object>()
                     .Handle<UpstreamException>(e => e.IsTransient && !(e.RetryAfter > settings.MaxRetryAfter))
                     .Handle<TimeoutRejectedException>(),
                 DelayGenerator = static args => new ValueTask<TimeSpan?>(
@@ -81,7 +83,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         }
 
         _pipeline = builder
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<object>
             {
                 Name = "breaker",
                 FailureRatio = settings.BreakerFailureRatio,
@@ -89,7 +91,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
                 SamplingDuration = settings.BreakerSamplingDuration,
                 BreakDuration = settings.BreakerBreakDuration,
                 StateProvider = _circuit,
-                ShouldHandle = new PredicateBuilder()
+                ShouldHandle = new PredicateBuilder<object>()
                     .Handle<UpstreamException>(e => e.CountsAsFailure)
                     .Handle<TimeoutRejectedException>(),
                 OnOpened = args =>
@@ -148,8 +150,8 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         context.Properties.Set(RecordKey, record);
         try
         {
-            return await _pipeline.ExecuteAsync(
-                static (ctx, state) => new ValueTask<ChatResponse>(state.Client.GetResponseAsync(state.Messages, state.Options, ctx.CancellationToken)),
+            return (ChatResponse)await _pipeline.ExecuteAsync(
+                static (ctx, state) => CallOnceAsync(state.Client, state.Messages, state.Options, ctx.CancellationToken),
                 context,
                 (Client: _client, Messages: messages, Options: options)).ConfigureAwait(false);
         }
@@ -170,11 +172,11 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         context.Properties.Set(RecordKey, record);
         try
         {
-            var (enumerator, streamCts) = await _pipeline.ExecuteAsync(
+            var opened = (OpenedStream)await _pipeline.ExecuteAsync(
                 static (ctx, state) => OpenOnceAsync(state.Client, state.Messages, state.Options, ctx.CancellationToken, state.RequestAborted),
                 context,
                 (Client: _client, Messages: messages, Options: options, RequestAborted: cancellationToken)).ConfigureAwait(false);
-            return new StreamingCall(enumerator, streamCts, lease, _settings.StreamIdleTimeout, cancellationToken);
+            return new StreamingCall(opened.Enumerator, opened.Cancellation, lease, _settings.StreamIdleTimeout, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -194,7 +196,10 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
     // The stream must outlive this attempt, and Polly pools (and reuses) the attempt's token source, so the
     // stream runs on a token source of its own that follows the attempt's only until the first update arrives.
-    private static async ValueTask<(IAsyncEnumerator<ChatResponseUpdate>, CancellationTokenSource)> OpenOnceAsync(
+    private static async ValueTask<object> CallOnceAsync(IChatClient client, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken attempt) =>
+        await client.GetResponseAsync(messages, options, attempt).ConfigureAwait(false);
+
+    private static async ValueTask<object> OpenOnceAsync(
         IChatClient client, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken attempt, CancellationToken requestAborted)
     {
         var streamCts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
@@ -211,7 +216,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
             // The attempt may have timed out in the instant after the first update: that still counts as a timeout.
             streamCts.Token.ThrowIfCancellationRequested();
-            return (enumerator, streamCts);
+            return new OpenedStream(enumerator, streamCts);
         }
         catch
         {
@@ -222,7 +227,20 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         }
     }
 
-    private async ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
+    private ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
+    {
+        // A free slot (the usual case) is taken at once, without the queue's timer and token source.
+        var lease = _limiter.AttemptAcquire(1);
+        if (lease.IsAcquired)
+        {
+            return ValueTask.FromResult(lease);
+        }
+
+        lease.Dispose();
+        return QueueAsync(cancellationToken);
+    }
+
+    private async ValueTask<RateLimitLease> QueueAsync(CancellationToken cancellationToken)
     {
         using var queueTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         queueTimeout.CancelAfter(_settings.QueueTimeout);
@@ -269,6 +287,8 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Circuit closed")]
     private partial void LogCircuitClosed();
+
+    private sealed record OpenedStream(IAsyncEnumerator<ChatResponseUpdate> Enumerator, CancellationTokenSource Cancellation);
 
     private sealed class StreamingCall(
         IAsyncEnumerator<ChatResponseUpdate> enumerator,
