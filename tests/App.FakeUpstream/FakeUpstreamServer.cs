@@ -31,8 +31,11 @@ public enum FaultKind
     Length,
 }
 
-public sealed record Fault(FaultKind Kind, int Status = 500, TimeSpan Delay = default, int Chunks = 3, string? RetryAfter = null)
+public sealed record Fault(FaultKind Kind, int Status = 500, TimeSpan Delay = default, int Chunks = 3, string? RetryAfter = null, string? Location = null)
 {
+    /// <summary>A redirect (<see cref="FaultKind.Status"/> with a <c>Location</c>).</summary>
+    public static Fault Redirect(int status, string location) => new(FaultKind.Status, status, Location: location);
+
     public static Fault Ok(TimeSpan delay = default) => new(FaultKind.Ok, Delay: delay);
 
     public static Fault Error(int status, string? retryAfter = null) => new(FaultKind.Status, status, RetryAfter: retryAfter);
@@ -159,6 +162,11 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
                     if (fault.RetryAfter is not null)
                     {
                         context.Response.Headers.RetryAfter = fault.RetryAfter;
+                    }
+
+                    if (fault.Location is not null)
+                    {
+                        context.Response.Headers.Location = fault.Location;
                     }
 
                     await context.Response.WriteAsJsonAsync(new { error = new { message = $"injected {fault.Status}", type = "server_error", param = (string?)null, code = "injected" } }, context.RequestAborted);

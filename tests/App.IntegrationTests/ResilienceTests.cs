@@ -51,6 +51,19 @@ public class ResilienceTests : GatewayTest
         Assert.Equal(1, Upstream.Requests);
     }
 
+    [Theory]
+    [InlineData(302)]
+    [InlineData(307)]
+    public async Task AnUpstreamRedirectIsNeitherFollowedNorRetried(int status)
+    {
+        // Followed, the redirect would reach a healthy upstream (the same fake, answering normally next time).
+        Upstream.Enqueue(Fault.Redirect(status, Upstream.BaseUrl.AbsoluteUri.TrimEnd('/') + "/chat/completions"));
+        using var response = await PostAsync(Chat("hello"));
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        await ReadAsync(response);
+        Assert.Equal(1, Upstream.Requests);
+    }
+
     [Fact]
     public async Task MalformedUpstreamJsonIsRetriedAndThenReportedAs502()
     {

@@ -313,7 +313,8 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         var kind = status switch
         {
             429 => UpstreamFailureKind.RateLimited,
-            401 or 403 or 404 => UpstreamFailureKind.Misconfigured,
+            // A redirect is not followed (see ModelRoutes): the base URL is wrong, and retrying will not fix it.
+            401 or 403 or 404 or (>= 300 and < 400) => UpstreamFailureKind.Misconfigured,
             408 => UpstreamFailureKind.Timeout,
             400 or 409 or 413 or 422 => UpstreamFailureKind.BadRequest,
             >= 500 => UpstreamFailureKind.ServerError,

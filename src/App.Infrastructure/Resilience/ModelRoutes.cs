@@ -34,6 +34,9 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             ConnectTimeout = TimeSpan.FromSeconds(10),
             AutomaticDecompression = DecompressionMethods.All,
+            // An API call is never redirected: HttpClient would replay a POST as a GET after a 301 or 302, and the
+            // upstream is what the configuration names, not where it points. A 3xx is an error naming the base URL.
+            AllowAutoRedirect = false,
             EnableMultipleHttp2Connections = true,
         })
         {
