@@ -3,13 +3,15 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile
+#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile | allocations
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
 #               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
 #     soak:     open loop 250 req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
+#     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
+#               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
 #     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
 #               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
 #   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
@@ -253,6 +255,23 @@ case "$PROFILE" in
     perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n "${BENCH_TOP:-40}"
     echo; echo "inclusive (top ${BENCH_TOP:-40}):"
     perf report -i "$OUT/perf.data" --children --sort symbol --stdio -g none --percent-limit 1 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n "${BENCH_TOP:-40}"
+    exit 0 ;;
+  allocations)
+    # What the gateway allocates per request on the real path: an open loop at BENCH_PROFILE_RATE (default 250)
+    # requests a second, with the runtime's allocation samples (dotnet-trace, gc-verbose) taken for DURATION seconds
+    # in the middle of it, then summed by type and by the first frame outside the runtime's libraries.
+    export PATH="$PATH:$HOME/.dotnet/tools"
+    command -v dotnet-trace > /dev/null || dotnet tool install -g dotnet-trace --version 10.0.750501 > /dev/null
+    rate="${BENCH_PROFILE_RATE:-250}"
+    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (allocations sampled)" --mode open --rate "$rate" \
+      --duration "$((DURATION + 8))" --warmup 2 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID > "$OUT/allocations.md" & load_pid=$!
+    sleep 5
+    # The trace starts and stops within about a second of asking: the requests counted are the rate times the
+    # duration asked for, so the figure per request is good to a few percent.
+    dotnet-trace collect -p $GW_PID --profile gc-verbose --duration "$(printf '00:00:00:%02d' "$DURATION")" -o "$OUT/allocations.nettrace" > "$OUT/trace.log" 2>&1
+    wait $load_pid
+    header; cat "$OUT/allocations.md"; echo
+    dotnet "$BENCH" allocations "$OUT/allocations.nettrace" --requests "$((rate * DURATION))" --top "${BENCH_TOP:-25}"
     exit 0 ;;
   soak)
     header

@@ -13,6 +13,7 @@ try
         "redact" => await RedactScenario.RunAsync(),
         "limiter" => await LimiterScenario.RunAsync(args),
         "delay-proxy" => await DelayProxy.RunAsync(args),
+        "allocations" => await AllocationsScenario.RunAsync(args),
         _ => Usage(),
     };
 }
@@ -27,6 +28,7 @@ static int Usage()
     Console.Error.WriteLine("usage: App.Bench guard   (detection and false-positive rates of the input guard on tests/data/guard)");
     Console.Error.WriteLine("       App.Bench redact  (the redactor's time and bytes allocated per text)");
     Console.Error.WriteLine("       App.Bench delay-proxy --port P --target HOST:PORT [--delay-ms N]   (a TCP relay holding replies N ms; 0: a plain relay)");
+    Console.Error.WriteLine("       App.Bench allocations TRACE.nettrace [--requests N] [--top N]   (what a dotnet-trace gc-verbose trace allocated, by type and site)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench limiter [--count N] [--concurrency N] [--users N] [--cached] [--budgets]   (Redis and client CPU per admission and settlement)");
     Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N]");
