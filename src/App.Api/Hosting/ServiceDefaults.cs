@@ -30,7 +30,7 @@ internal static class ServiceDefaults
             context.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
         });
         builder.Services.AddOptions<SocketTransportOptions>().Configure<IConfiguration>((sockets, configuration) =>
-            sockets.UnsafePreferInlineScheduling = configuration.GetValue("Hosting:InlineScheduling", false));
+            sockets.UnsafePreferInlineScheduling = ProcessTuning.InlineScheduling(configuration.GetValue<bool?>("Hosting:InlineScheduling"), Environment.ProcessorCount));
 
         builder.Services.AddSerilog((services, logger) =>
         {
