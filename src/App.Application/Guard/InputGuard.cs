@@ -20,6 +20,7 @@ public sealed class InputGuard
     // The runtime's cap on a non-backtracking automaton, and the switch that changes it (read at each construction).
     private const int AutomataLimit = 10_000;
     private const string AutomataLimitSwitch = "REGEX_NONBACKTRACKING_MAX_AUTOMATA_SIZE";
+    private static readonly Lock AutomataLimitGate = new();
 
     // Every rule in one alternation: a single pass that says whether any rule matches. Most inputs match none,
     // and then no rule's own automaton runs (or is even built).
@@ -107,16 +108,21 @@ public sealed class InputGuard
         }
 
         var pattern = string.Join('|', rules.Select(r => "(?:" + r.Pattern + ")"));
-        var previous = AppContext.GetData(AutomataLimitSwitch);
-        var cap = previous is int set && set > 0 ? set : AutomataLimit;
-        AppContext.SetData(AutomataLimitSwitch, (int)Math.Min(int.MaxValue, (long)cap * rules.Count));
-        try
+        // Two guards loaded at once (a reload beside a start-up, hosts side by side in one process) would each
+        // restore the other's raised cap, or build under the default one: one at a time.
+        lock (AutomataLimitGate)
         {
-            return new Regex(pattern, Options);
-        }
-        finally
-        {
-            AppContext.SetData(AutomataLimitSwitch, previous);
+            var previous = AppContext.GetData(AutomataLimitSwitch);
+            var cap = previous is int set && set > 0 ? set : AutomataLimit;
+            AppContext.SetData(AutomataLimitSwitch, (int)Math.Min(int.MaxValue, (long)cap * rules.Count));
+            try
+            {
+                return new Regex(pattern, Options);
+            }
+            finally
+            {
+                AppContext.SetData(AutomataLimitSwitch, previous);
+            }
         }
     }
 
