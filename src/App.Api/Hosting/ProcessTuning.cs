@@ -15,15 +15,6 @@ internal static class ProcessTuning
     /// <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c>, or the same setting in runtimeconfig.json, wins. Call it
     /// first thing: the thread pool reads it once.
     /// </summary>
-    /// <summary>
-    /// Whether Kestrel runs the request pipeline on the thread that read the request (<c>Hosting:InlineScheduling</c>):
-    /// as configured, else on when the process has one CPU. There the hand-off to a thread-pool worker only queues the
-    /// request behind a wake-up on the same core: measured on one core, the p99 at 1,000 req/s 0.8-1.7 ms lower in
-    /// six runs of six, context switches per request 1.3-2.1 → 0.25-0.7 with 64 callers (docs/benchmarks.md).
-    /// The rule of <c>Hosting:InlineSocketCompletions</c> applies: request code must never block.
-    /// </summary>
-    public static bool InlineScheduling(bool? configured, int processors) => configured ?? processors == 1;
-
     public static void BeforeHostStarts()
     {
         if (Environment.ProcessorCount == 1
@@ -33,4 +24,13 @@ internal static class ProcessTuning
             AppContext.SetData(SpinLimit, 0);
         }
     }
+
+    /// <summary>
+    /// Whether Kestrel runs the request pipeline on the thread that read the request (<c>Hosting:InlineScheduling</c>):
+    /// as configured, else on when the process has one CPU. There the hand-off to a thread-pool worker only queues the
+    /// request behind a wake-up on the same core: measured on one core, the p99 at 1,000 req/s 0.8-1.7 ms lower in
+    /// six runs of six, context switches per request 1.3-2.1 → 0.25-0.37 with 64 callers (docs/benchmarks.md).
+    /// The rule of <c>Hosting:InlineSocketCompletions</c> applies: request code must never block.
+    /// </summary>
+    public static bool InlineScheduling(bool? configured, int processors) => configured ?? processors == 1;
 }

@@ -25,21 +25,17 @@ internal sealed class ValidatedTokenCache : JsonWebTokenHandler
 
     private readonly SigningKeyRing _ring;
     private readonly int _maxTokenBytes;
-    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
     private long _lastPrune;
     private long _shortcuts;
 
-    public ValidatedTokenCache(SigningKeyRing ring, int maxTokenBytes, TimeProvider? time = null)
+    public ValidatedTokenCache(SigningKeyRing ring, int maxTokenBytes)
     {
         _ring = ring;
         _maxTokenBytes = maxTokenBytes;
-        _time = time ?? TimeProvider.System;
         _bySpan = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
     }
-
-    public int Count => _entries.Count;
 
     /// <summary>Requests authenticated from a remembered token by <see cref="FirstPartyBearerHandler"/>'s shortcut.</summary>
     public long Shortcuts => Interlocked.Read(ref _shortcuts);
@@ -73,7 +69,7 @@ internal sealed class ValidatedTokenCache : JsonWebTokenHandler
     /// <summary>The remembered validation of <paramref name="token"/>, if it is still current.</summary>
     public bool TryGet(ReadOnlySpan<char> token, out Entry entry)
     {
-        if (_bySpan.TryGetValue(token, out entry!) && entry.Ring == RingVersion && entry.ValidTo > _time.GetUtcNow().UtcDateTime)
+        if (_bySpan.TryGetValue(token, out entry!) && entry.Ring == RingVersion && entry.ValidTo > DateTime.UtcNow)
         {
             return true;
         }
@@ -100,9 +96,9 @@ internal sealed class ValidatedTokenCache : JsonWebTokenHandler
 
     private void Prune()
     {
-        var now = _time.GetUtcNow();
+        var now = DateTime.UtcNow;
         var last = Interlocked.Read(ref _lastPrune);
-        if (now.UtcTicks - last < TimeSpan.TicksPerSecond || Interlocked.CompareExchange(ref _lastPrune, now.UtcTicks, last) != last)
+        if (now.Ticks - last < TimeSpan.TicksPerSecond || Interlocked.CompareExchange(ref _lastPrune, now.Ticks, last) != last)
         {
             return;
         }
@@ -110,7 +106,7 @@ internal sealed class ValidatedTokenCache : JsonWebTokenHandler
         var ring = RingVersion;
         foreach (var pair in _entries)
         {
-            if (pair.Value.Ring != ring || pair.Value.ValidTo <= now.UtcDateTime)
+            if (pair.Value.Ring != ring || pair.Value.ValidTo <= now)
             {
                 _entries.TryRemove(pair);
             }
