@@ -9,7 +9,7 @@
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
-#     soak:     open loop 250 req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
+#     soak:     open loop at BENCH_SOAK_RATE (default 250) req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
 #     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
 #               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
 #     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
@@ -275,7 +275,7 @@ case "$PROFILE" in
     exit 0 ;;
   soak)
     header
-    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (soak)" --mode open --rate 250 --duration "${BENCH_SOAK_SECONDS:-1800}" \
+    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (soak)" --mode open --rate "${BENCH_SOAK_RATE:-250}" --duration "${BENCH_SOAK_SECONDS:-1800}" \
       --warmup 5 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
     exit 0 ;;
 esac
