@@ -34,6 +34,10 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     // Never disposed: the host may stop this service after disposing it (WebApplicationFactory does), and a
     // token source without timers or links holds nothing that needs disposing.
     private readonly CancellationTokenSource _stopping = new();
+    // Traces queued and not yet taken by the loop (an approximate count, kept without the channel's lock), and what
+    // a waiting loop is woken by when a full batch is there before the flush interval ends.
+    private int _queued;
+    private TaskCompletionSource? _batchFull;
 
     public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger)
     {
@@ -66,6 +70,11 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
         if (_channel.Writer.TryWrite(draft))
         {
+            if (Interlocked.Increment(ref _queued) >= _options.BatchSize)
+            {
+                Volatile.Read(ref _batchFull)?.TrySetResult();
+            }
+
             return true;
         }
 
@@ -106,17 +115,15 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         // Not the stopping token: a stop completes the channel, and the loop drains it before ending.
         while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            // A batch gathers for FlushInterval unless a full one is already waiting: the loop wakes once per interval,
-            // not once per trace, which at moderate load was a thread-pool wake-up and a one-row transaction per request.
-            if (reader.Count < _options.BatchSize)
-            {
-                await GatherAsync().ConfigureAwait(false);
-            }
-
+            // A batch gathers for FlushInterval, or until it is full: the loop wakes once per interval, not once per
+            // trace, which at moderate load was a thread-pool wake-up and a one-row transaction per request.
+            await GatherAsync().ConfigureAwait(false);
             while (batch.Count < _options.BatchSize && reader.TryRead(out var draft))
             {
                 batch.Add(draft);
             }
+
+            Interlocked.Add(ref _queued, -batch.Count);
 
             await WriteAsync(batch).ConfigureAwait(false);
             batch.Clear();
@@ -125,16 +132,27 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
     private async Task GatherAsync()
     {
+        // One timer per interval, cut short by the request that fills the batch. (Polling the queue for a full batch,
+        // ten times per interval, cost fifty timer callbacks and thread-pool wake-ups a second on an idle core.)
+        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _batchFull, full);
         try
         {
-            // One timer per interval. A batch that fills sooner waits out the interval: the queue holds
-            // QueueCapacity traces, and once behind the loop writes full batches back to back without waiting.
-            // (Polling for a full batch ten times per interval cost fifty wake-ups a second on an idle core.)
-            await Task.Delay(_options.FlushInterval, _stopping.Token).ConfigureAwait(false);
+            if (_channel.Reader.Count >= _options.BatchSize || _stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            // Whichever comes first: a full batch, the interval, or a stop (which writes what is queued now).
+            using var interval = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            if (await Task.WhenAny(full.Task, Task.Delay(_options.FlushInterval, interval.Token)).ConfigureAwait(false) == full.Task)
+            {
+                await interval.CancelAsync().ConfigureAwait(false); // the timer goes now, not at the end of the interval
+            }
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        finally
         {
-            // Stopping: write what is queued now.
+            Volatile.Write(ref _batchFull, null);
         }
     }
 

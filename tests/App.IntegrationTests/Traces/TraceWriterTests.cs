@@ -11,7 +11,7 @@ using Npgsql;
 
 namespace App.IntegrationTests.Traces;
 
-public class TraceWriterStopTests
+public class TraceWriterTests
 {
     // BackgroundService runs ExecuteAsync on the thread pool and never runs it if the host is already stopping:
     // a start token cancelled up front makes that race certain. Traces queued then must still be written at stop.
@@ -39,6 +39,46 @@ public class TraceWriterStopTests
 
         await writer.StopAsync(CancellationToken.None);
         Assert.Equal(20, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(0, writer.Dropped);
+        writer.Dispose();
+    }
+
+    // The writer gathers a batch for the flush interval, but the request that fills a batch wakes it: with a
+    // 30 s interval, a full batch must be stored long before the interval ends, and a partial one not at all.
+    [Fact]
+    public async Task AFullBatchIsWrittenWithoutWaitingForTheInterval()
+    {
+        var database = await Databases.SharedAsync();
+        await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
+        var data = new TenantData(new ContextFactory(dataSource));
+        var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
+        using var meters = new ServiceMeterFactory();
+        var writer = new TraceWriter(data, encryption, Options.Create(new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) }), meters, NullLogger<TraceWriter>.Instance);
+        var tenant = "full-" + Guid.NewGuid().ToString("N")[..10];
+        Task<int> Stored() => data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None);
+        void Record() => Assert.True(writer.TryRecord(new TraceDraft(
+            new TraceRecord { Id = Guid.CreateVersion7(), TenantId = tenant, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow },
+            [("user", "hello")],
+            "hi")));
+
+        await writer.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 4; i++)
+        {
+            Record();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await Stored()); // a partial batch waits for the interval
+
+        Record(); // the fifth fills the batch
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await Stored() < 5 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(5, await Stored());
+        await writer.StopAsync(CancellationToken.None);
         Assert.Equal(0, writer.Dropped);
         writer.Dispose();
     }
