@@ -31,7 +31,7 @@ internal static class TracesScenario
         var factory = new ContextFactory(dataSource);
         var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "bench", Keys = { ["bench"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
-        var writer = new TraceWriter(new TenantData(factory), encryption, Options.Create(new App.Application.Traces.TraceOptions { Content = content, QueueCapacity = count + 1 }), meters, NullLogger<TraceWriter>.Instance);
+        var writer = new TraceWriter(new TenantData(factory, dataSource), encryption, Options.Create(new App.Application.Traces.TraceOptions { Content = content, QueueCapacity = count + 1 }), meters, NullLogger<TraceWriter>.Instance);
 
         (string, string)[] Messages = [("user", "Please summarise the ticket from jane.doe@example.com about card 4111 1111 1111 1111 and call +44 20 7946 0958.")];
         const string Output = "The customer reports a duplicate charge and asks for a refund within five working days.";
@@ -66,7 +66,7 @@ internal static class TracesScenario
         long stored = 0;
         for (var t = 0; t < tenants; t++)
         {
-            stored += await new TenantData(factory).ReadAsync("bench-" + t.ToString(CultureInfo.InvariantCulture), db => db.Traces.LongCountAsync(), CancellationToken.None);
+            stored += await new TenantData(factory, dataSource).ReadAsync("bench-" + t.ToString(CultureInfo.InvariantCulture), db => db.Traces.LongCountAsync(), CancellationToken.None);
         }
 
         Console.WriteLine($"| traces | tenants | content | enqueue (ms) | written in (s) | traces/s | CPU s / 1k traces | stored | dropped |");

@@ -165,11 +165,11 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             {
                 try
                 {
-                    await _data.WriteAsync(tenant.Key, db => TraceInsert.InsertAsync(db, records, CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
+                    await _data.ExecuteAsync(tenant.Key, TraceInsert.Command(records), CancellationToken.None).ConfigureAwait(false);
                     _written.Add(records.Count);
                     break;
                 }
-                catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+                catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
                 {
                     if (attempt >= 3)
                     {

@@ -20,7 +20,7 @@ public class TraceWriterTests
     {
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
-        var data = new TenantData(new ContextFactory(dataSource));
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
         var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
         var writer = new TraceWriter(data, encryption, Options.Create(new TraceOptions { BatchSize = 7 }), meters, NullLogger<TraceWriter>.Instance);
@@ -50,7 +50,7 @@ public class TraceWriterTests
     {
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
-        var data = new TenantData(new ContextFactory(dataSource));
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
         var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
         var writer = new TraceWriter(data, encryption, Options.Create(new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) }), meters, NullLogger<TraceWriter>.Instance);
@@ -83,6 +83,33 @@ public class TraceWriterTests
         writer.Dispose();
     }
 
+    // The writer's insert skips Entity Framework: the tenant is bound in the same round trip and transaction. Row-level
+    // security must still check every row, and the binding must end with the transaction, not stay on the pooled
+    // connection for whoever uses it next (one connection in the pool makes the next user the same connection, and
+    // without Npgsql's reset on close the binding's own scope is what is tested).
+    [Fact]
+    public async Task AStatementRunsBoundToItsTenantAndLeavesNothingOnThePooledConnection()
+    {
+        var database = await Databases.SharedAsync();
+        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database.Runtime) { MaxPoolSize = 1, NoResetOnClose = true }.ConnectionString);
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
+        var tenant = "bind-" + Guid.NewGuid().ToString("N")[..10];
+        TraceRecord Row(string owner) => new() { Id = Guid.CreateVersion7(), TenantId = owner, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow };
+
+        Assert.Equal(2, await data.ExecuteAsync(tenant, TraceInsert.Command([Row(tenant), Row(tenant)]), CancellationToken.None));
+        await using (var next = await dataSource.OpenConnectionAsync())
+        {
+            await using var setting = new NpgsqlCommand("SELECT coalesce(current_setting('app.tenant_id', true), '')", next);
+            Assert.Equal(string.Empty, await setting.ExecuteScalarAsync());
+            await using var visible = new NpgsqlCommand("SELECT count(*) FROM app.traces", next);
+            Assert.Equal(0L, await visible.ExecuteScalarAsync()); // no tenant bound: no rows
+        }
+
+        // A row of another tenant in the batch: refused by the policy, and nothing of the batch is stored.
+        await Assert.ThrowsAsync<PostgresException>(() => data.ExecuteAsync(tenant, TraceInsert.Command([Row(tenant), Row("someone-else")]), CancellationToken.None));
+        Assert.Equal(2, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+    }
+
     // WebApplicationFactory can dispose the services before the host stops them (seen in CI): a stop after a
     // dispose must not throw, or it hides the test's own result behind an ObjectDisposedException.
     [Fact]
@@ -92,7 +119,7 @@ public class TraceWriterTests
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
-        var writer = new TraceWriter(new TenantData(new ContextFactory(dataSource)), encryption, Options.Create(new TraceOptions()), meters, NullLogger<TraceWriter>.Instance);
+        var writer = new TraceWriter(new TenantData(new ContextFactory(dataSource), dataSource), encryption, Options.Create(new TraceOptions()), meters, NullLogger<TraceWriter>.Instance);
         await writer.StartAsync(CancellationToken.None);
 
         writer.Dispose();
