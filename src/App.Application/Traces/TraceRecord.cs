@@ -7,7 +7,7 @@ public sealed class TraceRecord
 
     public required string TenantId { get; init; }
 
-    /// <summary>The OpenTelemetry trace id of the request (32 hex), so a stored trace leads to its spans and logs.</summary>
+    /// <summary>The OpenTelemetry trace id of the request (32 hex), so a stored trace leads to its spans and logs; a fresh id of the same form for a request without an activity.</summary>
     public string? TraceId { get; init; }
 
     public string? UserId { get; init; }
