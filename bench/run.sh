@@ -33,7 +33,14 @@ OUT="$(mktemp -d)"
 export APP_DATA_DIR="$OUT/data" APP_PG_PORT=18093 APP_REDIS_PORT=18094
 [ "$(id -u)" -eq 0 ] && chmod 755 "$OUT"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; deploy/local/servers.sh stop > /dev/null 2>&1 || true; [ -n "${BENCH_KEEP:-}" ] && echo "logs kept in $OUT" >&2 || rm -rf "$OUT"; }
+# The processes first, waited for (at most 15 s each), then the servers: the gateway still writes to PostgreSQL while it
+# stops (its last traces and audit checkpoint).
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+  for p in "${pids[@]}"; do timeout 15 tail --pid="$p" -f /dev/null 2> /dev/null || kill -9 "$p" 2> /dev/null || true; done
+  deploy/local/servers.sh stop > /dev/null 2>&1 || true
+  [ -n "${BENCH_KEEP:-}" ] && echo "logs kept in $OUT" >&2 || rm -rf "$OUT"
+}
 trap cleanup EXIT
 
 dotnet build App.sln -c Release --nologo -v quiet > /dev/null
