@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
+using Serilog.Events;
 
 namespace App.IntegrationTests;
 
@@ -34,6 +37,47 @@ public sealed class KestrelTests : IAsyncLifetime
         var json = await response.Content.ReadAsStringAsync();
         await Contracts.AssertValidAsync(Contracts.Error, json, "error");
         Assert.Contains("request_too_large", json, StringComparison.Ordinal);
+    }
+
+    // The request log must say what the client got: the exception handler turns a body over the limit into a 413,
+    // and a request log inside it saw the exception pass and logged a 500 at Error level.
+    [Fact]
+    public async Task TheRequestLogRecordsTheStatusTheClientReceived()
+    {
+        var sink = new CapturingSink();
+        var redis = await SharedServers.RedisAsync();
+        await using var factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), new Settings()
+            .With("Kestrel:Limits:MaxRequestBodySize", "65536")
+            .With("Serilog:MinimumLevel:Default", "Information"), kestrel: true)
+        {
+            ExtraServices = services => services.AddSingleton<ILogEventSink>(sink),
+        };
+        factory.StartServer();
+        using var client = factory.CreateClientFor("kestrel-log");
+        var body = $$"""{"model":"offline","messages":[{"role":"user","content":"{{new string('a', 70_000)}}"}]}""";
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        LogEvent[] logged;
+        while ((logged = sink.RequestLogs("/v1/chat/completions")).Length == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var entry = Assert.Single(logged);
+        Assert.Equal("413", entry.Properties["StatusCode"].ToString());
+        Assert.Equal(LogEventLevel.Information, entry.Level);
+    }
+
+    private sealed class CapturingSink : ILogEventSink
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<LogEvent> _events = new();
+
+        public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
+
+        public LogEvent[] RequestLogs(string path) =>
+            [.. _events.Where(e => e.Properties.TryGetValue("RequestPath", out var p) && p.ToString() == $"\"{path}\"" && e.Properties.ContainsKey("StatusCode"))];
     }
 
     [Fact]

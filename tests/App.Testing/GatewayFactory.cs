@@ -3,6 +3,7 @@ using App.Application.Identity;
 using App.Infrastructure.Identity;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -36,6 +37,9 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>Services added after the app's own (for example a log sink the app reads from the container).</summary>
+    public Action<IServiceCollection>? ExtraServices { get; init; }
+
     /// <summary>A client whose every request carries a fresh access token for this caller.</summary>
     public HttpClient CreateClientFor(string tenant, string user = "user-1", params string[] scopes)
     {
@@ -61,6 +65,10 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         }
 
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(merged));
+        if (ExtraServices is not null)
+        {
+            builder.ConfigureTestServices(ExtraServices);
+        }
     }
 
     /// <summary>The configuration this app runs with (on top of appsettings.json), e.g. to start a worker process like it.</summary>

@@ -64,9 +64,9 @@ internal static class ServiceDefaults
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
         CompactHeapOnceStarted(app);
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.Use(SecurityHeaders);
+        // Outside the exception handler, so the request log records the status the client received (a body over the
+        // limit is a 413 from the handler, not the 500 an exception passing by would log); the handler logs the
+        // exceptions it does not handle itself.
         app.UseSerilogRequestLogging(options =>
         {
             // Probes would drown everything else.
@@ -74,6 +74,9 @@ internal static class ServiceDefaults
                 ? LogEventLevel.Error
                 : ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) ? LogEventLevel.Verbose : LogEventLevel.Information;
         });
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(SecurityHeaders);
 
         // The demo page at / (plain files, no build step), served before authentication: it holds no data.
         app.UseDefaultFiles();
