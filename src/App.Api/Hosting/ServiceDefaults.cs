@@ -69,6 +69,8 @@ internal static class ServiceDefaults
         // exceptions it does not handle itself.
         app.UseSerilogRequestLogging(options =>
         {
+            // This host's logger, not the process-wide static one (the last host built in a process, in tests).
+            options.Logger = app.Services.GetService<Serilog.ILogger>();
             // Probes would drown everything else.
             options.GetLevel = (ctx, _, ex) => ex is not null || ctx.Response.StatusCode >= 500
                 ? LogEventLevel.Error
