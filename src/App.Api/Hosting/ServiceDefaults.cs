@@ -32,6 +32,9 @@ internal static class ServiceDefaults
         builder.Services.AddOptions<SocketTransportOptions>().Configure<IConfiguration>((sockets, configuration) =>
             sockets.UnsafePreferInlineScheduling = ProcessTuning.InlineScheduling(configuration.GetValue<bool?>("Hosting:InlineScheduling"), Environment.ProcessorCount));
 
+        // The host's own logger, not Serilog's static one: a host that set and then closed the static logger silenced
+        // every other host of the process with it (tests run many), and ASP.NET Core, seeing logging off, then started
+        // no activity for their requests.
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(builder.Configuration)
@@ -51,7 +54,7 @@ internal static class ServiceDefaults
             {
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj} {TraceId}{NewLine}{Exception}", standardErrorFromLevel: toStderr);
             }
-        });
+        }, preserveStaticLogger: true);
 
         CachingLoggerFactory.Decorate(builder.Services);
 
@@ -69,8 +72,8 @@ internal static class ServiceDefaults
         // exceptions it does not handle itself.
         app.UseSerilogRequestLogging(options =>
         {
-            // This host's logger, not the process-wide static one (the last host built in a process, in tests).
-            options.Logger = app.Services.GetService<Serilog.ILogger>();
+            // This host's logger (the static one is left alone, see AddSerilog above).
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             // Probes would drown everything else.
             options.GetLevel = (ctx, _, ex) => ex is not null || ctx.Response.StatusCode >= 500
                 ? LogEventLevel.Error
