@@ -17,8 +17,8 @@ public static class ChatTraces
             Id = Uuid.NewVersion7(startedAt),
             TenantId = tenant,
             // The request's OpenTelemetry trace id. ASP.NET Core starts an activity for every request while logging or
-            // a listener is on; a request without one (seen in CI while hosts shared Serilog's static logger and one
-            // had closed it) still gets an id of the same form, so no trace is stored without one.
+            // a listener is on; a request without one (logging switched off entirely) still gets an id of the same
+            // form, so no trace is stored without one.
             TraceId = ((activity ?? Activity.Current)?.TraceId ?? ActivityTraceId.CreateRandom()).ToHexString(),
             UserId = user,
             ModelAlias = request.Alias,

@@ -39,7 +39,7 @@ public sealed class TenantData(IDbContextFactory<AppDbContext> databases, Npgsql
 
     /// <summary>
     /// One statement on tenant data without a context, for the trace writer's batches: the tenant is bound
-    /// (<c>set_config('app.tenant_id', tenant, true)</c>, as <see cref="TenantInterceptor"/> does) and the statement
+    /// (<see cref="TenantInterceptor.BindSql"/>, as the interceptor binds a context's transactions) and the statement
     /// runs, in one round trip and one transaction (PostgreSQL runs a pipeline up to its Sync as one implicit
     /// transaction), so row-level security checks every row and the setting ends with the transaction. A context's
     /// unit of work costs a context, BEGIN, the binding, the statement and COMMIT: three round trips.
@@ -51,7 +51,7 @@ public sealed class TenantData(IDbContextFactory<AppDbContext> databases, Npgsql
         ArgumentNullException.ThrowIfNull(statement);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
-        var bind = new NpgsqlBatchCommand("SELECT set_config('app.tenant_id', $1, true)");
+        var bind = new NpgsqlBatchCommand(TenantInterceptor.BindSql);
         bind.Parameters.Add(new NpgsqlParameter { Value = tenantId });
         batch.BatchCommands.Add(bind);
         batch.BatchCommands.Add(statement);

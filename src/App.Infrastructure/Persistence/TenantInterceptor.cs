@@ -12,6 +12,9 @@ namespace App.Infrastructure.Persistence;
 /// </summary>
 public sealed class TenantInterceptor : DbTransactionInterceptor
 {
+    /// <summary>The statement that binds a transaction to a tenant (its one parameter, <c>$1</c>).</summary>
+    internal const string BindSql = "SELECT set_config('app.tenant_id', $1, true)";
+
     public override async ValueTask<DbTransaction> TransactionStartedAsync(DbConnection connection, TransactionEndEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
     {
         await using var command = Bind(connection, eventData, result);
@@ -32,9 +35,8 @@ public sealed class TenantInterceptor : DbTransactionInterceptor
         ArgumentNullException.ThrowIfNull(eventData);
         var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT set_config('app.tenant_id', @tenant, true)";
+        command.CommandText = BindSql;
         var parameter = command.CreateParameter();
-        parameter.ParameterName = "tenant";
         parameter.Value = (eventData.Context as AppDbContext)?.TenantId ?? string.Empty;
         command.Parameters.Add(parameter);
         return command;

@@ -13,6 +13,18 @@ namespace App.IntegrationTests.Traces;
 
 public class TraceWriterTests
 {
+    private static TraceWriter Writer(TenantData data, ServiceMeterFactory meters, TraceOptions options) => new(
+        data,
+        new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } })),
+        Options.Create(options),
+        meters,
+        NullLogger<TraceWriter>.Instance);
+
+    private static TraceRecord Row(string tenant) =>
+        new() { Id = Guid.CreateVersion7(), TenantId = tenant, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow };
+
+    private static TraceDraft Draft(string tenant) => new(Row(tenant), [("user", "hello")], "hi");
+
     // BackgroundService runs ExecuteAsync on the thread pool and never runs it if the host is already stopping:
     // a start token cancelled up front makes that race certain. Traces queued then must still be written at stop.
     [Fact]
@@ -21,9 +33,8 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
-        var writer = new TraceWriter(data, encryption, Options.Create(new TraceOptions { BatchSize = 7 }), meters, NullLogger<TraceWriter>.Instance);
+        var writer = Writer(data, meters, new TraceOptions { BatchSize = 7 });
         var tenant = "stop-" + Guid.NewGuid().ToString("N")[..10];
 
         using var stopped = new CancellationTokenSource();
@@ -31,10 +42,7 @@ public class TraceWriterTests
         await writer.StartAsync(stopped.Token);
         for (var i = 0; i < 20; i++)
         {
-            Assert.True(writer.TryRecord(new TraceDraft(
-                new TraceRecord { Id = Guid.CreateVersion7(), TenantId = tenant, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow },
-                [("user", "hello")],
-                "hi")));
+            Assert.True(writer.TryRecord(Draft(tenant)));
         }
 
         await writer.StopAsync(CancellationToken.None);
@@ -51,15 +59,11 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
-        var writer = new TraceWriter(data, encryption, Options.Create(new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) }), meters, NullLogger<TraceWriter>.Instance);
+        var writer = Writer(data, meters, new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) });
         var tenant = "full-" + Guid.NewGuid().ToString("N")[..10];
         Task<int> Stored() => data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None);
-        void Record() => Assert.True(writer.TryRecord(new TraceDraft(
-            new TraceRecord { Id = Guid.CreateVersion7(), TenantId = tenant, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow },
-            [("user", "hello")],
-            "hi")));
+        void Record() => Assert.True(writer.TryRecord(Draft(tenant)));
 
         await writer.StartAsync(CancellationToken.None);
         for (var i = 0; i < 4; i++)
@@ -94,7 +98,6 @@ public class TraceWriterTests
         await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database.Runtime) { MaxPoolSize = 1, NoResetOnClose = true }.ConnectionString);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
         var tenant = "bind-" + Guid.NewGuid().ToString("N")[..10];
-        TraceRecord Row(string owner) => new() { Id = Guid.CreateVersion7(), TenantId = owner, ModelAlias = "m", Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow };
 
         Assert.Equal(2, await data.ExecuteAsync(tenant, TraceInsert.Command([Row(tenant), Row(tenant)]), CancellationToken.None));
         await using (var next = await dataSource.OpenConnectionAsync())
@@ -117,9 +120,8 @@ public class TraceWriterTests
     {
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
-        var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } }));
         using var meters = new ServiceMeterFactory();
-        var writer = new TraceWriter(new TenantData(new ContextFactory(dataSource), dataSource), encryption, Options.Create(new TraceOptions()), meters, NullLogger<TraceWriter>.Instance);
+        var writer = Writer(new TenantData(new ContextFactory(dataSource), dataSource), meters, new TraceOptions());
         await writer.StartAsync(CancellationToken.None);
 
         writer.Dispose();
