@@ -109,7 +109,7 @@ public static class DependencyInjection
         services.AddDbContextFactory<AppDbContext>((sp, o) => Database.Configure(o, sp.GetRequiredService<NpgsqlDataSource>()), ServiceLifetime.Singleton);
         services.AddSingleton<TenantData>();
         services.AddOptions<TraceOptions>().BindConfiguration(TraceOptions.Section)
-            .Validate(o => o.QueueCapacity >= 1 && o.BatchSize >= 1 && o.MaxContentChars >= 0, "Traces:QueueCapacity, BatchSize must be positive; MaxContentChars not negative.")
+            .Validate(o => o.QueueCapacity is >= 1 and <= 10_000_000 && o.BatchSize >= 1 && o.MaxContentChars >= 0, "Traces:QueueCapacity must be between 1 and 10000000, BatchSize positive, MaxContentChars not negative.")
             .Validate(o => o.FlushInterval >= TimeSpan.FromMilliseconds(10), "Traces:FlushInterval must be at least 10 ms.")
             .ValidateOnStart();
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)

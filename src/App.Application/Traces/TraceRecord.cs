@@ -89,6 +89,12 @@ public sealed class TraceOptions
 
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// The writer's thread runs at the lowest CPU priority, so requests take the core from it at once; when its queue is
+    /// half full it catches up at normal priority. Off: it always runs at normal priority.
+    /// </summary>
+    public bool LowPriority { get; init; } = true;
+
     /// <summary>Content longer than this (characters) is cut before redaction and encryption.</summary>
     public int MaxContentChars { get; init; } = 32_768;
 }

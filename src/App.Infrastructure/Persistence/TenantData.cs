@@ -50,12 +50,32 @@ public sealed class TenantData(IDbContextFactory<AppDbContext> databases, Npgsql
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         ArgumentNullException.ThrowIfNull(statement);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+        await using var batch = Bound(connection, tenantId, statement);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return statement.RecordsAffected;
+    }
+
+    /// <summary>
+    /// <see cref="ExecuteAsync"/> with blocking I/O, for a thread of its own that has nothing else to do meanwhile (the
+    /// trace writer's): never on the thread pool.
+    /// </summary>
+    public int Execute(string tenantId, NpgsqlBatchCommand statement)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentNullException.ThrowIfNull(statement);
+        using var connection = dataSource.OpenConnection();
+        using var batch = Bound(connection, tenantId, statement);
+        batch.ExecuteNonQuery();
+        return statement.RecordsAffected;
+    }
+
+    private static NpgsqlBatch Bound(NpgsqlConnection connection, string tenantId, NpgsqlBatchCommand statement)
+    {
+        var batch = new NpgsqlBatch(connection);
         var bind = new NpgsqlBatchCommand(TenantInterceptor.BindSql);
         bind.Parameters.Add(new NpgsqlParameter { Value = tenantId });
         batch.BatchCommands.Add(bind);
         batch.BatchCommands.Add(statement);
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return statement.RecordsAffected;
+        return batch;
     }
 }

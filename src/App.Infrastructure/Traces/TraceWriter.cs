@@ -1,9 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using App.Application.Privacy;
 using App.Application.Traces;
+using App.Infrastructure.Hosting;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
 using Microsoft.Extensions.Hosting;
@@ -13,31 +14,45 @@ using Microsoft.Extensions.Options;
 namespace App.Infrastructure.Traces;
 
 /// <summary>
-/// Writes traces off the request path: requests put drafts in a bounded channel (never waiting; when it is full
-/// the draft is dropped and counted), and this background writer redacts and encrypts their content, then inserts
-/// them in batches (by size or time), one transaction per tenant so row-level security checks every row. On a
-/// graceful stop it drains the channel completely. (PostgreSQL refuses COPY into tables with row security, hence
+/// Writes traces off the request path: requests queue drafts (never waiting; beyond <c>Traces:QueueCapacity</c>
+/// the draft is dropped and counted), and a thread of the writer's own redacts and encrypts their content, then
+/// inserts them in batches (by size or time), one statement per tenant so row-level security checks every row. On
+/// a graceful stop it writes everything queued. (PostgreSQL refuses COPY into tables with row security, hence
 /// batched INSERTs.)
+/// <para>
+/// The thread runs at the lowest CPU priority (<c>Traces:LowPriority</c>, default on): sealing a batch is CPU
+/// work in one burst (a 200-trace batch is ~10-20 ms of redaction, encryption and serialization), and at normal
+/// priority the scheduler shares the core between it and the requests that arrive meanwhile, which is what their
+/// tail latency was made of. At nice 19 a request takes the core from it at once, and the writer uses what
+/// requests leave. When the queue is more than half full it is no longer keeping up on what is left, and batches
+/// are then written from the thread pool, at the requests' priority, until it has caught up: traces are never
+/// dropped for the sake of the priority.
+/// </para>
 /// </summary>
 public sealed partial class TraceWriter : BackgroundService, ITraceSink
 {
     /// <summary>The meter of the writer's instruments (<c>app.traces.*</c>).</summary>
     public const string MeterName = "App.Traces";
 
-    private readonly Channel<TraceDraft> _channel;
+    // Added to the count when the writer closes: a trace is accepted only if the count it raised is below it, so
+    // after closing nothing more is accepted, and every trace accepted before is counted until it is taken.
+    private const int Closed = 1 << 30;
+
+    private readonly ConcurrentQueue<TraceDraft> _queue = new();
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TenantData _data;
     private readonly KeyEncryption _encryption;
     private readonly TraceOptions _options;
     private readonly ILogger<TraceWriter> _logger;
     private readonly Counter<long> _written;
     private readonly Counter<long> _dropped;
-    // Never disposed: the host may stop this service after disposing it (WebApplicationFactory does), and a
-    // token source without timers or links holds nothing that needs disposing.
-    private readonly CancellationTokenSource _stopping = new();
-    // Traces queued and not yet taken by the loop (an approximate count, kept without the channel's lock), and what
-    // a waiting loop is woken by when a full batch is there before the flush interval ends.
+    // Traces accepted and not yet taken by the writer (plus Closed once closed). A request that brings it to one or
+    // to a full batch wakes the writer; otherwise it sleeps until the flush interval ends.
     private int _queued;
-    private TaskCompletionSource? _batchFull;
+    private int _closing;
+    private long _droppedCount;
+    private Thread? _thread;
 
     public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger)
     {
@@ -47,18 +62,20 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         _encryption = encryption;
         _options = options.Value;
         _logger = logger;
-        _channel = Channel.CreateBounded<TraceDraft>(new BoundedChannelOptions(_options.QueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of blocking: we count, never wait
-            SingleReader = true,
-        });
         var meter = meters.Create(MeterName);
         _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
         _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost: queue full, or storage failing past retries.");
-        meter.CreateObservableGauge("app.traces.queued", () => (long)_channel.Reader.Count, "{trace}", "Traces waiting to be written.");
+        meter.CreateObservableGauge("app.traces.queued", () => (long)Queued, "{trace}", "Traces waiting to be written.");
     }
 
-    public long Dropped { get; private set; }
+    public long Dropped => Interlocked.Read(ref _droppedCount);
+
+    /// <summary>The kernel's id of the writer's thread once it runs (Linux), for checking its priority.</summary>
+    internal int? ThreadId { get; private set; }
+
+    private int Queued => Volatile.Read(ref _queued) & (Closed - 1);
+
+    private bool IsClosed => Volatile.Read(ref _queued) >= Closed;
 
     public bool TryRecord(TraceDraft draft)
     {
@@ -68,95 +85,124 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             return false;
         }
 
-        if (_channel.Writer.TryWrite(draft))
+        var queued = Interlocked.Increment(ref _queued);
+        if (queued > _options.QueueCapacity)
         {
-            if (Interlocked.Increment(ref _queued) >= _options.BatchSize)
-            {
-                Volatile.Read(ref _batchFull)?.TrySetResult();
-            }
-
-            return true;
+            Interlocked.Decrement(ref _queued);
+            Drop(1, queued >= Closed ? "writer stopped" : "queue full");
+            return false;
         }
 
-        Drop(1, "queue full");
-        return false;
+        _queue.Enqueue(draft);
+        if (queued == 1 || queued == _options.BatchSize)
+        {
+            _wake.Set();
+        }
+
+        return true;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // No new traces; the loop below writes what is queued and ends.
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _channel.Writer.TryComplete();
+        // No new traces; the writer's thread writes what is queued and ends.
+        if (Interlocked.Exchange(ref _closing, 1) == 0)
+        {
+            Interlocked.Add(ref _queued, Closed);
+        }
+
+        _wake.Set();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
 
-        // BackgroundService starts the loop on the thread pool and skips it if the stop came first: a host stopped
-        // right after it started would then lose what was queued. Whatever the loop did not take is written here.
-        if (_channel.Reader.Count > 0)
+        // BackgroundService starts ExecuteAsync on the thread pool and skips it if the stop came first: a host stopped
+        // right after it started would then lose what was queued. Whatever the thread did not take is written here.
+        if (_thread is null)
         {
             var batch = new List<TraceDraft>(_options.BatchSize);
-            while (_channel.Reader.TryRead(out var draft))
+            while (Queued > 0)
             {
-                batch.Add(draft);
-                if (batch.Count == _options.BatchSize)
-                {
-                    await WriteAsync(batch).ConfigureAwait(false);
-                    batch.Clear();
-                }
+                Take(batch);
+                await WriteAsync(batch, synchronously: false).ConfigureAwait(false);
+                batch.Clear();
             }
-
-            await WriteAsync(batch).ConfigureAwait(false);
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<TraceDraft>(_options.BatchSize);
-        var reader = _channel.Reader;
-        // Not the stopping token: a stop completes the channel, and the loop drains it before ending.
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            // A batch gathers for FlushInterval, or until it is full: the loop wakes once per interval, not once per
-            // trace, which at moderate load was a thread-pool wake-up and a one-row transaction per request.
-            await GatherAsync().ConfigureAwait(false);
-            while (batch.Count < _options.BatchSize && reader.TryRead(out var draft))
-            {
-                batch.Add(draft);
-            }
-
-            Interlocked.Add(ref _queued, -batch.Count);
-
-            await WriteAsync(batch).ConfigureAwait(false);
-            batch.Clear();
-        }
+        // Not the stopping token: a stop closes the queue, and the thread writes what is in it before ending.
+        _thread = new Thread(Run) { IsBackground = true, Name = "Trace writer" };
+        _thread.Start();
+        return _finished.Task;
     }
 
-    private async Task GatherAsync()
+    private void Run()
     {
-        // One timer per interval, cut short by the request that fills the batch. (Polling the queue for a full batch,
-        // ten times per interval, cost fifty timer callbacks and thread-pool wake-ups a second on an idle core.)
-        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _batchFull, full);
         try
         {
-            if (_channel.Reader.Count >= _options.BatchSize || _stopping.IsCancellationRequested)
+            ThreadId = BackgroundPriority.CurrentThreadId();
+            var lowered = _options.LowPriority && BackgroundPriority.LowerCurrentThread();
+            var batch = new List<TraceDraft>(_options.BatchSize);
+            while (true)
             {
-                return;
+                _wake.Reset();
+                var queued = Queued;
+                if (queued == 0)
+                {
+                    if (IsClosed)
+                    {
+                        break;
+                    }
+
+                    _wake.Wait();
+                    continue;
+                }
+
+                // A batch gathers for FlushInterval, or until it is full, or until the stop: one wake-up per interval,
+                // not one per trace (at moderate load that was a wake-up and a one-row insert per request).
+                if (queued < _options.BatchSize && !IsClosed)
+                {
+                    _wake.Wait(_options.FlushInterval);
+                }
+
+                Take(batch);
+                if (lowered && Queued > _options.QueueCapacity / 2)
+                {
+                    // Behind on what the requests leave of the CPU: catch up at their priority, on the thread pool.
+                    Task.Run(async () => await WriteAsync(batch, synchronously: false).ConfigureAwait(false)).GetAwaiter().GetResult();
+                }
+                else
+                {
+                    WriteAsync(batch, synchronously: true).AsTask().GetAwaiter().GetResult(); // has completed: it never awaits
+                }
+
+                batch.Clear();
             }
 
-            // Whichever comes first: a full batch, the interval, or a stop (which writes what is queued now).
-            using var interval = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            if (await Task.WhenAny(full.Task, Task.Delay(_options.FlushInterval, interval.Token)).ConfigureAwait(false) == full.Task)
-            {
-                await interval.CancelAsync().ConfigureAwait(false); // the timer goes now, not at the end of the interval
-            }
+            _finished.SetResult();
         }
-        finally
+        catch (Exception ex)
         {
-            Volatile.Write(ref _batchFull, null);
+            _finished.SetException(ex);
         }
     }
 
-    private async Task WriteAsync(List<TraceDraft> batch)
+    /// <summary>Takes up to a batch of queued traces (fewer if one counted is not in the queue yet).</summary>
+    private void Take(List<TraceDraft> batch)
+    {
+        while (batch.Count < _options.BatchSize && _queue.TryDequeue(out var draft))
+        {
+            batch.Add(draft);
+        }
+
+        Interlocked.Add(ref _queued, -batch.Count);
+    }
+
+    /// <summary>
+    /// Seals and inserts a batch, one statement per tenant, with up to three attempts each. The writer's thread runs it
+    /// <paramref name="synchronously"/> (blocking only itself, so its work stays at its own priority); the thread
+    /// pool runs it asynchronously.
+    /// </summary>
+    private async ValueTask WriteAsync(List<TraceDraft> batch, bool synchronously)
     {
         foreach (var tenant in batch.GroupBy(d => d.Record.TenantId, StringComparer.Ordinal))
         {
@@ -165,7 +211,16 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             {
                 try
                 {
-                    await _data.ExecuteAsync(tenant.Key, TraceInsert.Command(records), CancellationToken.None).ConfigureAwait(false);
+                    var statement = TraceInsert.Command(records);
+                    if (synchronously)
+                    {
+                        _data.Execute(tenant.Key, statement);
+                    }
+                    else
+                    {
+                        await _data.ExecuteAsync(tenant.Key, statement, CancellationToken.None).ConfigureAwait(false);
+                    }
+
                     _written.Add(records.Count);
                     break;
                 }
@@ -177,7 +232,15 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                         break;
                     }
 
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt)).ConfigureAwait(false);
+                    var pause = TimeSpan.FromMilliseconds(200 * attempt);
+                    if (synchronously)
+                    {
+                        Thread.Sleep(pause);
+                    }
+                    else
+                    {
+                        await Task.Delay(pause).ConfigureAwait(false);
+                    }
                 }
             }
         }
@@ -254,7 +317,8 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
     private void Drop(int count, string reason)
     {
-        Dropped += count;
+        Interlocked.Add(ref _droppedCount, count);
+
         _dropped.Add(count);
         LogDropped(count, reason);
     }

@@ -1,5 +1,6 @@
 using App.Application.Traces;
 using App.Bench;
+using App.Infrastructure.Hosting;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
 using App.Infrastructure.Traces;
@@ -84,6 +85,69 @@ public class TraceWriterTests
         Assert.Equal(5, await Stored());
         await writer.StopAsync(CancellationToken.None);
         Assert.Equal(0, writer.Dropped);
+        writer.Dispose();
+    }
+
+    // The writer's thread runs at nice 19 (Traces:LowPriority), so a request's thread takes the core from it at once;
+    // with the option off it keeps the priority of the process. Read from /proc, as the scheduler sees it.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheWritersThreadRunsAtTheLowestPriorityUnlessConfiguredOtherwise(bool lowPriority)
+    {
+        var database = await Databases.SharedAsync();
+        await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
+        using var meters = new ServiceMeterFactory();
+        var writer = Writer(data, meters, new TraceOptions { BatchSize = 1, LowPriority = lowPriority });
+        var tenant = "nice-" + Guid.NewGuid().ToString("N")[..10];
+
+        await writer.StartAsync(CancellationToken.None);
+        Assert.True(writer.TryRecord(Draft(tenant)));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None) < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        var thread = Assert.NotNull(writer.ThreadId);
+        var ours = BackgroundPriority.NiceOf(Assert.NotNull(BackgroundPriority.CurrentThreadId()));
+        Assert.Equal(lowPriority ? 19 : ours, BackgroundPriority.NiceOf(thread));
+        Assert.NotEqual(19, ours);
+        await writer.StopAsync(CancellationToken.None);
+        writer.Dispose();
+    }
+
+    // More than half the queue waiting: the low-priority thread is not keeping up, and batches go to the thread pool at
+    // normal priority until it has. Every trace is still written once, none dropped, and the queue empties.
+    [Fact]
+    public async Task AWriterThatFellBehindCatchesUpWithoutLosingATrace()
+    {
+        var database = await Databases.SharedAsync();
+        await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
+        using var meters = new ServiceMeterFactory();
+        var writer = Writer(data, meters, new TraceOptions { QueueCapacity = 40, BatchSize = 3, FlushInterval = TimeSpan.FromSeconds(30) });
+        var tenant = "behind-" + Guid.NewGuid().ToString("N")[..10];
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(writer.TryRecord(Draft(tenant)));
+        }
+
+        Assert.False(writer.TryRecord(Draft(tenant))); // the 41st: the queue is full
+        await writer.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None) < 39 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        // Thirteen full batches are written without waiting for the interval; the last trace waits for the stop.
+        Assert.Equal(39, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(40, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(1, writer.Dropped);
         writer.Dispose();
     }
 
