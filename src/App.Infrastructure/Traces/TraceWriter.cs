@@ -142,6 +142,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             ThreadId = BackgroundPriority.CurrentThreadId();
             var lowered = _options.LowPriority && BackgroundPriority.LowerCurrentThread();
             var batch = new List<TraceDraft>(_options.BatchSize);
+            var trimmed = Environment.TickCount64;
             while (true)
             {
                 _wake.Reset();
@@ -176,6 +177,14 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 }
 
                 batch.Clear();
+                if (Environment.TickCount64 - trimmed >= 1000)
+                {
+                    // This thread's C heap arena (and the others) keeps the pages of what was freed in it: 10-12 MB
+                    // resident under load until handed back (docs/benchmarks.md). Once a second at most, at this
+                    // thread's priority; pages handed back and used again cost a fault each.
+                    NativeHeap.Trim();
+                    trimmed = Environment.TickCount64;
+                }
             }
 
             _finished.SetResult();
