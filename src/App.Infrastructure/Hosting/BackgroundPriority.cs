@@ -30,29 +30,8 @@ internal static partial class BackgroundPriority
             return OperatingSystem.IsWindows();
         }
 
-        try
-        {
-            return SetPriority(PrioProcess, GetThreadId(), Lowest) == 0;
-        }
-        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
-        {
-            return false; // a libc without gettid (glibc before 2.30): the thread keeps its priority
-        }
-    }
-
-    /// <summary>The nice value of a thread of this process, from <c>/proc</c> (Linux), or null.</summary>
-    public static int? NiceOf(int threadId)
-    {
-        var path = $"/proc/self/task/{threadId}/stat";
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-
-        // Fields after the command name (which may hold spaces, hence the last ')'): state is the first, nice the 17th.
-        var stat = File.ReadAllText(path);
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.Parse(fields[16], System.Globalization.CultureInfo.InvariantCulture);
+        // setpriority is in every libc that has gettid.
+        return CurrentThreadId() is { } thread && SetPriority(PrioProcess, thread, Lowest) == 0;
     }
 
     /// <summary>The calling thread's id as the kernel knows it (Linux), or null.</summary>

@@ -26,6 +26,27 @@ public class TraceWriterTests
 
     private static TraceDraft Draft(string tenant) => new(Row(tenant), [("user", "hello")], "hi");
 
+    private static Task<int> StoredAsync(TenantData data, string tenant) =>
+        data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None);
+
+    /// <summary>Waits until the tenant has at least <paramref name="count"/> traces stored, or the time is up.</summary>
+    private static async Task UntilStoredAsync(TenantData data, string tenant, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (await StoredAsync(data, tenant) < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>A thread's nice value as the scheduler sees it (<c>/proc/self/task/{id}/stat</c>, Linux).</summary>
+    private static int NiceOf(int threadId)
+    {
+        // Fields after the command name (which may hold spaces, hence the last ')'): state is the first, nice the 17th.
+        var stat = File.ReadAllText($"/proc/self/task/{threadId}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     // BackgroundService runs ExecuteAsync on the thread pool and never runs it if the host is already stopping:
     // a start token cancelled up front makes that race certain. Traces queued then must still be written at stop.
     [Fact]
@@ -47,7 +68,7 @@ public class TraceWriterTests
         }
 
         await writer.StopAsync(CancellationToken.None);
-        Assert.Equal(20, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(20, await StoredAsync(data, tenant));
         Assert.Equal(0, writer.Dropped);
         writer.Dispose();
     }
@@ -63,7 +84,6 @@ public class TraceWriterTests
         using var meters = new ServiceMeterFactory();
         var writer = Writer(data, meters, new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) });
         var tenant = "full-" + Guid.NewGuid().ToString("N")[..10];
-        Task<int> Stored() => data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None);
         void Record() => Assert.True(writer.TryRecord(Draft(tenant)));
 
         await writer.StartAsync(CancellationToken.None);
@@ -73,16 +93,11 @@ public class TraceWriterTests
         }
 
         await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Equal(0, await Stored()); // a partial batch waits for the interval
+        Assert.Equal(0, await StoredAsync(data, tenant)); // a partial batch waits for the interval
 
         Record(); // the fifth fills the batch
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await Stored() < 5 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.Equal(5, await Stored());
+        await UntilStoredAsync(data, tenant, 5, TimeSpan.FromSeconds(10));
+        Assert.Equal(5, await StoredAsync(data, tenant));
         await writer.StopAsync(CancellationToken.None);
         Assert.Equal(0, writer.Dropped);
         writer.Dispose();
@@ -104,16 +119,11 @@ public class TraceWriterTests
 
         await writer.StartAsync(CancellationToken.None);
         Assert.True(writer.TryRecord(Draft(tenant)));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None) < 1 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.Equal(1, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        await UntilStoredAsync(data, tenant, 1, TimeSpan.FromSeconds(10));
+        Assert.Equal(1, await StoredAsync(data, tenant));
         var thread = Assert.NotNull(writer.ThreadId);
-        var ours = BackgroundPriority.NiceOf(Assert.NotNull(BackgroundPriority.CurrentThreadId()));
-        Assert.Equal(lowPriority ? 19 : ours, BackgroundPriority.NiceOf(thread));
+        var ours = NiceOf(Assert.NotNull(BackgroundPriority.CurrentThreadId()));
+        Assert.Equal(lowPriority ? 19 : ours, NiceOf(thread));
         Assert.NotEqual(19, ours);
         await writer.StopAsync(CancellationToken.None);
         writer.Dispose();
@@ -137,16 +147,12 @@ public class TraceWriterTests
 
         Assert.False(writer.TryRecord(Draft(tenant))); // the 41st: the queue is full
         await writer.StartAsync(CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None) < 39 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await UntilStoredAsync(data, tenant, 39, TimeSpan.FromSeconds(20));
 
         // Thirteen full batches are written without waiting for the interval; the last trace waits for the stop.
-        Assert.Equal(39, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(39, await StoredAsync(data, tenant));
         await writer.StopAsync(CancellationToken.None);
-        Assert.Equal(40, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(40, await StoredAsync(data, tenant));
         Assert.Equal(1, writer.Dropped);
         writer.Dispose();
     }
@@ -174,7 +180,7 @@ public class TraceWriterTests
 
         // A row of another tenant in the batch: refused by the policy, and nothing of the batch is stored.
         await Assert.ThrowsAsync<PostgresException>(() => data.ExecuteAsync(tenant, TraceInsert.Command([Row(tenant), Row("someone-else")]), CancellationToken.None));
-        Assert.Equal(2, await data.ReadAsync(tenant, db => db.Traces.CountAsync(), CancellationToken.None));
+        Assert.Equal(2, await StoredAsync(data, tenant));
     }
 
     // WebApplicationFactory can dispose the services before the host stops them (seen in CI): a stop after a
