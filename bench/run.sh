@@ -3,7 +3,7 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile | allocations
+#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile | allocations | tail
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
 #               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
@@ -12,8 +12,11 @@
 #     soak:     open loop at BENCH_SOAK_RATE (default 250) req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
 #     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
 #               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
+#     tail:     which slow requests the gateway's garbage collections explain (open loop at BENCH_PROFILE_RATE, default
+#               1,000 req/s, requests' latencies lined up with the runtime's GC events for the duration, at most 59 s)
 #     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
 #               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
+#   BENCH_TIMELINE=file: the soak profile also writes every request's start and latency (the load generator's --timeline)
 #   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
 #   BENCH_REDIS_DELAY_MS=N: the gateway's Redis replies held N ms by a relay (bench/App.Bench delay-proxy), a remote Redis
 # The gateway runs pinned to core 1 (taskset -c 1); the fake upstream and the load generator share core 0.
@@ -280,10 +283,26 @@ case "$PROFILE" in
     header; cat "$OUT/allocations.md"; echo
     dotnet "$BENCH" allocations "$OUT/allocations.nettrace" --requests "$((rate * DURATION))" --top "${BENCH_TOP:-25}"
     exit 0 ;;
+  tail)
+    # How much of the tail the gateway's garbage collections explain: an open loop at BENCH_PROFILE_RATE (default
+    # 1,000) requests a second on the real path, each request's start and latency kept (--timeline), and the runtime's
+    # GC events (suspensions, collections, restarts; not the verbose allocation samples) traced for DURATION seconds
+    # in the middle of it; App.Bench tail lines them up.
+    export PATH="$PATH:$HOME/.dotnet/tools"
+    command -v dotnet-trace > /dev/null || dotnet tool install -g dotnet-trace --version 10.0.750501 > /dev/null
+    rate="${BENCH_PROFILE_RATE:-1000}"
+    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (collections traced)" --mode open --rate "$rate" --timeline "$OUT/timeline.csv" \
+      --duration "$((DURATION + 8))" --warmup 2 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID > "$OUT/tail.md" & load_pid=$!
+    sleep 5
+    dotnet-trace collect -p $GW_PID --providers "${BENCH_TAIL_PROVIDERS:-Microsoft-Windows-DotNETRuntime:0x1:4}" --duration "$(printf '00:00:00:%02d' "$DURATION")" -o "$OUT/gc.nettrace" > "$OUT/trace.log" 2>&1
+    wait $load_pid
+    header; cat "$OUT/tail.md"; echo
+    dotnet "$BENCH" tail "$OUT/timeline.csv" "$OUT/gc.nettrace" --top "${BENCH_TOP:-30}"
+    exit 0 ;;
   soak)
     header
     taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (soak)" --mode open --rate "${BENCH_SOAK_RATE:-250}" --duration "${BENCH_SOAK_SECONDS:-1800}" \
-      --warmup 5 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
+      --warmup 5 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID ${BENCH_TIMELINE:+--timeline "$BENCH_TIMELINE"}
     exit 0 ;;
 esac
 # The standard set; with --write-docs its table, the machine and the versions replace the section of
@@ -319,16 +338,19 @@ standard() {
   streams
 }
 
-# Streaming, one stream at a time (what the gateway adds to time to first token, unloaded) and 16 at once. A
+# Streaming: one stream at a time (what the gateway adds to time to first token, unloaded), 16 in flight with their
+# starts spread over a stream's length (80 ms apart: a new stream every 80 ms, each meeting 15 others mid-stream),
+# and 16 that start together. Streams of one length that start together also end together, so in that last set
+# every stream starts in a burst of 16 at once, and its time to first token is that burst's queue on one core. A
 # stream lasts 1.3 s, so one at a time runs three times as long, for ~3 streams per scenario second, not 0.8.
 streams() {
-  for c in 1 16; do
-    local seconds=$DURATION
-    [ $c -eq 1 ] && seconds=$(( DURATION * 3 ))
-    DURATION=$seconds load --label "direct, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
-    DURATION=$seconds load --label "relay on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" --pid $STREAM_RELAY_PID
-    [ -z "$HAPROXY_PID" ] || DURATION=$seconds load --label "haproxy http on core 1, stream 64x20ms" --mode closed --connections $c --stream --url "http://127.0.0.1:$HAPROXY_STREAM_PORT/v1/chat/completions" --pid $HAPROXY_PID
-    DURATION=$seconds load --label "gateway, stream 64x20ms" --mode closed --connections $c --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
+  for set in "1 0" "16 80" "16 0"; do
+    local c=${set% *} stagger=${set#* } seconds=$DURATION
+    [ "$c" -eq 1 ] && seconds=$(( DURATION * 3 ))
+    DURATION=$seconds load --label "direct, stream 64x20ms" --mode closed --connections "$c" --stagger-ms "$stagger" --stream --url "http://127.0.0.1:$STREAM_PORT/v1/chat/completions"
+    DURATION=$seconds load --label "relay on core 1, stream 64x20ms" --mode closed --connections "$c" --stagger-ms "$stagger" --stream --url "http://127.0.0.1:$STREAM_RELAY_PORT/v1/chat/completions" --pid $STREAM_RELAY_PID
+    [ -z "$HAPROXY_PID" ] || DURATION=$seconds load --label "haproxy http on core 1, stream 64x20ms" --mode closed --connections "$c" --stagger-ms "$stagger" --stream --url "http://127.0.0.1:$HAPROXY_STREAM_PORT/v1/chat/completions" --pid $HAPROXY_PID
+    DURATION=$seconds load --label "gateway, stream 64x20ms" --mode closed --connections "$c" --stagger-ms "$stagger" --stream --model benchstream --url "http://127.0.0.1:$GW_PORT/v1/chat/completions" --token-file "$TOKEN_FILE" --pid $GW_PID
   done
 }
 

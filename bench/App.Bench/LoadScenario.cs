@@ -29,14 +29,18 @@ internal static class LoadScenario
 
         public LongHistogram ChunkGap { get; } = new(MaxTicks, 3);
 
+        // --timeline: every request's intended send time (Stopwatch ticks) and latency (100 ns ticks), in order of completion.
+        public List<(long Start, long Latency)>? Timeline { get; init; }
+
         public long Ok { get; private set; }
 
         public long Errors { get; private set; }
 
-        public void Record(long latencyTicks, long? firstTokenTicks, long? maxGapTicks, bool ok)
+        public void Record(long intendedStart, long latencyTicks, long? firstTokenTicks, long? maxGapTicks, bool ok)
         {
             lock (_lock)
             {
+                Timeline?.Add((intendedStart, ok ? latencyTicks : -1));
                 if (!ok)
                 {
                     Errors++;
@@ -77,11 +81,19 @@ internal static class LoadScenario
         var spikeAt = TimeSpan.FromSeconds(Args.Int(args, "--spike-at", 0));
         var spikeFor = TimeSpan.FromSeconds(Args.Int(args, "--spike-seconds", 0));
         var connections = Args.Int(args, "--connections", 16);
+        // Closed loop: connection i starts i x --stagger-ms after the phase begins. Streams of one length that start
+        // together end together and start again together, so without it every stream after the first round starts
+        // in a burst of N at once, and time to first token measures that burst, not N streams in flight.
+        var stagger = TimeSpan.FromMilliseconds(Args.Int(args, "--stagger-ms", 0));
         var duration = TimeSpan.FromSeconds(Args.Int(args, "--duration", 10));
         var warmup = TimeSpan.FromSeconds(Args.Int(args, "--warmup", 2));
         var stream = Args.Flag(args, "--stream");
         var deterministic = Args.Flag(args, "--deterministic");
         var label = Args.Text(args, "--label") ?? url.Authority;
+        // --timeline FILE: writes every measured request as "start,latency,monotonic start" in microseconds: the start as
+        // Unix time, which App.Bench tail lines up with the gateway's collections, and as CLOCK_MONOTONIC, the clock of
+        // `perf sched record -k mono` on Linux.
+        var timelineFile = Args.Text(args, "--timeline");
         var pid = Args.Text(args, "--pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : (int?)null;
 
         using var rereading = new CancellationTokenSource();
@@ -154,7 +166,7 @@ internal static class LoadScenario
                 ok = false;
             }
 
-            recorder.Record(ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, ok);
+            recorder.Record(intendedStart, ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, ok);
         }
 
         List<Task> Fire(Recorder recorder, long end)
@@ -196,7 +208,7 @@ internal static class LoadScenario
 
         async Task<Recorder> PhaseAsync(TimeSpan length)
         {
-            var recorder = new Recorder();
+            var recorder = new Recorder { Timeline = timelineFile is null ? null : [] };
             var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
             if (open)
             {
@@ -209,8 +221,13 @@ internal static class LoadScenario
             }
             else
             {
-                await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
+                await Task.WhenAll(Enumerable.Range(0, connections).Select(async i =>
                 {
+                    if (stagger > TimeSpan.Zero && i > 0)
+                    {
+                        await Task.Delay(stagger * i);
+                    }
+
                     while (Stopwatch.GetTimestamp() < end)
                     {
                         await SendAsync(recorder, Stopwatch.GetTimestamp());
@@ -238,7 +255,7 @@ internal static class LoadScenario
         var row = new Dictionary<string, object?>
         {
             ["label"] = label,
-            ["mode"] = open ? (spikeRate > 0 ? $"open {rate}/s, {spikeRate}/s for {spikeFor.TotalSeconds:0} s" : $"open {rate}/s") : $"closed {connections}",
+            ["mode"] = open ? (spikeRate > 0 ? $"open {rate}/s, {spikeRate}/s for {spikeFor.TotalSeconds:0} s" : $"open {rate}/s") : stagger > TimeSpan.Zero ? $"closed {connections}, {stagger.TotalMilliseconds:0} ms apart" : $"closed {connections}",
             ["requests"] = total,
             ["throughput"] = Math.Round(result.Ok / elapsed, 0),
             ["errors_pct"] = total == 0 ? 0 : Math.Round(100.0 * result.Errors / total, 2),
@@ -253,6 +270,15 @@ internal static class LoadScenario
             ["peak_rss_mb"] = pid is null ? null : Math.Round(peakKb / 1024.0, 1),
             ["switches_per_request"] = pid is null || total == 0 ? null : Math.Round((double)SwitchesBetween(switchesBefore, switchesAfter) / total, 2),
         };
+
+        if (timelineFile is not null && result.Timeline is { } timeline)
+        {
+            // Stopwatch ticks to Unix microseconds through one reading of both clocks.
+            var (anchorTicks, anchorUnixMicros) = (Stopwatch.GetTimestamp(), (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
+            await File.WriteAllLinesAsync(timelineFile, timeline.OrderBy(r => r.Start).Select(r => string.Create(
+                CultureInfo.InvariantCulture,
+                $"{anchorUnixMicros - (long)((anchorTicks - r.Start) * (1e6 / Stopwatch.Frequency))},{(r.Latency < 0 ? -1 : r.Latency / 10)},{(long)(r.Start * (1e6 / Stopwatch.Frequency))}")));
+        }
 
         if (Args.Text(args, "--json") is { } file)
         {

@@ -14,6 +14,7 @@ try
         "limiter" => await LimiterScenario.RunAsync(args),
         "delay-proxy" => await DelayProxy.RunAsync(args),
         "allocations" => await AllocationsScenario.RunAsync(args),
+        "tail" => await TailScenario.RunAsync(args),
         _ => Usage(),
     };
 }
@@ -29,9 +30,12 @@ static int Usage()
     Console.Error.WriteLine("       App.Bench redact  (the redactor's time and bytes allocated per text)");
     Console.Error.WriteLine("       App.Bench delay-proxy --port P --target HOST:PORT [--delay-ms N]   (a TCP relay holding replies N ms; 0: a plain relay)");
     Console.Error.WriteLine("       App.Bench allocations TRACE.nettrace [--requests N] [--top N]   (what a dotnet-trace gc-verbose trace allocated, by type and site)");
+    Console.Error.WriteLine("       App.Bench tail TIMELINE.csv GC.nettrace   (an open-loop run's slow requests against the collections that paused the server)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench limiter [--count N] [--concurrency N] [--users N] [--cached] [--budgets]   (Redis and client CPU per admission and settlement)");
     Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N]");
     Console.Error.WriteLine("                      [--duration S] [--warmup S] [--stream] [--deterministic] [--label L] [--pid P] [--json FILE]");
+    Console.Error.WriteLine("                      [--stagger-ms N] [--timeline FILE]   (closed loop: connection i starts i x N ms into each phase;");
+    Console.Error.WriteLine("                      every request's start and latency in microseconds to FILE)");
     return 2;
 }

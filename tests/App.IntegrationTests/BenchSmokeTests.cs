@@ -68,6 +68,46 @@ public class BenchSmokeTests
 
     [Theory]
     [InlineData(0)]
+    [InlineData(150)]
+    public async Task AClosedLoopSpreadsItsStartsWhenAskedAndItsTimelineHasEveryRequest(int staggerMs)
+    {
+        // Each answer takes 400 ms: three connections send at 0, 400, 800 ms..., each shifted by its place times the stagger.
+        await using var upstream = await FakeUpstreamServer.StartAsync(configure: b => b.Latency = TimeSpan.FromMilliseconds(400));
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.jsonl");
+        var timeline = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.csv");
+        try
+        {
+            string[] args = ["load", "--url", new Uri(upstream.BaseUrl, "chat/completions").ToString(), "--mode", "closed", "--connections", "3",
+                "--stagger-ms", staggerMs.ToString(CultureInfo.InvariantCulture), "--duration", "1", "--warmup", "0", "--json", json, "--timeline", timeline];
+            Assert.Equal(0, await LoadScenario.RunAsync(args));
+            var row = JsonDocument.Parse((await File.ReadAllLinesAsync(json)).Single()).RootElement;
+            Assert.Equal(staggerMs > 0 ? $"closed 3, {staggerMs} ms apart" : "closed 3", row.GetProperty("mode").GetString());
+
+            // One line per request: start (Unix µs), latency (µs), start on the monotonic clock (µs).
+            var requests = (await File.ReadAllLinesAsync(timeline)).Select(l => l.Split(',').Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray()).ToArray();
+            Assert.Equal(row.GetProperty("requests").GetInt64(), requests.Length);
+            Assert.All(requests, r => Assert.InRange(r[1], 390_000, 5_000_000));
+            Assert.All(requests, r => Assert.InRange(r[0], DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds() * 1000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000));
+            var firstRound = requests.OrderBy(r => r[2]).Take(3).Select(r => r[2]).ToArray();
+            var spread = (firstRound[^1] - firstRound[0]) / 1000.0;
+            if (staggerMs > 0)
+            {
+                Assert.InRange(spread, 2 * staggerMs - 20, 2 * staggerMs + 200);
+            }
+            else
+            {
+                Assert.InRange(spread, 0, 100);
+            }
+        }
+        finally
+        {
+            File.Delete(json);
+            File.Delete(timeline);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
     [InlineData(5)]
     public async Task TheRelayPassesEveryRequestAndHoldsRepliesAtLeastItsDelay(int delayMs)
     {
