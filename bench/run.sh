@@ -13,7 +13,8 @@
 #     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
 #               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
 #     tail:     which slow requests the gateway's garbage collections explain (open loop at BENCH_PROFILE_RATE, default
-#               1,000 req/s, requests' latencies lined up with the runtime's GC events for the duration, at most 59 s)
+#               1,000 req/s, requests' latencies lined up with the runtime's GC events for the duration, at most 59 s;
+#               BENCH_PROFILE_PATH=hit for cache hits)
 #     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
 #               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
 #   BENCH_TIMELINE=file: the soak profile also writes every request's start and latency (the load generator's --timeline)
@@ -291,7 +292,10 @@ case "$PROFILE" in
     export PATH="$PATH:$HOME/.dotnet/tools"
     command -v dotnet-trace > /dev/null || dotnet tool install -g dotnet-trace --version 10.0.750501 > /dev/null
     rate="${BENCH_PROFILE_RATE:-1000}"
-    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (collections traced)" --mode open --rate "$rate" --timeline "$OUT/timeline.csv" \
+    # BENCH_PROFILE_PATH=hit: cache hits instead.
+    tail_args=(--label "gateway, cache off (collections traced)")
+    [ "${BENCH_PROFILE_PATH:-}" = "hit" ] && tail_args=(--label "gateway, cache hit (collections traced)" --deterministic)
+    taskset -c 0 dotnet "$BENCH" load "${tail_args[@]}" --mode open --rate "$rate" --timeline "$OUT/timeline.csv" \
       --duration "$((DURATION + 8))" --warmup 2 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID > "$OUT/tail.md" & load_pid=$!
     sleep 5
     dotnet-trace collect -p $GW_PID --providers "${BENCH_TAIL_PROVIDERS:-Microsoft-Windows-DotNETRuntime:0x1:4}" --duration "$(printf '00:00:00:%02d' "$DURATION")" -o "$OUT/gc.nettrace" > "$OUT/trace.log" 2>&1
