@@ -22,7 +22,7 @@ internal static class TailScenario
         }
 
         var top = args.SkipWhile(a => a != "--top").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(30);
-        var (pauses, traced) = Pauses(files[1], top);
+        var (pauses, traced, compiled) = ReadTrace(files[1]);
         // Only the requests sent while the trace was recording: outside it no pause would be seen.
         var requests = File.ReadLines(files[0])
             .Select(line => line.Split(','))
@@ -56,6 +56,15 @@ internal static class TailScenario
             Console.WriteLine(Invariant($"  {e.AtMs,8:F1} | {e.Requests,3} | {Ms(e.Worst),7} | {since}"));
         }
 
+        if (compiled.Count > 0)
+        {
+            Console.WriteLine(Invariant($"compiled while traced: {compiled.Values.Sum(c => c.Count)} methods, {compiled.Values.Sum(c => c.Ms):F1} ms from start to end of each; by tier: {string.Join(", ", compiled.GroupBy(c => c.Key[..c.Key.IndexOf(' ', StringComparison.Ordinal)]).Select(g => Invariant($"{g.Key} {g.Sum(c => c.Value.Count)}")))}"));
+            foreach (var (key, (count, ms)) in compiled.OrderByDescending(c => c.Value.Ms).Take(top))
+            {
+                Console.WriteLine(Invariant($"  {ms,7:F2} ms {count,4}x  {key}"));
+            }
+        }
+
         return Task.FromResult(0);
     }
 
@@ -80,14 +89,15 @@ internal static class TailScenario
         var from = ordered[0].Start;
         var to = ordered.Max(r => r.Start + r.Latency);
         var inRun = pauses.Where(p => p.End >= from && p.Start <= to).ToList();
-        bool Touched((long Start, long Latency) r) => inRun.Any(p => p.Start <= r.Start + r.Latency && p.End >= r.Start);
+        var touched = ordered.Select(r => inRun.Any(p => p.Start <= r.Start + r.Latency && p.End >= r.Start)).ToArray();
 
-        var p99 = Percentile(ordered.Select(r => r.Latency), 0.99);
-        var slow = ordered.Where(r => r.Latency >= p99).ToArray();
-        var untouched = ordered.Where(r => !Touched(r)).Select(r => r.Latency).ToArray();
+        var latencies = ordered.Select(r => r.Latency).Order().ToArray();
+        var p99 = Percentile(latencies, 0.99);
+        var slow = Enumerable.Range(0, ordered.Length).Where(i => ordered[i].Latency >= p99).ToArray();
+        var untouched = Enumerable.Range(0, ordered.Length).Where(i => !touched[i]).Select(i => ordered[i].Latency).Order().ToArray();
         var episodes = new List<Episode>();
         var last = (Start: 0L, First: 0L);
-        foreach (var r in slow.Where(r => !Touched(r)))
+        foreach (var r in slow.Where(i => !touched[i]).Select(i => ordered[i]))
         {
             if (episodes.Count > 0 && r.Start - last.Start < 5_000)
             {
@@ -104,18 +114,18 @@ internal static class TailScenario
         }
 
         return new TailReport(
-            ordered.Length, (to - from) / 1e6, Percentile(ordered.Select(r => r.Latency), 0.5), p99, inRun, ordered.Count(Touched), slow.Length,
-            slow.Count(Touched), untouched.Length > 0 ? Percentile(untouched, 0.99) : null, episodes);
+            ordered.Length, (to - from) / 1e6, Percentile(latencies, 0.5), p99, inRun, touched.Count(t => t), slow.Length,
+            slow.Count(i => touched[i]), untouched.Length > 0 ? Percentile(untouched, 0.99) : null, episodes);
     }
 
-    private static long Percentile(IEnumerable<long> values, double quantile)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Max(0, (int)Math.Ceiling(sorted.Length * quantile) - 1)];
-    }
+    private static long Percentile(long[] sorted, double quantile) => sorted[Math.Max(0, (int)Math.Ceiling(sorted.Length * quantile) - 1)];
 
-    /// <summary>Each time the runtime stopped the process's threads for a collection: from the suspension's start to the restart's end.</summary>
-    private static (List<Pause> Pauses, (long From, long To) Traced) Pauses(string nettrace, int top)
+    /// <summary>
+    /// From a runtime trace: each time the runtime stopped the process's threads (from the suspension's start to the
+    /// restart's end), the span the trace covers, and, when it has the JIT keyword, the methods compiled meanwhile
+    /// (by tier and name: how many times, and the time from each one's start to its end).
+    /// </summary>
+    private static (List<Pause> Pauses, (long From, long To) Traced, Dictionary<string, (int Count, double Ms)> Compiled) ReadTrace(string nettrace)
     {
         var pauses = new List<Pause>();
         using var source = new EventPipeEventSource(nettrace);
@@ -148,16 +158,7 @@ internal static class TailScenario
             }
         };
         source.Process();
-        if (compiled.Count > 0)
-        {
-            Console.WriteLine(Invariant($"compiled while traced: {compiled.Values.Sum(c => c.Count)} methods, {compiled.Values.Sum(c => c.Ms):F1} ms from start to end of each; by tier: {string.Join(", ", compiled.GroupBy(c => c.Key[..c.Key.IndexOf(' ', StringComparison.Ordinal)]).Select(g => Invariant($"{g.Key} {g.Sum(c => c.Value.Count)}")))}"));
-            foreach (var (key, (count, ms)) in compiled.OrderByDescending(c => c.Value.Ms).Take(top))
-            {
-                Console.WriteLine(Invariant($"  {ms,7:F2} ms {count,4}x  {key}"));
-            }
-        }
-
-        return (pauses, (UnixMicros(source.SessionStartTime), UnixMicros(source.SessionEndTime)));
+        return (pauses, (UnixMicros(source.SessionStartTime), UnixMicros(source.SessionEndTime)), compiled);
     }
 
     private static long UnixMicros(DateTime at) => (at.ToUniversalTime() - DateTime.UnixEpoch).Ticks / 10;

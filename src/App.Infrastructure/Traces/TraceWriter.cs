@@ -169,7 +169,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 if (lowered && Queued > _options.QueueCapacity / 2)
                 {
                     // Behind on what the requests leave of the CPU: catch up at their priority, on the thread pool.
-                    Task.Run(async () => await WriteAsync(batch, synchronously: false).ConfigureAwait(false)).GetAwaiter().GetResult();
+                    Task.Run(() => WriteAsync(batch, synchronously: false).AsTask()).GetAwaiter().GetResult();
                 }
                 else
                 {
