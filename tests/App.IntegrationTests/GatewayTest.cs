@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using App.FakeUpstream;
 using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace App.IntegrationTests;
 
@@ -36,6 +37,11 @@ public abstract class GatewayTest : IAsyncLifetime
 
     private IRedisServer? _ownRedis;
 
+    /// <summary>Services added after the app's own, for example a log sink to read what the app logged.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     /// <summary>For tests that need more servers than Redis and one upstream; runs before <see cref="Configure"/>.</summary>
     protected virtual Task StartMoreServersAsync() => Task.CompletedTask;
 
@@ -46,7 +52,7 @@ public abstract class GatewayTest : IAsyncLifetime
         await StartMoreServersAsync();
         // A key prefix per test keeps tests that share one Redis from hitting each other's entries.
         var settings = Configure(new Settings().With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:"));
-        Factory = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync(), settings);
+        Factory = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync(), settings) { ExtraServices = ConfigureServices };
         Client = Factory.CreateClientFor(Tenant);
     }
 

@@ -29,6 +29,23 @@ public class StartupValidationTests
     }
 
     [Fact]
+    public async Task OutsideDevelopmentAnExternalIssuerMustUseHttps()
+    {
+        static Settings Issuer(string authority) => new Settings()
+            .With("Auth:ExternalIssuers:0:Name", "corp")
+            .With("Auth:ExternalIssuers:0:Authority", authority)
+            .With("Auth:ExternalIssuers:0:Audience", "gateway");
+        var ex = await StartUpFailureAsync(Issuer("http://127.0.0.1:9/realms/corp"), "Production");
+        Assert.Contains("Auth:ExternalIssuers:0:Authority must use https outside Development (its metadata and signing keys are fetched from it).", ex.Failures);
+
+        // The same issuer over https is not refused for its scheme (what else Production asks of these settings is
+        // another matter), and over http it is allowed where tests and local development run.
+        var secure = await StartUpFailureOrNullAsync(Issuer("https://127.0.0.1:9/realms/corp"), "Production");
+        Assert.DoesNotContain(secure?.Failures ?? [], f => f.Contains("must use https", StringComparison.Ordinal));
+        Assert.Null(await StartUpFailureOrNullAsync(Issuer("http://127.0.0.1:9/realms/corp"), "Development"));
+    }
+
+    [Fact]
     public void EnvironmentVariablesOverrideDeploymentsByIndex()
     {
         var alias = "env" + Guid.NewGuid().ToString("N")[..8];
@@ -63,26 +80,28 @@ public class StartupValidationTests
     /// an app fails fast: its deferred host may ask the already disposed service provider for the lifetime and
     /// throw ObjectDisposedException instead of the app's own error. That masked error is retried, never accepted.
     /// </summary>
-    private static async Task<OptionsValidationException> StartUpFailureAsync(Settings settings)
+    private static async Task<OptionsValidationException> StartUpFailureAsync(Settings settings, string environment = "Testing") =>
+        await StartUpFailureOrNullAsync(settings, environment) ?? throw new Xunit.Sdk.XunitException("The app started although its settings are invalid.");
+
+    /// <summary>Why the app refused to start with these settings, or null if it started.</summary>
+    private static async Task<OptionsValidationException?> StartUpFailureOrNullAsync(Settings settings, string environment)
     {
         var redis = await SharedServers.RedisAsync();
         for (var attempt = 1; ; attempt++)
         {
-            await using var factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), settings);
+            await using var factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), settings) { EnvironmentName = environment };
             try
             {
                 factory.CreateClient().Dispose();
+                return null;
             }
             catch (ObjectDisposedException) when (attempt < 5)
             {
-                continue;
             }
             catch (Exception ex)
             {
                 return Assert.IsAssignableFrom<OptionsValidationException>(ex);
             }
-
-            Assert.Fail("The app started although its settings are invalid.");
         }
     }
 }

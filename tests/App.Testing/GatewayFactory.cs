@@ -37,6 +37,9 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>The hosting environment the app runs in ("Testing" unless a test needs another).</summary>
+    public string EnvironmentName { get; init; } = "Testing";
+
     /// <summary>Services added after the app's own (for example a log sink the app reads from the container).</summary>
     public Action<IServiceCollection>? ExtraServices { get; init; }
 
@@ -54,7 +57,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(EnvironmentName);
         var merged = Configuration();
         // Host settings are seen by Program's code before the host is built (what it reads from builder.Configuration,
         // such as whether to build the OpenTelemetry pipelines); the app configuration source, added last, wins over

@@ -66,6 +66,7 @@ internal static partial class Authentication
         builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ExternalSchemes>();
         // Runs after JwtBearer's own post-configuration has created the metadata manager.
         builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, NoLastKnownGoodKeys>();
+        builder.Services.AddSingleton<IValidateOptions<AuthOptions>, HttpsAuthorities>();
 
         // Per client address: slows guessing of refresh tokens and ceremony abuse.
         builder.Services.AddRateLimiter(_ => { });
@@ -113,6 +114,33 @@ internal static partial class Authentication
         }
     }
 
+    /// <summary>Whether metadata and keys may be fetched over plain HTTP: local development and tests only.</summary>
+    private static bool AllowsHttpMetadata(IHostEnvironment environment) => environment.IsDevelopment() || environment.IsEnvironment("Testing");
+
+    /// <summary>
+    /// Outside Development an external issuer's authority must be HTTPS: its metadata and signing keys are fetched
+    /// from it, and over HTTP anyone on the path could hand us keys of their own. Refused at start-up, naming the key,
+    /// rather than at the first request.
+    /// </summary>
+    internal sealed class HttpsAuthorities(IHostEnvironment environment) : IValidateOptions<AuthOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, AuthOptions options)
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            if (AllowsHttpMetadata(environment))
+            {
+                return ValidateOptionsResult.Success;
+            }
+
+            var errors = options.ExternalIssuers
+                .Select((issuer, i) => (issuer, i))
+                .Where(x => x.issuer.Authority is { IsAbsoluteUri: true } a && a.Scheme != Uri.UriSchemeHttps)
+                .Select(x => $"Auth:ExternalIssuers:{x.i}:Authority must use https outside Development (its metadata and signing keys are fetched from it).")
+                .ToList();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+
     private sealed class ExternalSchemes(IOptions<AuthOptions> auth, IHostEnvironment environment) : IConfigureOptions<AuthenticationOptions>, IConfigureNamedOptions<JwtBearerOptions>
     {
         public void Configure(AuthenticationOptions options)
@@ -148,7 +176,7 @@ internal static partial class Authentication
             o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
             o.Audience = issuer.Audience;
             // Metadata over plain HTTP only for local development and tests.
-            o.RequireHttpsMetadata = !environment.IsDevelopment() && !environment.IsEnvironment("Testing");
+            o.RequireHttpsMetadata = !AllowsHttpMetadata(environment);
             o.RefreshInterval = a.MetadataRefreshInterval;
             o.TokenValidationParameters = new TokenValidationParameters
             {
@@ -195,6 +223,7 @@ internal static partial class Authentication
             if (context.Request.Query.ContainsKey("access_token"))
             {
                 context.Fail("Access tokens in the query string are not accepted.");
+                LogFailure(context.HttpContext, context.Scheme.Name, "token in the query string");
             }
 
             return Task.CompletedTask;
@@ -209,19 +238,24 @@ internal static partial class Authentication
                 if (revoked == true)
                 {
                     context.Fail("The session was revoked.");
+                    LogFailure(context.HttpContext, context.Scheme.Name, "session revoked");
                 }
             }
         },
         OnAuthenticationFailed = context =>
         {
-            var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("App.Api.Authentication");
-            var reason = context.Exception.GetType().Name;
-            var scheme = context.Scheme.Name;
-            var path = context.Request.Path.Value ?? string.Empty;
-            LogAuthenticationFailed(logger, scheme, reason, path);
+            // The exception's type says why (expired, bad signature...); its message may quote the token, so not that.
+            LogFailure(context.HttpContext, context.Scheme.Name, context.Exception.GetType().Name);
             return Task.CompletedTask;
         },
     };
+
+    private static void LogFailure(HttpContext context, string scheme, string reason)
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("App.Api.Authentication");
+        var path = context.Request.Path.Value ?? string.Empty;
+        LogAuthenticationFailed(logger, scheme, reason, path);
+    }
 
     /// <summary>Maps an external issuer's tenant and scope claims onto ours.</summary>
     private static void Normalize(TokenValidatedContext context, ExternalIssuerOptions issuer)

@@ -56,6 +56,8 @@ public class ExternalIssuerTests : GatewayTest
         var me = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("acme", me.GetProperty("tenant").GetString());
         Assert.Equal("chat:invoke", me.GetProperty("scopes")[0].GetString());
+        // Claims keep their JWT names: the subject is the token's "sub", not lost to a remapped claim type.
+        Assert.Equal("external-user", me.GetProperty("subject").GetString());
         Assert.True(_issuer.JwksFetches >= 1, "the keys were fetched over HTTP");
 
         using var chat = await CallAsync(_issuer.Token("gateway", Claims()), "/v1/models");

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using App.Api.Hosting;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
@@ -220,6 +222,29 @@ public class JwtAttackTests : GatewayTest
 
         static string Describe(ClaimsPrincipal p) =>
             string.Join('|', p.Identities.Select(i => $"{i.AuthenticationType}:{i.IsAuthenticated}:{i.Name}:" + string.Join(',', i.Claims.Select(c => c.Type + "=" + c.Value))));
+    }
+
+    [Fact]
+    public async Task ClaimsKeepTheirJwtNames()
+    {
+        // Remapped, "sub" would become ClaimTypes.NameIdentifier and "scope" a long URI: the subject and scopes the
+        // endpoints read would be gone. Both paths are checked: JwtBearer's own, then the remembered token's.
+        var token = TokenForge.Build(Header(), Claims(Scopes.ChatInvoke + " " + Scopes.TracesRead), TokenForge.Es256(Signing.Key));
+        foreach (var result in new[] { await AuthenticateAsync(token), await AuthenticateAsync(token) })
+        {
+            Assert.True(result.Succeeded);
+            var claims = result.Principal!.Claims.ToList();
+            Assert.Equal("mallory", Assert.Single(claims, c => c.Type == "sub").Value);
+            Assert.Equal(Tenant, Assert.Single(claims, c => c.Type == TokenClaims.Tenant).Value);
+            Assert.Equal("chat:invoke traces:read", Assert.Single(claims, c => c.Type == "scope").Value);
+            Assert.DoesNotContain(claims, c => c.Type.StartsWith("http", StringComparison.Ordinal));
+            Assert.Equal("mallory", result.Principal.Identity!.Name);
+        }
+
+        using var me = await CallAsync(token, "/auth/me");
+        var caller = await me.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("mallory", caller.GetProperty("subject").GetString());
+        Assert.Equal(["chat:invoke", "traces:read"], caller.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
     }
 
     private ValidatedTokenCache TokenCache =>

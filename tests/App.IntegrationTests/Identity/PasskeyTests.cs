@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -11,7 +10,7 @@ namespace App.IntegrationTests.Identity;
 /// <summary>Full passkey ceremonies against the real service with a software authenticator, and the attacks on them.</summary>
 public class PasskeyTests : GatewayTest
 {
-    private const string Origin = "http://localhost:5080";
+    private const string Origin = PasskeyCeremonies.Origin;
     private readonly SoftwareAuthenticator _authenticator = new();
 
     public override async Task DisposeAsync()
@@ -20,18 +19,13 @@ public class PasskeyTests : GatewayTest
         await base.DisposeAsync();
     }
 
+    private PasskeyCeremonies Ceremonies => new(Factory);
+
     private HttpClient Anonymous => Factory.CreateClient();
 
-    private async Task<(string Ceremony, JsonElement Options)> OptionsAsync(string path, object? body = null)
-    {
-        using var response = await Anonymous.PostAsJsonAsync(path, body ?? new { });
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return (json.GetProperty("ceremonyId").GetString()!, json.GetProperty("options").Clone());
-    }
+    private Task<(string Ceremony, JsonElement Options)> OptionsAsync(string path, object? body = null) => Ceremonies.OptionsAsync(path, body);
 
-    private async Task<HttpResponseMessage> AnswerAsync(string path, string ceremony, JsonObject credential) =>
-        await Anonymous.PostAsJsonAsync(path, new JsonObject { ["ceremonyId"] = ceremony, ["credential"] = credential.DeepClone() });
+    private Task<HttpResponseMessage> AnswerAsync(string path, string ceremony, JsonObject credential) => Ceremonies.AnswerAsync(path, ceremony, credential);
 
     private async Task<JsonElement> SignUpAsync()
     {
@@ -43,14 +37,7 @@ public class PasskeyTests : GatewayTest
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    private async Task<JsonElement> MeAsync(string accessToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/me");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await Anonymous.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
+    private Task<JsonElement> MeAsync(string accessToken) => Ceremonies.MeAsync(accessToken);
 
     [Fact]
     public async Task SignUpCreatesTheTenantAndItsAdminAndSignInStartsASession()
