@@ -146,6 +146,7 @@ public static class DependencyInjection
         services.AddSingleton<AccessTokenIssuer>();
         services.AddSingleton<RevocationList>();
         services.AddSingleton<Sessions>();
+        services.AddSingleton<Invitations>();
         services.AddOptions<PasskeyOptions>().BindConfiguration(PasskeyOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.RelyingPartyId), "Passkeys:RelyingPartyId is required.")
             .Validate(o => o.Origins.Count > 0 && o.Origins.All(x => Uri.TryCreate(x, UriKind.Absolute, out _)), "Passkeys:Origins must list absolute origins.")

@@ -35,8 +35,37 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public static WorkerProcess Start(IReadOnlyDictionary<string, string?> settings)
     {
+        var info = StartInfo(settings, "worker", "--urls", "http://127.0.0.1:0");
+        var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+        var worker = new WorkerProcess(process);
+        process.OutputDataReceived += (_, e) => worker.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return worker;
+    }
+
+    /// <summary>
+    /// Runs one of the binary's commands (<c>App.Api invite ...</c>, say) to its end, configured like a worker:
+    /// its exit code, its stdout (the result) and its stderr (its logs).
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunCommandAsync(IReadOnlyDictionary<string, string?> settings, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(settings, args)) ?? throw new InvalidOperationException("dotnet did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>
+    /// The same build of the service the test host loads, run from the project directory for its appsettings.json,
+    /// configured by environment variables as a deployment would run it.
+    /// </summary>
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> settings, params string[] args)
+    {
         ArgumentNullException.ThrowIfNull(settings);
-        // The same build of the service the test host loads, run from the project directory for its appsettings.json.
         var dll = typeof(Program).Assembly.Location;
         var info = new ProcessStartInfo("dotnet")
         {
@@ -45,7 +74,8 @@ public sealed class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.Combine(Databases.RepositoryRoot(), "src", "App.Api"),
         };
-        foreach (var arg in new[] { dll, "worker", "--urls", "http://127.0.0.1:0", "--contentRoot", Path.Combine(Databases.RepositoryRoot(), "src", "App.Api") })
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args.Concat(["--contentRoot", Path.Combine(Databases.RepositoryRoot(), "src", "App.Api")]))
         {
             info.ArgumentList.Add(arg);
         }
@@ -57,13 +87,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
-        var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
-        var worker = new WorkerProcess(process);
-        process.OutputDataReceived += (_, e) => worker.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return worker;
+        return info;
     }
 
     /// <summary>SIGKILL: no shutdown code runs, nothing is flushed or acknowledged.</summary>

@@ -12,13 +12,14 @@ namespace App.Api.Hosting;
 /// <item><c>migrations-script</c>: print the idempotent SQL script of all migrations (a dry run to review).</item>
 /// <item><c>rotate-signing-key</c>: retire the current token signing key now.</item>
 /// <item><c>audit-verify --tenant &lt;id&gt; [--checkpoints &lt;file&gt;]</c>: verify a tenant's audit chain against checkpoints.</item>
+/// <item><c>invite --tenant &lt;id&gt; [--scope "&lt;scopes&gt;"] [--valid-for &lt;d.hh:mm:ss&gt;]</c>: print an invitation code into a tenant, creating the tenant if needed (how tenants start when sign-up is invite-only).</item>
 /// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token (Development only).</item>
 /// <item><c>golden [--record] [--prompt &lt;name&gt;] [--min-exact &lt;0..1&gt;]</c>: replay (or re-record) the prompt templates' golden set.</item>
 /// </list>
 /// </summary>
 internal static class Commands
 {
-    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden"];
+    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden", "invite"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -52,8 +53,11 @@ internal static class Commands
             case "golden":
                 await GoldenAsync(app, args);
                 return true;
+            case "invite":
+                await InviteAsync(app, args, logger);
+                return true;
             default:
-                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token, audit-verify, golden, worker.");
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token, invite, audit-verify, golden, worker.");
                 Environment.ExitCode = 2;
                 return true;
         }
@@ -121,6 +125,41 @@ internal static class Commands
         var (token, _) = app.Services.GetRequiredService<AccessTokenIssuer>()
             .Issue(new TokenSubject(user, tenant, scopes, "dev-" + Guid.NewGuid().ToString("N")[..12]));
         await Console.Out.WriteLineAsync(token);
+    }
+
+    private static async Task InviteAsync(WebApplication app, string[] args, ILogger logger)
+    {
+        var tenant = Option(args, "--tenant");
+        // An operator's invitation makes the tenant's administrator unless told otherwise.
+        var scopes = Scopes.Parse(Option(args, "--scope") ?? app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DefaultScopes + " " + Scopes.Admin);
+        var validFor = TimeSpan.FromDays(7);
+        var problems = new List<string>();
+        if (!App.Application.Identity.Tenant.IsValidId(tenant))
+        {
+            problems.Add("--tenant: 3-64 lower-case letters, digits or '-'.");
+        }
+
+        if (scopes.Where(s => !Scopes.All.Contains(s)).ToList() is { Count: > 0 } unknown)
+        {
+            problems.Add($"--scope: unknown scope(s) {string.Join(", ", unknown)}. Known: {string.Join(' ', Scopes.All)}.");
+        }
+
+        if (Option(args, "--valid-for") is { } given
+            && (!TimeSpan.TryParse(given, System.Globalization.CultureInfo.InvariantCulture, out validFor) || validFor < Invitations.MinLifetime || validFor > Invitations.MaxLifetime))
+        {
+            problems.Add($"--valid-for: a duration (d.hh:mm:ss) between {Invitations.MinLifetime} and {Invitations.MaxLifetime}.");
+        }
+
+        if (problems.Count > 0)
+        {
+            await Console.Error.WriteLineAsync("usage: invite --tenant <id> [--scope \"<scopes>\"] [--valid-for <d.hh:mm:ss>]\n  " + string.Join("\n  ", problems));
+            Environment.ExitCode = 2;
+            return;
+        }
+
+        await MigrateIfConfiguredAsync(app, logger);
+        var issued = await app.Services.GetRequiredService<Invitations>().CreateAsync(tenant!, scopes, validFor, "operator", CancellationToken.None);
+        await Console.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new { code = issued.Code, tenant = issued.TenantId, scopes = issued.Scopes, expires_at = issued.ExpiresAt }));
     }
 
     private static Task MigrateIfConfiguredAsync(WebApplication app, ILogger logger) =>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using App.Application.Identity;
 using App.Infrastructure.Identity;
 using Fido2NetLib;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -6,7 +7,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace App.Api.Identity;
 
 /// <summary>
-/// Passkey ceremonies: sign up (a new tenant and its first user) and sign in. Each ceremony is two calls: get
+/// Passkey ceremonies: sign up (a new tenant and its first user, or a new user of the tenant an invitation names)
+/// and sign in. Each ceremony is two calls: get
 /// the options (with a single-use challenge) for <c>navigator.credentials.create/get</c>, then post the
 /// authenticator's answer back and receive an access token and a refresh token.
 /// </summary>
@@ -16,9 +18,9 @@ internal static class PasskeyApi
     {
         var group = app.MapGroup("/auth/passkeys").WithTags("Passkeys").AllowAnonymous().RequireRateLimiting(TokenApi.RateLimitPolicy);
         group.MapPost("/register/options", BeginRegistrationAsync).WithName("BeginPasskeyRegistration")
-            .WithSummary("Starts a sign-up: a new tenant and its first user, with a passkey.");
+            .WithSummary("Starts a sign-up with a passkey: a new tenant and its first user, or, with an invitation, a new user of its tenant.");
         group.MapPost("/register", CompleteRegistrationAsync).WithName("CompletePasskeyRegistration")
-            .WithSummary("Verifies the new passkey, creates the tenant and user, and starts a session.");
+            .WithSummary("Verifies the new passkey, creates the user (and the tenant, without an invitation), and starts a session.");
         group.MapPost("/login/options", BeginSignInAsync).WithName("BeginPasskeySignIn")
             .WithSummary("Starts a sign-in with a discoverable passkey.");
         group.MapPost("/login", CompleteSignInAsync).WithName("CompletePasskeySignIn")
@@ -29,7 +31,8 @@ internal static class PasskeyApi
     public sealed record RegistrationRequest(
         [property: JsonPropertyName("tenant")] string? Tenant,
         [property: JsonPropertyName("userName")] string? UserName,
-        [property: JsonPropertyName("displayName")] string? DisplayName);
+        [property: JsonPropertyName("displayName")] string? DisplayName,
+        [property: JsonPropertyName("invitation")] string? Invitation = null);
 
     public sealed record Answer<T>(
         [property: JsonPropertyName("ceremonyId")] string? CeremonyId,
@@ -38,9 +41,15 @@ internal static class PasskeyApi
     private static async Task<IResult> BeginRegistrationAsync(RegistrationRequest body, Passkeys passkeys, HttpContext context)
     {
         var errors = new Dictionary<string, string[]>();
-        if (body.Tenant is not { Length: >= 3 and <= 64 } tenant || !tenant.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+        // With an invitation the tenant is the invitation's (and may be omitted); without one it is the tenant to create.
+        if ((body.Invitation is null || body.Tenant is not null) && !Tenant.IsValidId(body.Tenant))
         {
             errors["tenant"] = ["3-64 lower-case letters, digits or '-'."];
+        }
+
+        if (body.Invitation is { Length: 0 or > 100 })
+        {
+            errors["invitation"] = ["An invitation code, as its administrator received it."];
         }
 
         if (body.UserName is not { Length: >= 1 and <= 64 } || body.UserName.Any(char.IsControl))
@@ -58,7 +67,7 @@ internal static class PasskeyApi
             return TypedResults.ValidationProblem(errors, type: "urn:app:problem:invalid-request");
         }
 
-        var (failure, start) = await passkeys.BeginRegistrationAsync(body.Tenant!, body.UserName!, body.DisplayName ?? body.UserName!, context.RequestAborted);
+        var (failure, start) = await passkeys.BeginRegistrationAsync(body.Tenant, body.Invitation, body.UserName!, body.DisplayName ?? body.UserName!, context.RequestAborted);
         return failure switch
         {
             PasskeyFailure.None => Ceremony(start!),
@@ -96,7 +105,9 @@ internal static class PasskeyApi
     // Failures of the cryptographic checks all read the same: the details are logged, not returned.
     private static ProblemHttpResult Problem(PasskeyFailure failure, string? detail = null) => failure switch
     {
-        PasskeyFailure.SignUpClosed => TypedResults.Problem(statusCode: 403, type: "urn:app:problem:sign-up-closed", title: "Sign-up is by invitation only."),
+        PasskeyFailure.SignUpClosed => TypedResults.Problem(statusCode: 403, type: "urn:app:problem:sign-up-closed", title: "Sign-up is by invitation only.", detail: "Sign up with the code of an invitation."),
+        PasskeyFailure.InvitationInvalid => TypedResults.Problem(statusCode: 400, type: "urn:app:problem:invitation-invalid", title: "The invitation is unknown, expired or already used.", detail: "Ask for a new one."),
+        PasskeyFailure.UserNameTaken => TypedResults.Problem(statusCode: 409, type: "urn:app:problem:user-name-taken", title: "That user name is taken in this tenant.", detail: "Choose another."),
         PasskeyFailure.TenantExists => TypedResults.Problem(statusCode: 409, type: "urn:app:problem:tenant-exists", title: "That tenant already exists.", detail: "Ask one of its administrators for an invitation."),
         PasskeyFailure.UnknownCeremony => TypedResults.Problem(statusCode: 400, type: "urn:app:problem:ceremony-expired", title: "The ceremony is unknown, expired or already used.", detail: "Start again."),
         _ => TypedResults.Problem(statusCode: 401, type: "urn:app:problem:passkey-rejected", title: "The passkey was not accepted.", detail: detail is null ? null : "The authenticator's answer did not verify."),

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Claims;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using App.Application.Audit;
 using App.Application.Identity;
@@ -9,23 +11,32 @@ using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
 using App.Infrastructure.Traces;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace App.Api.Traces;
 
 /// <summary>
 /// <c>GET /v1/traces</c> and <c>GET /v1/traces/{id}</c>: a tenant's model calls, newest first, with keyset
-/// pagination. Every query runs under row-level security for the caller's tenant. Content is decrypted only for
-/// callers holding <c>traces:content</c>.
+/// pagination; <c>GET /v1/traces/export</c>: all of them that match, as newline-delimited JSON. Every query runs
+/// under row-level security for the caller's tenant. Content is decrypted only for callers holding
+/// <c>traces:content</c>, one trace at a time; reading it and exporting are recorded in the audit trail.
 /// </summary>
 internal static class TracesApi
 {
     public const int MaxPageSize = 200;
 
+    /// <summary>Rows an export reads per query (each its own short transaction).</summary>
+    public const int ExportBatch = 500;
+
     public static RouteGroupBuilder MapTracesApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/traces").WithTags("Traces").RequireAuthorization(Scopes.TracesRead);
         group.MapGet("/", ListAsync).WithName("ListTraces").WithSummary("Lists your tenant's model calls, newest first.");
+        group.MapGet("/export", ExportAsync).WithName("ExportTraces")
+            .WithSummary("Every trace that matches, newest first, as newline-delimited JSON (no content); recorded in the audit trail.")
+            .Produces(200, contentType: "application/x-ndjson");
         group.MapGet("/{id:guid}", GetAsync).WithName("GetTrace").WithSummary("One model call; its content with the traces:content scope.");
         return group;
     }
@@ -84,41 +95,82 @@ internal static class TracesApi
         }
 
         var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        var page = await data.ReadAsync(tenant, async db =>
-        {
-            // No tenant filter here on purpose: row-level security is the filter.
-            var query = db.Traces.AsNoTracking();
-            if (model is not null)
-            {
-                query = query.Where(t => t.ModelAlias == model);
-            }
-
-            if (status is not null)
-            {
-                query = query.Where(t => t.Status == status);
-            }
-
-            if (from is { } f)
-            {
-                query = query.Where(t => t.StartedAt >= f);
-            }
-
-            if (to is { } end)
-            {
-                query = query.Where(t => t.StartedAt < end);
-            }
-
-            if (after is { } a)
-            {
-                query = query.Where(t => t.StartedAt < a.At || (t.StartedAt == a.At && t.Id.CompareTo(a.Id) < 0));
-            }
-
-            return await query.OrderByDescending(t => t.StartedAt).ThenByDescending(t => t.Id).Take(limit + 1).ToListAsync(context.RequestAborted);
-        }, context.RequestAborted);
+        var page = await data.ReadAsync(tenant, db => Matching(db, model, status, from, to, after).Take(limit + 1).ToListAsync(context.RequestAborted), context.RequestAborted);
 
         var more = page.Count > limit;
         var items = page.Take(limit).Select(Summary).ToList();
         return TypedResults.Ok(new TracePage(items, more ? Encode(items[^1].StartedAt, items[^1].Id) : null));
+    }
+
+    private static async Task<IResult> ExportAsync(
+        ClaimsPrincipal caller, TenantData data, IAuditLog audit, IOptions<JsonOptions> json, HttpContext context,
+        string? model = null, string? status = null, DateTimeOffset? from = null, DateTimeOffset? to = null)
+    {
+        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        // Recorded before anything leaves: an export cut short is still on record.
+        await audit.AppendAsync(tenant, AuditKinds.TracesExported, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", null, new { model, status, from, to }, context.RequestAborted);
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.ContentDisposition = "attachment; filename=\"traces.ndjson\"";
+        return Results.Stream(async body =>
+        {
+            var ct = context.RequestAborted;
+            (DateTimeOffset At, Guid Id)? after = null;
+            var buffer = new ArrayBufferWriter<byte>();
+            await using var writer = new Utf8JsonWriter(buffer);
+            while (true)
+            {
+                var batch = await data.ReadAsync(tenant, db => Matching(db, model, status, from, to, after).Take(ExportBatch).ToListAsync(ct), ct);
+                foreach (var trace in batch)
+                {
+                    JsonSerializer.Serialize(writer, Summary(trace), json.Value.SerializerOptions);
+                    writer.Flush();
+                    buffer.Write("\n"u8);
+                    writer.Reset();
+                }
+
+                // A batch leaves as it is read: the export never holds more than one batch.
+                await body.WriteAsync(buffer.WrittenMemory, ct);
+                buffer.ResetWrittenCount();
+                if (batch.Count < ExportBatch)
+                {
+                    return;
+                }
+
+                after = (batch[^1].StartedAt, batch[^1].Id);
+            }
+        }, "application/x-ndjson");
+    }
+
+    /// <summary>The traces that match, newest first, after a keyset position. No tenant filter on purpose: row-level security is the filter.</summary>
+    private static IQueryable<TraceRecord> Matching(AppDbContext db, string? model, string? status, DateTimeOffset? from, DateTimeOffset? to, (DateTimeOffset At, Guid Id)? after)
+    {
+        var query = db.Traces.AsNoTracking();
+        if (model is not null)
+        {
+            query = query.Where(t => t.ModelAlias == model);
+        }
+
+        if (status is not null)
+        {
+            query = query.Where(t => t.Status == status);
+        }
+
+        if (from is { } f)
+        {
+            query = query.Where(t => t.StartedAt >= f);
+        }
+
+        if (to is { } end)
+        {
+            query = query.Where(t => t.StartedAt < end);
+        }
+
+        if (after is { } a)
+        {
+            query = query.Where(t => t.StartedAt < a.At || (t.StartedAt == a.At && t.Id.CompareTo(a.Id) < 0));
+        }
+
+        return query.OrderByDescending(t => t.StartedAt).ThenByDescending(t => t.Id);
     }
 
     private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, TenantData data, KeyEncryption encryption, IAuditLog audit, HttpContext context)

@@ -74,7 +74,14 @@ async function signUp(event) {
   event.preventDefault();
   showError("");
   try {
-    const start = await postJson("/auth/passkeys/register/options", { tenant: $("tenant").value, userName: $("user-name").value });
+    // With an invitation the tenant is the invitation's; without one, the tenant to create.
+    const invitation = $("invitation").value.trim();
+    const tenant = $("tenant").value.trim();
+    const start = await postJson("/auth/passkeys/register/options", {
+      userName: $("user-name").value,
+      ...(tenant ? { tenant } : {}),
+      ...(invitation ? { invitation } : {}),
+    });
     const credential = await navigator.credentials.create({ publicKey: publicKeyForCreate(start.options) });
     await signedIn(await postJson("/auth/passkeys/register", { ceremonyId: start.ceremonyId, credential: attestationJson(credential) }));
   } catch (e) { showError("Sign-up failed: " + e.message); }

@@ -56,6 +56,10 @@ public static class AuditKinds
     public const string RefreshReuse = "session.refresh_reuse";
     public const string LoggedOut = "session.logged_out";
     public const string UserDisabled = "user.disabled";
+    public const string InvitationCreated = "invitation.created";
+    public const string UserJoined = "user.joined";
+    public const string ScopesChanged = "user.scopes_changed";
+    public const string TracesExported = "traces.exported";
     public const string TraceContentRead = "trace.content_read";
     public const string SigningKeyCreated = "signing_key.created";
     public const string SigningKeyRetired = "signing_key.retired";

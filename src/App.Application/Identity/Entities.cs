@@ -8,6 +8,10 @@ public sealed class Tenant
     public required string Name { get; set; }
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>A tenant id is 3-64 lower-case ASCII letters, digits or '-' (it appears in keys, URLs and logs).</summary>
+    public static bool IsValidId(string? id) =>
+        id is { Length: >= 3 and <= 64 } && id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 }
 
 public sealed class User
@@ -31,6 +35,35 @@ public sealed class User
 
     /// <summary>Set when the user is disabled: every session ends and no new one starts.</summary>
     public DateTimeOffset? DisabledAt { get; set; }
+}
+
+/// <summary>
+/// An invitation to join a tenant: an administrator creates it with the scopes the new user will hold, and whoever
+/// presents its code signs up into that tenant once, before it expires. Only the SHA-256 of the code is stored.
+/// An operator's invitation (<c>App.Api invite</c>) may name a tenant with no users yet: it creates the tenant's
+/// first administrator, which is how tenants come to exist when sign-up is invite-only.
+/// </summary>
+public sealed class Invitation
+{
+    public Guid Id { get; init; }
+
+    public required string TenantId { get; init; }
+
+    public required byte[] CodeHash { get; init; }
+
+    /// <summary>Scopes the user who accepts it will hold.</summary>
+    public required string Scopes { get; init; }
+
+    /// <summary>Who created it: a user id, or "operator".</summary>
+    public required string CreatedBy { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset ExpiresAt { get; init; }
+
+    public DateTimeOffset? AcceptedAt { get; set; }
+
+    public Guid? AcceptedBy { get; set; }
 }
 
 /// <summary>A registered passkey (WebAuthn public key credential).</summary>

@@ -39,6 +39,8 @@ public enum PasskeyFailure
     Rejected,
     UnknownCredential,
     UserDisabled,
+    InvitationInvalid,
+    UserNameTaken,
 }
 
 public sealed record CeremonyStart(string CeremonyId, string OptionsJson);
@@ -52,14 +54,15 @@ public sealed record PasskeyResult(PasskeyFailure Failure, TokenPair? Tokens, st
 /// Passkey registration and sign-in (Fido2 4.x). User verification is required; challenges are 256 bits,
 /// kept in Redis for <see cref="PasskeyOptions.CeremonyTimeout"/> and consumed on first use (GETDEL), so a
 /// replayed response finds nothing. Sign counters must grow (a clone is refused) and backup flags are stored.
-/// Sign-up creates a new tenant with its first user (an admin); joining an existing tenant is by invitation,
-/// which this service leaves to operators for now.
+/// Sign-up either creates a new tenant with its first user (an admin), when sign-up is open, or, with an
+/// invitation's code, joins the invitation's tenant with the scopes it grants (in either mode).
 /// </summary>
 public sealed partial class Passkeys(
     IFido2 fido2,
     IConnectionMultiplexer redis,
     IDbContextFactory<AppDbContext> databases,
     Sessions sessions,
+    Invitations invitations,
     IAuditLog audit,
     IOptions<PasskeyOptions> passkeyOptions,
     IOptions<AuthOptions> authOptions,
@@ -68,21 +71,49 @@ public sealed partial class Passkeys(
 {
     private const string Prefix = "auth:ceremony:";
 
-    private sealed record Registration(string Tenant, string UserName, string DisplayName, string OptionsJson);
+    private sealed record Registration(string Tenant, string UserName, string DisplayName, string OptionsJson, Guid? Invitation = null);
 
     private sealed record SignIn(string OptionsJson);
 
-    public async Task<(PasskeyFailure Failure, CeremonyStart? Start)> BeginRegistrationAsync(string tenant, string userName, string displayName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a sign-up: into a new tenant named <paramref name="tenant"/>, or, with <paramref name="invitationCode"/>,
+    /// into the invitation's tenant (<paramref name="tenant"/> may then be omitted, and must match if given).
+    /// </summary>
+    public async Task<(PasskeyFailure Failure, CeremonyStart? Start)> BeginRegistrationAsync(string? tenant, string? invitationCode, string userName, string displayName, CancellationToken cancellationToken)
     {
-        if (authOptions.Value.SignUp == SignUpMode.InviteOnly)
+        Guid? invitationId = null;
+        if (invitationCode is not null)
         {
-            return (PasskeyFailure.SignUpClosed, null);
-        }
+            if (await invitations.FindOpenAsync(invitationCode, cancellationToken).ConfigureAwait(false) is not { } invitation
+                || (tenant is not null && tenant != invitation.TenantId))
+            {
+                LogRejected("registration", "invitation unknown, used, expired or for another tenant");
+                return (PasskeyFailure.InvitationInvalid, null);
+            }
 
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        if (await db.TenantExistsAsync(tenant, cancellationToken).ConfigureAwait(false))
+            tenant = invitation.TenantId;
+            invitationId = invitation.Id;
+            await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            db.TenantId = tenant;
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            if (await db.Users.AnyAsync(u => u.UserName == userName, cancellationToken).ConfigureAwait(false))
+            {
+                return (PasskeyFailure.UserNameTaken, null);
+            }
+        }
+        else
         {
-            return (PasskeyFailure.TenantExists, null);
+            ArgumentException.ThrowIfNullOrEmpty(tenant);
+            if (authOptions.Value.SignUp == SignUpMode.InviteOnly)
+            {
+                return (PasskeyFailure.SignUpClosed, null);
+            }
+
+            await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            if (await db.TenantExistsAsync(tenant, cancellationToken).ConfigureAwait(false))
+            {
+                return (PasskeyFailure.TenantExists, null);
+            }
         }
 
         var options = fido2.RequestNewCredential(new RequestNewCredentialParams
@@ -98,7 +129,7 @@ public sealed partial class Passkeys(
             PubKeyCredParams = [PubKeyCredParam.ES256, PubKeyCredParam.RS256],
         });
         var json = options.ToJson();
-        return (PasskeyFailure.None, await StoreAsync(JsonSerializer.Serialize(new Registration(tenant, userName, displayName, json)), json).ConfigureAwait(false));
+        return (PasskeyFailure.None, await StoreAsync(JsonSerializer.Serialize(new Registration(tenant, userName, displayName, json, invitationId)), json).ConfigureAwait(false));
     }
 
     public async Task<PasskeyResult> CompleteRegistrationAsync(string ceremonyId, AuthenticatorAttestationRawResponse response, CancellationToken cancellationToken)
@@ -128,23 +159,41 @@ public sealed partial class Passkeys(
         }
 
         var now = time.GetUtcNow();
+        var userId = Uuid.NewVersion7();
         db.TenantId = registration.Tenant;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (await db.Tenants.AnyAsync(t => t.Id == registration.Tenant, cancellationToken).ConfigureAwait(false))
+        string scopes;
+        if (registration.Invitation is { } invitationId)
         {
-            return PasskeyResult.Fail(PasskeyFailure.TenantExists);
+            // Accepted in this transaction: if the user cannot be created, the invitation stays open.
+            if (await invitations.AcceptAsync(db, invitationId, userId, cancellationToken).ConfigureAwait(false) is not { } granted)
+            {
+                return PasskeyResult.Fail(PasskeyFailure.InvitationInvalid);
+            }
+
+            scopes = granted;
+        }
+        else
+        {
+            if (await db.Tenants.AnyAsync(t => t.Id == registration.Tenant, cancellationToken).ConfigureAwait(false))
+            {
+                return PasskeyResult.Fail(PasskeyFailure.TenantExists);
+            }
+
+            db.Tenants.Add(new Tenant { Id = registration.Tenant, Name = registration.Tenant, CreatedAt = now });
+
+            // The first user of a tenant administers it.
+            scopes = string.Join(' ', Scopes.Parse(authOptions.Value.DefaultScopes).Append(Scopes.Admin).Distinct(StringComparer.Ordinal));
         }
 
-        db.Tenants.Add(new Tenant { Id = registration.Tenant, Name = registration.Tenant, CreatedAt = now });
         var user = new User
         {
-            Id = Uuid.NewVersion7(),
+            Id = userId,
             TenantId = registration.Tenant,
             UserName = registration.UserName,
             DisplayName = registration.DisplayName,
             UserHandle = options.User.Id,
-            // The first user of a tenant administers it.
-            Scopes = string.Join(' ', Scopes.Parse(authOptions.Value.DefaultScopes).Append(Scopes.Admin).Distinct(StringComparer.Ordinal)),
+            Scopes = scopes,
             CreatedAt = now,
         };
         db.Users.Add(user);
@@ -168,12 +217,19 @@ public sealed partial class Passkeys(
         }
         catch (DbUpdateException)
         {
-            // Someone else took the tenant or the credential between the check and the insert.
-            return PasskeyResult.Fail(PasskeyFailure.TenantExists);
+            // Someone else took the tenant, the user name or the credential between the check and the insert.
+            return PasskeyResult.Fail(registration.Invitation is null ? PasskeyFailure.TenantExists : PasskeyFailure.UserNameTaken);
         }
 
         LogRegistered(user.TenantId, user.Id);
-        await audit.AppendAsync(user.TenantId, AuditKinds.TenantCreated, user.Id.ToString(), user.TenantId, new { user = user.UserName }, cancellationToken).ConfigureAwait(false);
+        if (registration.Invitation is { } accepted)
+        {
+            await audit.AppendAsync(user.TenantId, AuditKinds.UserJoined, user.Id.ToString(), user.Id.ToString(), new { user = user.UserName, invitation = accepted, scopes = user.Scopes }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await audit.AppendAsync(user.TenantId, AuditKinds.TenantCreated, user.Id.ToString(), user.TenantId, new { user = user.UserName }, cancellationToken).ConfigureAwait(false);
+        }
         return new PasskeyResult(PasskeyFailure.None, await sessions.StartAsync(user, cancellationToken).ConfigureAwait(false));
     }
 
@@ -256,7 +312,7 @@ public sealed partial class Passkeys(
             ? (string?)await redis.GetDatabase().StringGetDeleteAsync(Prefix + ceremonyId).ConfigureAwait(false)
             : null;
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Passkey registered: user {UserId} created tenant {TenantId}")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Passkey registered: user {UserId} of tenant {TenantId}")]
     private partial void LogRegistered(string tenantId, Guid userId);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Passkey sign-in: user {UserId} of tenant {TenantId}")]

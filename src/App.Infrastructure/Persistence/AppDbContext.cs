@@ -29,6 +29,8 @@ public sealed class AppDbContext : DbContext
 
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
+    public DbSet<Invitation> Invitations => Set<Invitation>();
+
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
 
     public DbSet<TraceRecord> Traces => Set<TraceRecord>();
@@ -86,6 +88,17 @@ public sealed class AppDbContext : DbContext
             e.HasIndex(t => t.FamilyId);
             e.HasIndex(t => t.UserId);
             e.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<Invitation>(e =>
+        {
+            e.HasKey(i => i.Id);
+            e.Property(i => i.TenantId).HasMaxLength(64);
+            e.Property(i => i.Scopes).HasMaxLength(1000);
+            e.Property(i => i.CreatedBy).HasMaxLength(128);
+            e.HasIndex(i => i.CodeHash).IsUnique();
+            e.HasIndex(i => new { i.TenantId, i.CreatedAt });
+            e.HasOne<Tenant>().WithMany().HasForeignKey(i => i.TenantId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<TraceRecord>(e =>

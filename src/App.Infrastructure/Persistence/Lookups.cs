@@ -15,6 +15,9 @@ public static class Lookups
     public static Task<string?> TenantOfCredentialAsync(this AppDbContext db, byte[] credentialId, CancellationToken cancellationToken) =>
         Scalar<string?>(db, $"SELECT app.tenant_of_credential({credentialId}) AS \"Value\"", cancellationToken);
 
+    public static Task<string?> TenantOfInvitationAsync(this AppDbContext db, byte[] codeHash, CancellationToken cancellationToken) =>
+        Scalar<string?>(db, $"SELECT app.tenant_of_invitation({codeHash}) AS \"Value\"", cancellationToken);
+
     public static Task<bool> TenantExistsAsync(this AppDbContext db, string tenantId, CancellationToken cancellationToken) =>
         Scalar<bool>(db, $"SELECT app.tenant_exists({tenantId}) AS \"Value\"", cancellationToken);
 

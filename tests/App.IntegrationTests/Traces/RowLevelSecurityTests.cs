@@ -9,7 +9,7 @@ namespace App.IntegrationTests.Traces;
 /// </summary>
 public sealed class RowLevelSecurityTests : IAsyncLifetime
 {
-    private static readonly string[] TenantTables = ["traces", "audit_entries", "users", "passkey_credentials", "refresh_tokens", "tenants", "jobs"];
+    private static readonly string[] TenantTables = ["audit_entries", "invitations", "jobs", "passkey_credentials", "refresh_tokens", "tenants", "traces", "users"];
     private TestDatabase _database = null!;
     private readonly string _a = "rls-a-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _b = "rls-b-" + Guid.NewGuid().ToString("N")[..8];
@@ -66,17 +66,28 @@ public sealed class RowLevelSecurityTests : IAsyncLifetime
     [Fact]
     public async Task EveryTenantTableHasRowSecurityEnabledAndForced()
     {
+        // Found in the catalog, not listed by hand: a table added later with a tenant_id and no row security fails here.
         await using var connection = await OpenAsync(_database.Admin);
-        foreach (var table in TenantTables)
+        await using var command = new NpgsqlCommand("""
+            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                   EXISTS (SELECT FROM pg_policies p WHERE p.schemaname = 'app' AND p.tablename = c.relname)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'app' AND c.relkind = 'r'
+              AND (c.relname = 'tenants' OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))
+            ORDER BY c.relname
+            """, connection);
+        var found = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            await using var command = new NpgsqlCommand(
-                "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = ('app.' || @t)::regclass", connection);
-            command.Parameters.AddWithValue("t", table);
-            await using var reader = await command.ExecuteReaderAsync();
-            Assert.True(await reader.ReadAsync());
-            Assert.True(reader.GetBoolean(0), $"{table}: row security enabled");
-            Assert.True(reader.GetBoolean(1), $"{table}: row security forced");
+            var table = reader.GetString(0);
+            found.Add(table);
+            Assert.True(reader.GetBoolean(1), $"{table}: row security enabled");
+            Assert.True(reader.GetBoolean(2), $"{table}: row security forced");
+            Assert.True(reader.GetBoolean(3), $"{table}: has a policy");
         }
+
+        Assert.Equal(TenantTables, found);
     }
 
     [Fact]

@@ -128,6 +128,53 @@ public class TraceStorageTests : GatewayTest
         Assert.Equal(HttpStatusCode.NotFound, direct.StatusCode);
     }
 
+    [Fact]
+    public async Task AnExportStreamsEveryMatchingTraceOnceNewestFirstAndIsAudited()
+    {
+        // More rows than one export batch, many sharing a timestamp, beside another tenant's rows.
+        var data = Factory.Services.GetRequiredService<TenantData>();
+        var origin = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        TraceRecord Row(string tenant, int i, string model) => new()
+        {
+            Id = Guid.NewGuid(),
+            TenantId = tenant,
+            ModelAlias = model,
+            Status = i % 7 == 0 ? "error" : "ok",
+            StartedAt = origin.AddSeconds(i / 3),
+            TokenSource = "none",
+        };
+        var mine = Enumerable.Range(0, App.Api.Traces.TracesApi.ExportBatch * 2 + 37).Select(i => Row(Tenant, i, i % 2 == 0 ? "a" : "b")).ToList();
+        await data.WriteAsync(Tenant, db => { db.Traces.AddRange(mine); return Task.CompletedTask; }, CancellationToken.None);
+        var other = "other-" + Tenant;
+        await data.WriteAsync(other, db => { db.Traces.AddRange(Enumerable.Range(0, 5).Select(i => Row(other, i, "a"))); return Task.CompletedTask; }, CancellationToken.None);
+
+        var reader = Reader();
+        using var response = await reader.GetAsync("/v1/traces/export");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var seen = lines.Select(l => (At: l.GetProperty("started_at").GetDateTimeOffset(), Id: l.GetProperty("id").GetGuid())).ToList();
+        Assert.Equal(mine.Select(t => t.Id).Order(), seen.Select(s => s.Id).Order());
+        Assert.True(seen.Zip(seen.Skip(1)).All(p => p.First.At > p.Second.At || (p.First.At == p.Second.At && p.First.Id.CompareTo(p.Second.Id) > 0)), "newest first, id as the tie-breaker");
+        Assert.All(lines, l => Assert.False(l.TryGetProperty("prompt", out _), "no content in exports"));
+
+        // Filters as the list takes them.
+        using var filtered = await reader.GetAsync($"/v1/traces/export?model=a&status=error&from={Uri.EscapeDataString(origin.AddSeconds(10).ToString("O"))}");
+        var expected = mine.Count(t => t.ModelAlias == "a" && t.Status == "error" && t.StartedAt >= origin.AddSeconds(10));
+        Assert.Equal(expected, (await filtered.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // Each export is on the record, with its filters; the other tenant's export holds only its own rows.
+        var audit = await data.ReadAsync(Tenant, db => Task.FromResult(db.AuditEntries.Where(e => e.Kind == App.Application.Audit.AuditKinds.TracesExported).OrderBy(e => e.Sequence).ToList()), CancellationToken.None);
+        Assert.Equal(2, audit.Count);
+        Assert.Equal("reader", audit[0].Actor);
+        Assert.Contains("\"model\":\"a\"", audit[1].Data, StringComparison.Ordinal);
+        var theirs = await Factory.CreateClientFor(other, "eve", Scopes.TracesRead).GetStringAsync("/v1/traces/export");
+        Assert.Equal(5, theirs.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        using var noScope = await Client.GetAsync("/v1/traces/export");
+        Assert.Equal(HttpStatusCode.Forbidden, noScope.StatusCode);
+    }
+
     [Theory]
     [InlineData("limit=0")]
     [InlineData("limit=1000")]

@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using System.Text;
+using App.Application;
+using App.Application.Audit;
+using App.Application.Identity;
+using App.Infrastructure.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace App.Infrastructure.Identity;
+
+/// <summary>An invitation as its creator sees it, once: the code is shown here and never stored.</summary>
+public sealed record IssuedInvitation(Guid Id, string Code, string TenantId, IReadOnlyList<string> Scopes, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// Invitations into a tenant. A code is <c>inv_</c> and 256 random bits; only its SHA-256 is stored. It can be
+/// accepted once (a conditional update in the sign-up's transaction, so two sign-ups racing for one code make one
+/// user) and not after it expires. Creating one and accepting one are both recorded in the tenant's audit chain.
+/// </summary>
+public sealed partial class Invitations(
+    IDbContextFactory<AppDbContext> databases,
+    IAuditLog audit,
+    TimeProvider time,
+    ILogger<Invitations> logger)
+{
+    public const string Prefix = "inv_";
+
+    /// <summary>The longest an invitation may stay open.</summary>
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(30);
+
+    /// <summary>The shortest: long enough to pass the code on.</summary>
+    public static readonly TimeSpan MinLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// An invitation into a tenant, by one of its administrators (<paramref name="actor"/>) or an operator. The
+    /// tenant's row is created if it has none yet: a tenant of an external issuer exists only in its tokens, and an
+    /// operator's invitation is how a tenant starts when sign-up is invite-only (its first user becomes its
+    /// administrator by the scopes the invitation grants).
+    /// </summary>
+    public async Task<IssuedInvitation> CreateAsync(string tenantId, IReadOnlyCollection<string> scopes, TimeSpan validFor, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentNullException.ThrowIfNull(scopes);
+        if (validFor < MinLifetime || validFor > MaxLifetime)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validFor), validFor, $"An invitation is valid for {MinLifetime} to {MaxLifetime}.");
+        }
+
+        if (scopes.FirstOrDefault(s => !Scopes.All.Contains(s)) is { } unknown)
+        {
+            throw new ArgumentException($"'{unknown}' is not a known scope.", nameof(scopes));
+        }
+
+        var now = time.GetUtcNow();
+        var code = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var invitation = new Invitation
+        {
+            Id = Uuid.NewVersion7(),
+            TenantId = tenantId,
+            CodeHash = Hash(code)!,
+            Scopes = string.Join(' ', scopes.Distinct(StringComparer.Ordinal)),
+            CreatedBy = actor,
+            CreatedAt = now,
+            ExpiresAt = now + validFor,
+        };
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            db.TenantId = tenantId;
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await db.Database.ExecuteSqlAsync($"INSERT INTO app.tenants (id, name, created_at) VALUES ({tenantId}, {tenantId}, {now}) ON CONFLICT (id) DO NOTHING", cancellationToken).ConfigureAwait(false);
+            db.Invitations.Add(invitation);
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        LogCreated(tenantId, invitation.Id, actor);
+        await audit.AppendAsync(tenantId, AuditKinds.InvitationCreated, actor, invitation.Id.ToString(), new { scopes = invitation.Scopes, expiresAt = invitation.ExpiresAt }, cancellationToken).ConfigureAwait(false);
+        return new IssuedInvitation(invitation.Id, code, tenantId, Scopes.Parse(invitation.Scopes), invitation.ExpiresAt);
+    }
+
+
+    /// <summary>The invitation a code names, if it can still be accepted; null for anything else, alike.</summary>
+    public async Task<Invitation?> FindOpenAsync(string? code, CancellationToken cancellationToken)
+    {
+        if (Hash(code) is not { } hash)
+        {
+            return null;
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        if (await db.TenantOfInvitationAsync(hash, cancellationToken).ConfigureAwait(false) is not { } tenant)
+        {
+            return null;
+        }
+
+        db.TenantId = tenant;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var invitation = await db.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.CodeHash == hash, cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return invitation is { AcceptedAt: null } && invitation.ExpiresAt > time.GetUtcNow() ? invitation : null;
+    }
+
+    /// <summary>
+    /// Marks the invitation accepted by <paramref name="userId"/> inside the caller's unit of work (bound to its
+    /// tenant). Returns its scopes, or null if it was accepted meanwhile or has expired.
+    /// </summary>
+    public async Task<string?> AcceptAsync(AppDbContext db, Guid invitationId, Guid userId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var now = time.GetUtcNow();
+        var accepted = await db.Invitations
+            .Where(i => i.Id == invitationId && i.AcceptedAt == null && i.ExpiresAt > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedBy, userId), cancellationToken)
+            .ConfigureAwait(false);
+        return accepted == 1
+            ? await db.Invitations.Where(i => i.Id == invitationId).Select(i => i.Scopes).SingleAsync(cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
+    private static byte[]? Hash(string? code) =>
+        code is { Length: > 8 and <= 100 } && code.StartsWith(Prefix, StringComparison.Ordinal) ? SHA256.HashData(Encoding.UTF8.GetBytes(code)) : null;
+
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Invitation {InvitationId} into tenant {TenantId} created by {Actor}")]
+    private partial void LogCreated(string tenantId, Guid invitationId, string actor);
+}
