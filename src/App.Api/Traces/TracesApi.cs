@@ -60,6 +60,10 @@ internal static class TracesApi
         [property: JsonPropertyName("streamed")] bool Streamed,
         [property: JsonPropertyName("retries")] int Retries,
         [property: JsonPropertyName("fallback")] bool Fallback,
+        [property: JsonPropertyName("response_model")] string? ResponseModel,
+        [property: JsonPropertyName("finish_reason")] string? FinishReason,
+        [property: JsonPropertyName("temperature")] float? Temperature,
+        [property: JsonPropertyName("cost_usd")] decimal? CostUsd,
         [property: JsonPropertyName("classification")] string Classification,
         [property: JsonPropertyName("redactions")] string? Redactions,
         [property: JsonPropertyName("guard_score")] float? GuardScore,
@@ -198,6 +202,7 @@ internal static class TracesApi
     private static TraceSummary Summary(TraceRecord t) => new(
         t.Id, t.TraceId, t.UserId, t.ModelAlias, t.Provider, t.Deployment, t.Status, t.ErrorType, t.StartedAt, t.LatencyMs,
         t.TimeToFirstTokenMs, t.InputTokens, t.OutputTokens, t.TokenSource, t.Cached, t.Streamed, t.Retries, t.FallbackUsed,
+        t.ResponseModel, t.FinishReason, t.Temperature, t.CostNanoUsd is { } nano ? nano / 1_000_000_000m : null,
         t.Classification, t.Redactions, t.GuardScore, t.GuardRules);
 
     // Opaque to clients: the position after the last row of a page.

@@ -50,6 +50,12 @@ public sealed class TraceRecord
 
     public string? FinishReason { get; init; }
 
+    /// <summary>
+    /// What the call cost, in nano-dollars (10^-9 USD), from its tokens and the model alias's price
+    /// (<c>Traffic:Prices</c>) when it was written: 0 for a cache hit or an unpriced alias, null when no tokens are known.
+    /// </summary>
+    public long? CostNanoUsd { get; set; }
+
     /// <summary>Data classification of the content: <c>none</c> (not captured), <c>redacted</c> or <c>full</c>.</summary>
     public string Classification { get; set; } = "none";
 

@@ -17,16 +17,16 @@ internal static class TraceInsert
         INSERT INTO app.traces (tenant_id, id, trace_id, user_id, model_alias, provider, deployment, response_model, status,
             error_type, started_at, latency_ms, time_to_first_token_ms, input_tokens, output_tokens, token_source, cached,
             streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt_ciphertext,
-            output_ciphertext, guard_score, guard_rules)
+            output_ciphertext, guard_score, guard_rules, cost_nano_usd)
         SELECT t.tenant_id, t.id, t.trace_id, t.user_id, t.model_alias, t.provider, t.deployment, t.response_model, t.status,
             t.error_type, t.started_at, t.latency_ms, t.ttft, t.input_tokens, t.output_tokens, t.token_source, t.cached,
             t.streamed, t.retries, t.fallback_used, t.temperature, t.finish_reason, t.classification, t.redactions::jsonb,
-            t.prompt, t.output, t.guard_score, t.guard_rules
+            t.prompt, t.output, t.guard_score, t.guard_rules, t.cost_nano_usd
         FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-            $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+            $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
             AS t(tenant_id, id, trace_id, user_id, model_alias, provider, deployment, response_model, status,
             error_type, started_at, latency_ms, ttft, input_tokens, output_tokens, token_source, cached,
-            streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt, output, guard_score, guard_rules)
+            streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt, output, guard_score, guard_rules, cost_nano_usd)
         """;
 
     /// <summary>The insert of <paramref name="rows"/>, to run with the tenant bound (<see cref="TenantData.ExecuteAsync"/>).</summary>
@@ -65,6 +65,7 @@ internal static class TraceInsert
         Add(NpgsqlDbType.Bytea, r => r.OutputCiphertext); // $26 output
         Add(NpgsqlDbType.Real, r => r.GuardScore); // $27 guard_score
         Add(NpgsqlDbType.Text, r => r.GuardRules); // $28 guard_rules
+        Add(NpgsqlDbType.Bigint, r => r.CostNanoUsd); // $29 cost_nano_usd
         return command;
     }
 }

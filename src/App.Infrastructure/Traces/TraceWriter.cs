@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using App.Application.Privacy;
 using App.Application.Traces;
+using App.Application.Traffic;
 using App.Infrastructure.Hosting;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
@@ -45,6 +46,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private readonly KeyEncryption _encryption;
     private readonly TraceOptions _options;
     private readonly ILogger<TraceWriter> _logger;
+    private readonly IOptionsMonitor<TrafficOptions>? _traffic;
     private readonly Counter<long> _written;
     private readonly Counter<long> _dropped;
     // Traces accepted and not yet taken by the writer (plus Closed once closed). A request that brings it to one or
@@ -54,7 +56,13 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private long _droppedCount;
     private Thread? _thread;
 
-    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger)
+    /// <param name="data">Where traces are stored.</param>
+    /// <param name="encryption">Encrypts captured content.</param>
+    /// <param name="options">Capture mode, queue and batch sizes.</param>
+    /// <param name="meters">For the writer's instruments.</param>
+    /// <param name="logger">The writer's log.</param>
+    /// <param name="traffic">The price table each trace's cost is computed from; without it, no cost is recorded.</param>
+    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger, IOptionsMonitor<TrafficOptions>? traffic = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(meters);
@@ -62,6 +70,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         _encryption = encryption;
         _options = options.Value;
         _logger = logger;
+        _traffic = traffic;
         var meter = meters.Create(MeterName);
         _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
         _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost: queue full, or storage failing past retries.");
@@ -265,6 +274,12 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             record.InputTokens = TokenCounter.CountPrompt(messages);
             record.OutputTokens = draft.Output is null ? 0 : TokenCounter.Count(draft.Output);
             record.TokenSource = "tokenizer";
+        }
+
+        // Priced as it is now, with the tokens as they are now known: what the call cost, for this trace.
+        if (_traffic is not null && (record.InputTokens is not null || record.OutputTokens is not null))
+        {
+            record.CostNanoUsd = record.Cached ? 0 : _traffic.CurrentValue.PriceOf(record.ModelAlias).NanoDollars(record.InputTokens ?? 0, record.OutputTokens ?? 0);
         }
 
         if (_options.Content == ContentCapture.Off)

@@ -17,7 +17,9 @@ namespace App.IntegrationTests.Traces;
 public class TraceStorageTests : GatewayTest
 {
     protected override Settings Configure(Settings settings) =>
-        base.Configure(settings).Route("offline", Deployment.Offline()).With("Traces:FlushInterval", "00:00:00.050");
+        base.Configure(settings).Route("offline", Deployment.Offline()).With("Traces:FlushInterval", "00:00:00.050")
+            .With("Traffic:Prices:offline:InputPerMillion", "2.5")
+            .With("Traffic:Prices:offline:OutputPerMillion", "10");
 
     private HttpClient Reader(params string[] scopes) => Factory.CreateClientFor(Tenant, "reader", scopes.Length == 0 ? [Scopes.TracesRead] : scopes);
 
@@ -113,6 +115,28 @@ public class TraceStorageTests : GatewayTest
         Assert.Equal(3, pages);
         Assert.Equal(7, seen.Select(s => s.Item2).Distinct().Count());
         Assert.Equal(seen.OrderByDescending(s => s.Item1).ThenByDescending(s => s.Item2).ToList(), seen);
+    }
+
+    [Fact]
+    public async Task ATraceCarriesItsCostFromThePriceTableAndACacheHitCostsNothing()
+    {
+        var body = Chat("What does this cost?", model: "offline", temperature: 0);
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await PostAsync(body);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var traces = (await WaitForTracesAsync(2)).GetProperty("data").EnumerateArray().ToList();
+        var miss = Assert.Single(traces, t => !t.GetProperty("cached").GetBoolean());
+        var hit = Assert.Single(traces, t => t.GetProperty("cached").GetBoolean());
+        var expected = ((miss.GetProperty("input_tokens").GetInt64() * 2.5m) + (miss.GetProperty("output_tokens").GetInt64() * 10m)) / 1_000_000m;
+        Assert.True(expected > 0);
+        Assert.Equal(expected, miss.GetProperty("cost_usd").GetDecimal());
+        Assert.Equal(0m, hit.GetProperty("cost_usd").GetDecimal());
+        Assert.Equal(0f, miss.GetProperty("temperature").GetSingle());
+        Assert.Equal("stop", miss.GetProperty("finish_reason").GetString());
+        Assert.False(string.IsNullOrEmpty(miss.GetProperty("response_model").GetString()));
     }
 
     [Fact]

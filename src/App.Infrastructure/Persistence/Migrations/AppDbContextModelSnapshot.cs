@@ -533,6 +533,10 @@ namespace App.Infrastructure.Persistence.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("classification");
 
+                    b.Property<long?>("CostNanoUsd")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_nano_usd");
+
                     b.Property<string>("Deployment")
                         .HasMaxLength(80)
                         .HasColumnType("character varying(80)")
