@@ -124,6 +124,9 @@ public static class DependencyInjection
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
         // Hosted services start in this order: the schema, then the signing keys, then the routes.
         services.AddHostedService<DatabaseMigrator>();
+        // Budgets and limits are configuration: their changes go to the audit trail once the schema is there.
+        services.AddSingleton<TrafficSettingsAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrafficSettingsAudit>());
         services.AddIdentityServices();
 
         services.AddHealthChecks()

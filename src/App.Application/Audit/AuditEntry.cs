@@ -60,6 +60,12 @@ public static class AuditKinds
     public const string UserJoined = "user.joined";
     public const string ScopesChanged = "user.scopes_changed";
     public const string TracesExported = "traces.exported";
+
+    /// <summary>A tenant's own budgets or rate limits (<c>Traffic:Tenants:&lt;id&gt;</c>) as they now are.</summary>
+    public const string BudgetChanged = "budget.changed";
+
+    /// <summary>The default budgets and rate limits, and digests of the price table and the tenants' own settings (in <see cref="SystemTenant"/>).</summary>
+    public const string TrafficDefaultsChanged = "traffic.defaults_changed";
     public const string TraceContentRead = "trace.content_read";
     public const string SigningKeyCreated = "signing_key.created";
     public const string SigningKeyRetired = "signing_key.retired";

@@ -49,14 +49,32 @@ public sealed partial class AuditLog(
     private const string CheckpointPurpose = "audit-checkpoint/v1";
     private readonly ConcurrentDictionary<string, byte> _touched = new(StringComparer.Ordinal);
 
-    public async Task AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, CancellationToken cancellationToken)
+    public Task AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, CancellationToken cancellationToken) =>
+        AppendAsync(tenantId, kind, actor, subject, data, onlyIfChanged: false, cancellationToken);
+
+    /// <summary>
+    /// Appends the event unless the last event of its kind in the tenant's chain carries the same data: for
+    /// settings that every instance records as it starts, so a change is recorded once however many see it. The
+    /// check and the append hold the chain's lock together. True when appended.
+    /// </summary>
+    public Task<bool> AppendIfChangedAsync(string tenantId, string kind, string actor, object data, CancellationToken cancellationToken) =>
+        AppendAsync(tenantId, kind, actor, null, data, onlyIfChanged: true, cancellationToken);
+
+    private async Task<bool> AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, bool onlyIfChanged, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         var json = data is null ? null : JsonSerializer.Serialize(data);
+        var appended = false;
         await tenantData.WriteAsync(tenantId, async db =>
         {
             // One append at a time per tenant: the chain has no forks.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
+            if (onlyIfChanged
+                && await db.AuditEntries.Where(a => a.Kind == kind).OrderByDescending(a => a.Sequence).Select(a => a.Data).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false) == json)
+            {
+                return;
+            }
+
             var last = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash })
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             // Millisecond precision: what the hash covers is exactly what the database keeps.
@@ -75,8 +93,14 @@ public sealed partial class AuditLog(
                 PreviousHash = previous,
                 Hash = AuditEntry.ComputeHash(tenantId, sequence, at, kind, actor, subject, json, previous),
             });
+            appended = true;
         }, cancellationToken).ConfigureAwait(false);
-        _touched[tenantId] = 0;
+        if (appended)
+        {
+            _touched[tenantId] = 0;
+        }
+
+        return appended;
     }
 
     /// <summary>Walks the tenant's chain from the first entry; reports the first that does not verify.</summary>
