@@ -87,6 +87,11 @@ internal static class TracesApi
             return Invalid("limit", $"'limit' must be between 1 and {MaxPageSize}.");
         }
 
+        if (InvalidFilter(status, from, to) is { } invalid)
+        {
+            return invalid;
+        }
+
         (DateTimeOffset At, Guid Id)? after = null;
         if (cursor is not null)
         {
@@ -110,6 +115,11 @@ internal static class TracesApi
         ClaimsPrincipal caller, TenantData data, IAuditLog audit, IOptions<JsonOptions> json, HttpContext context,
         string? model = null, string? status = null, DateTimeOffset? from = null, DateTimeOffset? to = null)
     {
+        if (InvalidFilter(status, from, to) is { } invalid)
+        {
+            return invalid;
+        }
+
         var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
         // Recorded before anything leaves: an export cut short is still on record.
         await audit.AppendAsync(tenant, AuditKinds.TracesExported, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", null, new { model, status, from, to }, context.RequestAborted);
@@ -143,6 +153,19 @@ internal static class TracesApi
                 after = (batch[^1].StartedAt, batch[^1].Id);
             }
         }, "application/x-ndjson");
+    }
+
+    /// <summary>The statuses a trace can have (<see cref="App.Application.Traces.ChatTraces"/>).</summary>
+    public static readonly IReadOnlyList<string> Statuses = ["ok", "error", "rejected", "cancelled"];
+
+    private static ProblemHttpResult? InvalidFilter(string? status, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        if (status is not null && !Statuses.Contains(status))
+        {
+            return Invalid("status", $"'status' must be one of {string.Join(", ", Statuses)}.");
+        }
+
+        return from is { } f && to is { } t && f >= t ? Invalid("from", "'from' must be before 'to'.") : null;
     }
 
     /// <summary>The traces that match, newest first, after a keyset position. No tenant filter on purpose: row-level security is the filter.</summary>

@@ -199,14 +199,53 @@ public class TraceStorageTests : GatewayTest
         Assert.Equal(HttpStatusCode.Forbidden, noScope.StatusCode);
     }
 
+    [Fact]
+    public async Task FiltersNarrowTheListByModelStatusAndTimeAcrossPages()
+    {
+        var origin = new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero);
+        var rows = Enumerable.Range(0, 60).Select(i => new TraceRecord
+        {
+            Id = Guid.NewGuid(),
+            TenantId = Tenant,
+            ModelAlias = i % 3 == 0 ? "a" : "b",
+            Status = i % 4 == 0 ? "error" : "ok",
+            StartedAt = origin.AddMinutes(i),
+            TokenSource = "none",
+        }).ToList();
+        await Factory.Services.GetRequiredService<TenantData>().WriteAsync(Tenant, db => { db.Traces.AddRange(rows); return Task.CompletedTask; }, CancellationToken.None);
+
+        var (from, to) = (origin.AddMinutes(10), origin.AddMinutes(50));
+        var expected = rows.Where(r => r.ModelAlias == "a" && r.Status == "ok" && r.StartedAt >= from && r.StartedAt < to).OrderByDescending(r => r.StartedAt).Select(r => r.Id).ToList();
+        Assert.NotEmpty(expected);
+        var seen = new List<Guid>();
+        string? cursor = null;
+        do
+        {
+            var page = await Reader().GetFromJsonAsync<JsonElement>(
+                $"/v1/traces?model=a&status=ok&from={Uri.EscapeDataString(from.ToString("O"))}&to={Uri.EscapeDataString(to.ToString("O"))}&limit=4" + (cursor is null ? string.Empty : "&cursor=" + cursor));
+            seen.AddRange(page.GetProperty("data").EnumerateArray().Select(t => t.GetProperty("id").GetGuid()));
+            cursor = page.GetProperty("next_cursor").GetString();
+        }
+        while (cursor is not null);
+
+        Assert.Equal(expected, seen);
+    }
+
     [Theory]
     [InlineData("limit=0")]
     [InlineData("limit=1000")]
     [InlineData("cursor=not-a-cursor")]
-    public async Task BadPagingIs400(string query)
+    [InlineData("status=fine")]
+    [InlineData("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z")]
+    public async Task BadPagingOrFiltersAre400(string query)
     {
         using var response = await Reader().GetAsync("/v1/traces?" + query);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        if (!query.StartsWith("limit", StringComparison.Ordinal) && !query.StartsWith("cursor", StringComparison.Ordinal))
+        {
+            using var export = await Reader().GetAsync("/v1/traces/export?" + query);
+            Assert.Equal(HttpStatusCode.BadRequest, export.StatusCode);
+        }
     }
 
     [Fact]
