@@ -98,6 +98,12 @@ public class AuditTrailTests : GatewayTest
     {
         await AppendAsync(6);
         await Audit.CheckpointAsync(CancellationToken.None);
+
+        // The operator's command, run as the binary: intact, it says so and exits 0.
+        var intact = await WorkerProcess.RunCommandAsync(Factory.Configuration(), "audit-verify", "--tenant", Tenant, "--checkpoints", _checkpoints);
+        Assert.True(intact.ExitCode == 0, intact.Stderr);
+        Assert.True(JsonDocument.Parse(intact.Stdout).RootElement.GetProperty("ok").GetBoolean());
+
         await AsSuperuserAsync($"""
             ALTER TABLE app.audit_entries DISABLE TRIGGER audit_entries_no_update_delete;
             DELETE FROM app.audit_entries WHERE tenant_id = '{Tenant}' AND sequence > 4;
@@ -108,6 +114,12 @@ public class AuditTrailTests : GatewayTest
         Assert.False(result.Ok);
         Assert.Equal(5, result.BrokenAt);
         Assert.Contains("removed", result.Reason, StringComparison.Ordinal);
+
+        var broken = await WorkerProcess.RunCommandAsync(Factory.Configuration(), "audit-verify", "--tenant", Tenant, "--checkpoints", _checkpoints);
+        Assert.Equal(1, broken.ExitCode);
+        var report = JsonDocument.Parse(broken.Stdout).RootElement;
+        Assert.False(report.GetProperty("ok").GetBoolean());
+        Assert.Equal(5, report.GetProperty("broken_at").GetInt64());
     }
 
     [Fact]
