@@ -99,6 +99,45 @@ public class ApiBasicsTests : GatewayTest
     }
 
     [Fact]
+    public async Task InDevelopmentTheApiDescriptionAndScalarAreOpenElsewhereTheDescriptionNeedsAToken()
+    {
+        await using var development = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync()) { EnvironmentName = "Development" };
+        using var anonymous = development.CreateClient();
+        using (var document = await anonymous.GetAsync("/openapi/v1.json"))
+        {
+            Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        }
+
+        using (var scalar = await anonymous.GetAsync("/scalar/v1"))
+        {
+            Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
+            Assert.Equal("text/html", scalar.Content.Headers.ContentType?.MediaType);
+            // The page loads its scripts from beside it and reads the document at /openapi/v1.json (its script resolves
+            // the source against the path the page is served under, less /scalar/v1).
+            var page = await scalar.Content.ReadAsStringAsync();
+            Assert.Contains("\"url\":\"openapi/v1.json\"", page, StringComparison.Ordinal);
+            Assert.Contains("'%2Fscalar%2Fv1'", page, StringComparison.Ordinal);
+            foreach (var script in new[] { "/scalar/scalar.js", "/scalar/scalar.aspnetcore.js" })
+            {
+                using var served = await anonymous.GetAsync(script);
+                Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            }
+        }
+
+        using var outsider = Factory.CreateClient();
+        using (var document = await outsider.GetAsync("/openapi/v1.json"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, document.StatusCode);
+        }
+
+        // No UI outside Development, even for a caller with a token.
+        using (var scalar = await Client.GetAsync("/scalar/v1"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, scalar.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task ResponsesCarrySecurityHeaders()
     {
         using var response = await Client.GetAsync("/v1/models");
