@@ -9,8 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace App.IntegrationTests;
 
 /// <summary>
-/// The app in-process against a real Redis and a real fault-injecting upstream on loopback. Every body the tests
-/// receive is checked against the wire contracts.
+/// The app in-process against a real Redis and a real fault-injecting upstream on loopback. Every <c>/v1</c> answer
+/// the tests receive is checked against the wire contracts by the client itself (<see cref="ContractCheckingHandler"/>).
 /// </summary>
 public abstract class GatewayTest : IAsyncLifetime
 {

@@ -43,11 +43,14 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     /// <summary>Services added after the app's own (for example a log sink the app reads from the container).</summary>
     public Action<IServiceCollection>? ExtraServices { get; init; }
 
-    /// <summary>A client whose every request carries a fresh access token for this caller.</summary>
+    /// <summary>
+    /// A client whose every request carries a fresh access token for this caller, and whose every <c>/v1</c> answer is
+    /// held to the wire contracts (<see cref="ContractCheckingHandler"/>).
+    /// </summary>
     public HttpClient CreateClientFor(string tenant, string user = "user-1", params string[] scopes)
     {
         var granted = scopes.Length == 0 ? [Scopes.ChatInvoke] : scopes;
-        return CreateDefaultClient(new BearerTokenHandler(() => MintToken(tenant, user, granted)));
+        return CreateDefaultClient(new ContractCheckingHandler(), new BearerTokenHandler(() => MintToken(tenant, user, granted)));
     }
 
     /// <summary>An access token from the app's own issuer (a real ES256 token from the real key ring).</summary>
