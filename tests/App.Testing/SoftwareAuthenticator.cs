@@ -28,6 +28,12 @@ public sealed class SoftwareAuthenticator : IDisposable
 
     public uint Counter { get; set; }
 
+    /// <summary>The backup-eligible flag this authenticator reports (a multi-device passkey): true unless a test bends it.</summary>
+    public bool IsBackupEligible { get; set; } = true;
+
+    /// <summary>The backed-up flag it reports.</summary>
+    public bool IsBackedUp { get; set; } = true;
+
     /// <summary>Answers <c>navigator.credentials.create</c> options.</summary>
     public JsonObject Register(JsonElement options, string origin, string? rpId = null, bool verified = true)
     {
@@ -94,7 +100,7 @@ public sealed class SoftwareAuthenticator : IDisposable
     {
         var data = new List<byte>();
         data.AddRange(SHA256.HashData(Encoding.UTF8.GetBytes(rpId)));
-        data.Add((byte)(UserPresent | (verified ? UserVerified : 0) | BackupEligible | BackedUp | (attested ? AttestedData : 0)));
+        data.Add((byte)(UserPresent | (verified ? UserVerified : 0) | (IsBackupEligible ? BackupEligible : 0) | (IsBackedUp ? BackedUp : 0) | (attested ? AttestedData : 0)));
         data.AddRange(BitConverter.GetBytes(Counter).Reverse());
         if (attested)
         {

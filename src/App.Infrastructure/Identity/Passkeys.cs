@@ -53,7 +53,8 @@ public sealed record PasskeyResult(PasskeyFailure Failure, TokenPair? Tokens, st
 /// <summary>
 /// Passkey registration and sign-in (Fido2 4.x). User verification is required; challenges are 256 bits,
 /// kept in Redis for <see cref="PasskeyOptions.CeremonyTimeout"/> and consumed on first use (GETDEL), so a
-/// replayed response finds nothing. Sign counters must grow (a clone is refused) and backup flags are stored.
+/// replayed response finds nothing. Sign counters must grow (a clone is refused); backup eligibility must stay what
+/// it was at registration, and the backup state is stored as each sign-in reports it.
 /// Sign-up either creates a new tenant with its first user (an admin), when sign-up is open, or, with an
 /// invitation's code, joins the invitation's tenant with the scopes it grants (in either mode).
 /// </summary>
@@ -282,6 +283,16 @@ public sealed partial class Passkeys(
         {
             LogRejected("sign-in", ex.Message);
             return PasskeyResult.Fail(PasskeyFailure.Rejected, ex.Message);
+        }
+
+        // Backup eligibility is fixed when a credential is made (WebAuthn 6.1.3): a change means another authenticator.
+        // The flags byte follows the 32-byte RP ID hash; the signature just verified covers it.
+        const byte backupEligibleFlag = 0x08;
+        var backupEligible = (response.Response.AuthenticatorData[32] & backupEligibleFlag) != 0;
+        if (backupEligible != credential.BackupEligible)
+        {
+            LogRejected("sign-in", "backup eligibility differs from the credential's");
+            return PasskeyResult.Fail(PasskeyFailure.Rejected);
         }
 
         if (user.DisabledAt is not null)

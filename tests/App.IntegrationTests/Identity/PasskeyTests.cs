@@ -3,7 +3,10 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using App.Infrastructure.Persistence;
 using App.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace App.IntegrationTests.Identity;
 
@@ -149,6 +152,31 @@ public class PasskeyTests : GatewayTest
         var (second, options2) = await OptionsAsync("/auth/passkeys/login/options");
         using var cloned = await AnswerAsync("/auth/passkeys/login", second, _authenticator.Assert(options2, Origin));
         Assert.Equal(HttpStatusCode.Unauthorized, cloned.StatusCode);
+    }
+
+    [Fact]
+    public async Task BackupFlagsAreStoredAndEligibilityMayNotChange()
+    {
+        await SignUpAsync();
+        async Task<(bool Eligible, bool BackedUp)> StoredAsync() =>
+            await Factory.Services.GetRequiredService<TenantData>().ReadAsync(Tenant, db => db.PasskeyCredentials.Select(c => new ValueTuple<bool, bool>(c.BackupEligible, c.BackupState)).SingleAsync(), CancellationToken.None);
+        Assert.Equal((true, true), await StoredAsync());
+
+        // The backup state may change (the passkey left its sync provider); what the sign-in reports is stored.
+        _authenticator.IsBackedUp = false;
+        var (first, options) = await OptionsAsync("/auth/passkeys/login/options");
+        using (var ok = await AnswerAsync("/auth/passkeys/login", first, _authenticator.Assert(options, Origin)))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        Assert.Equal((true, false), await StoredAsync());
+
+        // Eligibility is fixed at registration: the same credential id reporting otherwise is another authenticator.
+        _authenticator.IsBackupEligible = false;
+        var (second, options2) = await OptionsAsync("/auth/passkeys/login/options");
+        using var changed = await AnswerAsync("/auth/passkeys/login", second, _authenticator.Assert(options2, Origin));
+        Assert.Equal(HttpStatusCode.Unauthorized, changed.StatusCode);
     }
 
     [Fact]
