@@ -37,6 +37,9 @@ public abstract class GatewayTest : IAsyncLifetime
 
     private IRedisServer? _ownRedis;
 
+    /// <summary>The database the app uses: the one the run shares, unless the test needs one of its own.</summary>
+    protected virtual Task<TestDatabase> DatabaseAsync() => Databases.SharedAsync();
+
     /// <summary>Services added after the app's own, for example a log sink to read what the app logged.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)
     {
@@ -52,7 +55,7 @@ public abstract class GatewayTest : IAsyncLifetime
         await StartMoreServersAsync();
         // A key prefix per test keeps tests that share one Redis from hitting each other's entries.
         var settings = Configure(new Settings().With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:"));
-        Factory = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync(), settings) { ExtraServices = ConfigureServices };
+        Factory = new GatewayFactory(Redis.ConnectionString, await DatabaseAsync(), settings) { ExtraServices = ConfigureServices };
         Client = Factory.CreateClientFor(Tenant);
     }
 

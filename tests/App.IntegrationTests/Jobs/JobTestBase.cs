@@ -15,6 +15,13 @@ public abstract class JobTestBase : GatewayTest
 {
     protected HttpClient Jobs { get; private set; } = null!;
 
+    /// <summary>
+    /// A database per test class: these tests leave jobs running or lost on purpose, with workers that sweep stale
+    /// jobs every few seconds; sharing a database, one class's workers took over another's job (and called their own
+    /// upstream with it).
+    /// </summary>
+    protected override Task<TestDatabase> DatabaseAsync() => Databases.OwnAsync(GetType().FullName!);
+
     protected override Settings Configure(Settings settings) => base.Configure(settings)
         .With("Jobs:StreamKey", $"test:{Guid.NewGuid():N}:jobs")
         .With("Jobs:PollInterval", "00:00:00.020")
