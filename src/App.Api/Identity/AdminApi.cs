@@ -32,6 +32,12 @@ internal static class AdminApi
         group.MapPost("/invitations", InviteAsync)
             .WithName("CreateInvitation")
             .WithSummary("Creates an invitation into your tenant: its code signs one new user up, with the scopes given.");
+        group.MapGet("/invitations", ListInvitationsAsync)
+            .WithName("ListInvitations")
+            .WithSummary("Your tenant's invitations, newest first, with whether each is open, accepted or expired.");
+        group.MapDelete("/invitations/{invitationId:guid}", RevokeInvitationAsync)
+            .WithName("RevokeInvitation")
+            .WithSummary("Withdraws an invitation nobody has accepted: its code stops working at once.");
         return group;
     }
 
@@ -57,6 +63,31 @@ internal static class AdminApi
         [property: JsonPropertyName("tenant")] string Tenant,
         [property: JsonPropertyName("scopes")] IReadOnlyList<string> Scopes,
         [property: JsonPropertyName("expires_at")] DateTimeOffset ExpiresAt);
+
+    public sealed record InvitationSummary(
+        [property: JsonPropertyName("id")] Guid Id,
+        [property: JsonPropertyName("status")] string Status,
+        [property: JsonPropertyName("scopes")] IReadOnlyList<string> Scopes,
+        [property: JsonPropertyName("created_by")] string CreatedBy,
+        [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+        [property: JsonPropertyName("expires_at")] DateTimeOffset ExpiresAt,
+        [property: JsonPropertyName("accepted_at")] DateTimeOffset? AcceptedAt,
+        [property: JsonPropertyName("accepted_by")] Guid? AcceptedBy);
+
+    public sealed record InvitationList([property: JsonPropertyName("data")] IReadOnlyList<InvitationSummary> Data);
+
+    private static async Task<Ok<InvitationList>> ListInvitationsAsync(ClaimsPrincipal caller, Invitations invitations, TimeProvider time, HttpContext context)
+    {
+        var now = time.GetUtcNow();
+        var list = await invitations.ListAsync(caller.FindFirstValue(TokenClaims.Tenant)!, context.RequestAborted);
+        return TypedResults.Ok(new InvitationList([.. list.Select(i => new InvitationSummary(
+            i.Id, i.AcceptedAt is not null ? "accepted" : i.ExpiresAt > now ? "open" : "expired", Scopes.Parse(i.Scopes), i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.AcceptedBy))]));
+    }
+
+    private static async Task<Results<NoContent, NotFound>> RevokeInvitationAsync(Guid invitationId, ClaimsPrincipal caller, Invitations invitations, HttpContext context) =>
+        await invitations.RevokeAsync(caller.FindFirstValue(TokenClaims.Tenant)!, invitationId, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", context.RequestAborted)
+            ? TypedResults.NoContent()
+            : TypedResults.NotFound();
 
     private static async Task<Ok<UserList>> ListUsersAsync(ClaimsPrincipal caller, TenantData data, HttpContext context)
     {

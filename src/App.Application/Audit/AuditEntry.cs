@@ -57,6 +57,7 @@ public static class AuditKinds
     public const string LoggedOut = "session.logged_out";
     public const string UserDisabled = "user.disabled";
     public const string InvitationCreated = "invitation.created";
+    public const string InvitationRevoked = "invitation.revoked";
     public const string UserJoined = "user.joined";
     public const string ScopesChanged = "user.scopes_changed";
     public const string TracesExported = "traces.exported";

@@ -79,6 +79,43 @@ public sealed partial class Invitations(
     }
 
 
+    /// <summary>The tenant's invitations, newest first (codes are not kept, so none is shown).</summary>
+    public async Task<IReadOnlyList<Invitation>> ListAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.TenantId = tenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var list = await db.Invitations.AsNoTracking().OrderByDescending(i => i.CreatedAt).ThenByDescending(i => i.Id).Take(500).ToListAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return list;
+    }
+
+    /// <summary>
+    /// Withdraws an invitation nobody has accepted yet: it expires now. False if the tenant has no such open
+    /// invitation (unknown, accepted or expired already).
+    /// </summary>
+    public async Task<bool> RevokeAsync(string tenantId, Guid invitationId, string actor, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            db.TenantId = tenantId;
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var revoked = await db.Invitations
+                .Where(i => i.Id == invitationId && i.AcceptedAt == null && i.ExpiresAt > now)
+                .ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now), cancellationToken)
+                .ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            if (revoked == 0)
+            {
+                return false;
+            }
+        }
+
+        await audit.AppendAsync(tenantId, AuditKinds.InvitationRevoked, actor, invitationId.ToString(), null, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>The invitation a code names, if it can still be accepted; null for anything else, alike.</summary>
     public async Task<Invitation?> FindOpenAsync(string? code, CancellationToken cancellationToken)
     {

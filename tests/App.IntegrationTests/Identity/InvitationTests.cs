@@ -155,6 +155,48 @@ public sealed class InvitationTests : GatewayTest
     }
 
     [Fact]
+    public async Task AnOpenInvitationCanBeWithdrawnAndTheListSaysWhereEachStands()
+    {
+        var admin = await AdminAsync();
+        var accepted = await InvitationCodeAsync(admin, "chat:invoke");
+        await Ceremonies.SignUpAsync(NewAuthenticator(), new { invitation = accepted, userName = "bob" });
+        var withdrawn = await InvitationCodeAsync(admin, "chat:invoke");
+
+        using var adminClient = Ceremonies.As(admin);
+        var list = (await adminClient.GetFromJsonAsync<JsonElement>("/admin/invitations")).GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(["open", "accepted"], list.Select(i => i.GetProperty("status").GetString()));
+        Assert.All(list, i => Assert.False(i.TryGetProperty("code", out _), "codes are not kept, so never listed"));
+        var openId = list[0].GetProperty("id").GetString();
+        var acceptedId = list[1].GetProperty("id").GetString();
+
+        using (var revoke = await adminClient.DeleteAsync($"/admin/invitations/{openId}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        using (var refused = await Ceremonies.Anonymous.PostAsJsonAsync("/auth/passkeys/register/options", new { invitation = withdrawn, userName = "carol" }))
+        {
+            Assert.Equal("urn:app:problem:invitation-invalid", await ProblemTypeAsync(refused));
+        }
+
+        // An accepted invitation, one already withdrawn, or another tenant's: nothing to withdraw.
+        foreach (var id in new[] { acceptedId, openId, Guid.NewGuid().ToString() })
+        {
+            using var none = await adminClient.DeleteAsync($"/admin/invitations/{id}");
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        }
+
+        using (var other = Ceremonies.As(Factory.MintToken("other-" + Tenant, "eve", [Scopes.Admin, Scopes.ChatInvoke])))
+        {
+            Assert.Equal(0, (await other.GetFromJsonAsync<JsonElement>("/admin/invitations")).GetProperty("data").GetArrayLength());
+        }
+
+        Assert.Equal(["expired", "accepted"], (await adminClient.GetFromJsonAsync<JsonElement>("/admin/invitations")).GetProperty("data").EnumerateArray().Select(i => i.GetProperty("status").GetString()));
+        var revoked = Assert.Single(await AuditAsync(Tenant), e => e.Kind == AuditKinds.InvitationRevoked);
+        Assert.Equal(openId, revoked.Subject);
+    }
+
+    [Fact]
     public async Task AnAdministratorGrantsOnlyKnownScopesTheyHold()
     {
         // An administrator whose token holds chat:invoke and admin, nothing else.
