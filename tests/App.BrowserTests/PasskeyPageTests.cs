@@ -1,3 +1,7 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using App.Application.Identity;
 using App.Testing;
 using Microsoft.Playwright;
 
@@ -6,7 +10,8 @@ namespace App.BrowserTests;
 /// <summary>
 /// The demo page in headless Chromium with the CDP WebAuthn virtual authenticator, against the real service on a
 /// loopback socket: sign up with a passkey, stream a chat answer into the page, refresh the token, sign out and
-/// back in; and a second tenant's session cannot see the first's data (its cached answers).
+/// back in; a second tenant's session cannot see the first's data (its cached answers); and a third person joins the
+/// first tenant from the page with an invitation's code.
 /// </summary>
 public sealed class PasskeyPageTests : IAsyncLifetime
 {
@@ -132,6 +137,22 @@ public sealed class PasskeyPageTests : IAsyncLifetime
         Assert.Equal(answer, bobAnswer); // same deterministic model, separately computed
 
         Assert.Empty(await bob.TextContentAsync("#error") ?? string.Empty);
+
+        // A third person joins tenant A with an invitation its administrator made: only a user name and the code.
+        using var admin = _factory.CreateClientFor(tenantA, "alice-admin", Scopes.Admin, Scopes.ChatInvoke);
+        using var invited = await admin.PostAsJsonAsync("/admin/invitations", new { scopes = Scopes.ChatInvoke });
+        Assert.Equal(HttpStatusCode.Created, invited.StatusCode);
+        var code = (await invited.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
+        var carol = await NewUserPageAsync();
+        await carol.FillAsync("#invitation", code);
+        await carol.FillAsync("#user-name", "carol");
+        await carol.ClickAsync("#sign-up-button");
+        await carol.WaitForSelectorAsync("#signed-in:not([hidden])");
+        var who = await carol.TextContentAsync("#who");
+        Assert.Contains($"tenant {tenantA} · chat:invoke", who, StringComparison.Ordinal);
+        var (carolAnswer, _) = await ChatAsync(carol, "What is a passkey?");
+        Assert.Equal(answer, carolAnswer);
+
         Assert.Empty(_consoleErrors);
     }
 }
