@@ -60,6 +60,10 @@ public sealed partial class AuditLog(
     public Task<bool> AppendIfChangedAsync(string tenantId, string kind, string actor, object data, CancellationToken cancellationToken) =>
         AppendAsync(tenantId, kind, actor, null, data, onlyIfChanged: true, cancellationToken);
 
+    /// <summary>The data of the last event of <paramref name="kind"/> in the tenant's chain, or null if there is none.</summary>
+    public Task<string?> LastDataAsync(string tenantId, string kind, CancellationToken cancellationToken) =>
+        tenantData.ReadAsync(tenantId, db => db.AuditEntries.Where(a => a.Kind == kind).OrderByDescending(a => a.Sequence).Select(a => a.Data).FirstOrDefaultAsync(cancellationToken), cancellationToken);
+
     private async Task<bool> AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, bool onlyIfChanged, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);

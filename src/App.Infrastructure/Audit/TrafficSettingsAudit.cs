@@ -17,8 +17,9 @@ namespace App.Infrastructure.Audit;
 /// tenant's own settings (<c>Traffic:Tenants:&lt;id&gt;</c>) in that tenant's chain as <c>budget.changed</c>, and the
 /// defaults, with digests of the price table and of every tenant's own settings, in the <c>_system</c> chain as
 /// <c>traffic.defaults_changed</c>. An event is appended only when it differs from the last of its kind, under the
-/// chain's lock, so instances starting together record a change once. A tenant whose own settings were removed
-/// falls back to the defaults; that shows as a new digest in the <c>_system</c> chain, not in its own.
+/// chain's lock, so instances starting together record a change once. A tenant whose own settings were removed is
+/// back on the defaults: its chain records own settings of null, found from the tenants the last defaults named
+/// (while that list fits in an audit entry; beyond it, only the digest in <c>_system</c> shows the change).
 /// </summary>
 public sealed partial class TrafficSettingsAudit(
     IOptionsMonitor<TrafficOptions> options,
@@ -30,6 +31,9 @@ public sealed partial class TrafficSettingsAudit(
     // The audit data column holds 4,000 characters; settings larger than this are recorded by digest.
     private const int MaxRecorded = 3_500;
 
+    // Of which the list of tenants with settings of their own may take this much; a longer one is left out.
+    private const int MaxTenantList = 2_000;
+
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(30);
 
@@ -38,6 +42,7 @@ public sealed partial class TrafficSettingsAudit(
     {
         ArgumentNullException.ThrowIfNull(settings);
         var tenants = new SortedDictionary<string, TenantTraffic>(settings.Tenants, StringComparer.Ordinal);
+        var ids = new JsonArray([.. tenants.Keys.Select(id => JsonValue.Create(id))]);
         var defaults = new JsonObject
         {
             ["enabled"] = settings.Enabled,
@@ -47,11 +52,27 @@ public sealed partial class TrafficSettingsAudit(
             ["tenants"] = tenants.Count,
             ["tenantSettings"] = Digest(Canonical(tenants)),
         };
-        var appended = await audit.AppendIfChangedAsync(AuditKinds.SystemTenant, AuditKinds.TrafficDefaultsChanged, Actor, Bounded(defaults), cancellationToken).ConfigureAwait(false) ? 1 : 0;
+
+        // The tenants with settings of their own are named while they fit, so that one whose settings are removed
+        // can be told, in its own chain, that it is back on the defaults.
+        if (ids.ToJsonString().Length <= MaxTenantList)
+        {
+            defaults["tenantIds"] = ids;
+        }
+
+        var appended = 0;
+        foreach (var gone in await PreviouslyListedAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!tenants.ContainsKey(gone))
+            {
+                appended += await audit.AppendIfChangedAsync(gone, AuditKinds.BudgetChanged, Actor, OwnSettings(null), cancellationToken).ConfigureAwait(false) ? 1 : 0;
+            }
+        }
+
+        appended += await audit.AppendIfChangedAsync(AuditKinds.SystemTenant, AuditKinds.TrafficDefaultsChanged, Actor, Bounded(defaults), cancellationToken).ConfigureAwait(false) ? 1 : 0;
         foreach (var (tenant, own) in tenants)
         {
-            var value = new JsonObject { ["rateLimits"] = Canonical(own.RateLimits), ["budgets"] = Canonical(own.Budgets) };
-            appended += await audit.AppendIfChangedAsync(tenant, AuditKinds.BudgetChanged, Actor, Bounded(value), cancellationToken).ConfigureAwait(false) ? 1 : 0;
+            appended += await audit.AppendIfChangedAsync(tenant, AuditKinds.BudgetChanged, Actor, Bounded(OwnSettings(own)), cancellationToken).ConfigureAwait(false) ? 1 : 0;
         }
 
         return appended;
@@ -93,6 +114,19 @@ public sealed partial class TrafficSettingsAudit(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>A tenant's own settings as recorded; null (both null) when it has none and the defaults apply.</summary>
+    private static JsonObject OwnSettings(TenantTraffic? own) =>
+        new() { ["rateLimits"] = Canonical(own?.RateLimits), ["budgets"] = Canonical(own?.Budgets) };
+
+    /// <summary>The tenants the last recorded defaults named as having settings of their own.</summary>
+    private async Task<IReadOnlyList<string>> PreviouslyListedAsync(CancellationToken cancellationToken)
+    {
+        var last = await audit.LastDataAsync(AuditKinds.SystemTenant, AuditKinds.TrafficDefaultsChanged, cancellationToken).ConfigureAwait(false);
+        return last is not null && JsonNode.Parse(last) is JsonObject o && o["tenantIds"] is JsonArray listed
+            ? [.. listed.Select(n => n?.GetValue<string>()).OfType<string>()]
+            : [];
     }
 
     /// <summary>The value as JSON with every object's members in ordinal order, so equal settings read alike.</summary>

@@ -12,7 +12,8 @@ namespace App.IntegrationTests.Traffic;
 
 /// <summary>
 /// Budgets and limits are configuration; each change reaches the audit trail once, however many instances start
-/// with it, and a reload of the configuration is recorded like a restart.
+/// with it, a reload of the configuration is recorded like a restart, and a tenant whose own settings are removed is
+/// recorded as back on the defaults.
 /// </summary>
 public sealed class TrafficSettingsAuditTests
 {
@@ -22,9 +23,13 @@ public sealed class TrafficSettingsAuditTests
         .With($"Traffic:Tenants:{_tenant}:Budgets:MonthlyCost", monthlyCost)
         .With($"Traffic:Tenants:{_tenant}:RateLimits:RequestsPerMinute", "30");
 
+    /// <summary>
+    /// An instance on a database of this class's own: every instance records its settings as it starts, and other
+    /// tests' instances, configured otherwise, would record theirs in the same chains.
+    /// </summary>
     private static async Task<GatewayFactory> StartAsync(Settings settings)
     {
-        var factory = new GatewayFactory((await SharedServers.RedisAsync()).ConnectionString, await Databases.SharedAsync(), settings);
+        var factory = new GatewayFactory((await SharedServers.RedisAsync()).ConnectionString, await Databases.OwnAsync(nameof(TrafficSettingsAuditTests)), settings);
         factory.CreateClient().Dispose();
         return factory;
     }
@@ -82,6 +87,14 @@ public sealed class TrafficSettingsAuditTests
         Assert.Equal(3, events.Count);
         Assert.Contains("\"MonthlyCost\":70", events[2].Data, StringComparison.Ordinal);
 
+        // A deployment without the tenant's own settings: its chain says it is back on the defaults.
+        await using (var fourth = await StartAsync(new Settings()))
+        {
+            events = await BudgetEventsAsync(fourth, 4);
+            Assert.Equal(4, events.Count);
+            Assert.Equal("{\"rateLimits\":null,\"budgets\":null}", events[3].Data);
+        }
+
         var audit = third.Services.GetRequiredService<AuditLog>();
         Assert.True((await audit.VerifyAsync(_tenant, CancellationToken.None)).Ok);
 
@@ -89,6 +102,7 @@ public sealed class TrafficSettingsAuditTests
         var defaults = await EntriesAsync(third, AuditKinds.SystemTenant, AuditKinds.TrafficDefaultsChanged);
         Assert.NotEmpty(defaults);
         Assert.All(defaults, e => Assert.Matches("\"tenantSettings\":\"sha256:[0-9a-f]{64}\"", e.Data));
+        Assert.Contains($"\"tenantIds\":[\"{_tenant}\"]", defaults[^2].Data, StringComparison.Ordinal);
         Assert.True((await audit.VerifyAsync(AuditKinds.SystemTenant, CancellationToken.None)).Ok);
     }
 }
