@@ -2,6 +2,7 @@
 # Runs the service on http://127.0.0.1:5080 with working defaults: the built-in offline model (no key, no
 # network), a local PostgreSQL and Redis started on loopback (installed first if missing). With
 # APP_USE_DOCKER=1 and Docker available, the servers come from deploy/compose/compose.yaml instead.
+# Ports: the service APP_URLS (http://127.0.0.1:5080), PostgreSQL APP_PG_PORT (55432), Redis APP_REDIS_PORT (56379).
 # Ctrl+C (or SIGTERM) stops the service gracefully and then the servers this script started.
 set -euo pipefail
 
@@ -14,6 +15,11 @@ if [ "${APP_USE_DOCKER:-0}" = "1" ] && docker info > /dev/null 2>&1; then
 else
   deploy/local/servers.sh start
   stop_servers() { deploy/local/servers.sh stop; }
+  # The servers' ports (APP_PG_PORT, APP_REDIS_PORT) reach the app, unless its connection strings are set already.
+  PG_PORT="${APP_PG_PORT:-55432}"
+  export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=127.0.0.1;Port=$PG_PORT;Database=app;Username=app_runtime;Password=runtime}"
+  export ConnectionStrings__PostgresMigrations="${ConnectionStrings__PostgresMigrations:-Host=127.0.0.1;Port=$PG_PORT;Database=app;Username=app_owner;Password=owner}"
+  export Redis__ConnectionString="${Redis__ConnectionString:-127.0.0.1:${APP_REDIS_PORT:-56379}}"
 fi
 
 dotnet build src/App.Api -c Debug --nologo -v quiet

@@ -14,6 +14,17 @@ PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
 PG_DATA="$DATA/pg/data"
 REDIS_DIR="$DATA/redis"
 
+# True when nothing listens on the loopback port.
+port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# Refuses to start a server on a port something else holds, saying what to change.
+require_free() {
+  if ! port_free "$1"; then
+    echo "127.0.0.1:$1 is already taken by another process; stop it or set $2 to a free port." >&2
+    exit 1
+  fi
+}
+
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
@@ -22,6 +33,7 @@ start_postgres() {
   if [ -f "$PG_DATA/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status > /dev/null 2>&1; then
     return 0
   fi
+  require_free "$PG_PORT" APP_PG_PORT
   mkdir -p "$DATA/pg"
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     printf 'postgres' > "$DATA/pg/pwfile"
@@ -44,6 +56,7 @@ start_redis() {
   if [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2> /dev/null; then
     return 0
   fi
+  require_free "$REDIS_PORT" APP_REDIS_PORT
   mkdir -p "$REDIS_DIR"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save "" --appendonly no \
     --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
