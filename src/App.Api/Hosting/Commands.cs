@@ -112,7 +112,7 @@ internal static class Commands
         var tenant = Option(args, "--tenant") ?? "dev";
         var user = Option(args, "--user") ?? "dev-user";
         var scopes = Scopes.Parse(Option(args, "--scope") ?? app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DefaultScopes);
-        var unknown = scopes.Where(s => !Scopes.All.Contains(s)).ToList();
+        var unknown = Scopes.Unknown(scopes);
         if (unknown.Count > 0)
         {
             await Console.Error.WriteLineAsync($"Unknown scope(s): {string.Join(", ", unknown)}. Known: {string.Join(' ', Scopes.All)}.");
@@ -132,14 +132,14 @@ internal static class Commands
         var tenant = Option(args, "--tenant");
         // An operator's invitation makes the tenant's administrator unless told otherwise.
         var scopes = Scopes.Parse(Option(args, "--scope") ?? app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DefaultScopes + " " + Scopes.Admin);
-        var validFor = TimeSpan.FromDays(7);
+        var validFor = Invitations.DefaultLifetime;
         var problems = new List<string>();
         if (!App.Application.Identity.Tenant.IsValidId(tenant))
         {
             problems.Add("--tenant: 3-64 lower-case letters, digits or '-'.");
         }
 
-        if (scopes.Where(s => !Scopes.All.Contains(s)).ToList() is { Count: > 0 } unknown)
+        if (Scopes.Unknown(scopes) is { Count: > 0 } unknown)
         {
             problems.Add($"--scope: unknown scope(s) {string.Join(", ", unknown)}. Known: {string.Join(' ', Scopes.All)}.");
         }

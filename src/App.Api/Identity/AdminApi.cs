@@ -96,7 +96,7 @@ internal static class AdminApi
     }
 
     private static async Task<Results<Ok<UserView>, NotFound, ProblemHttpResult>> ChangeScopesAsync(
-        Guid userId, ScopesRequest body, ClaimsPrincipal caller, Sessions sessions, TenantData data, HttpContext context)
+        Guid userId, ScopesRequest body, ClaimsPrincipal caller, Sessions sessions, HttpContext context)
     {
         var actor = caller.FindFirstValue(TokenClaims.Subject) ?? "unknown";
         if (actor == userId.ToString())
@@ -109,14 +109,9 @@ internal static class AdminApi
             return refused;
         }
 
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        if (await sessions.ChangeScopesAsync(tenant, userId, scopes, actor, context.RequestAborted) is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        var user = await data.ReadAsync(tenant, db => db.Users.AsNoTracking().SingleAsync(u => u.Id == userId, context.RequestAborted), context.RequestAborted);
-        return TypedResults.Ok(View(user));
+        return await sessions.ChangeScopesAsync(caller.FindFirstValue(TokenClaims.Tenant)!, userId, scopes, actor, context.RequestAborted) is { } user
+            ? TypedResults.Ok(View(user))
+            : TypedResults.NotFound();
     }
 
     private static async Task<Results<NoContent, NotFound>> DisableUserAsync(Guid userId, ClaimsPrincipal caller, Sessions sessions, HttpContext context)
@@ -129,7 +124,7 @@ internal static class AdminApi
     private static async Task<Results<Created<InvitationView>, ProblemHttpResult>> InviteAsync(
         InvitationRequest body, ClaimsPrincipal caller, Invitations invitations, IOptions<AuthOptions> auth, HttpContext context)
     {
-        var validFor = TimeSpan.FromSeconds(body.ExpiresIn ?? (int)TimeSpan.FromDays(7).TotalSeconds);
+        var validFor = body.ExpiresIn is { } seconds ? TimeSpan.FromSeconds(seconds) : Invitations.DefaultLifetime;
         if (validFor < Invitations.MinLifetime || validFor > Invitations.MaxLifetime)
         {
             return Invalid("expires_in", "urn:app:problem:invalid-request", $"'expires_in' must be between {Invitations.MinLifetime.TotalSeconds} and {Invitations.MaxLifetime.TotalSeconds} seconds.");
@@ -155,7 +150,7 @@ internal static class AdminApi
             return Invalid("scopes", "urn:app:problem:invalid-request", "'scopes' is required: a space-separated list (it may be empty).");
         }
 
-        if (scopes.FirstOrDefault(s => !Scopes.All.Contains(s)) is { } unknown)
+        if (Scopes.Unknown(scopes) is [var unknown, ..])
         {
             return Invalid("scopes", "urn:app:problem:invalid-request", $"'{unknown}' is not a known scope. Known: {string.Join(' ', Scopes.All)}.");
         }

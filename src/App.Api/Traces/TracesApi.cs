@@ -155,14 +155,11 @@ internal static class TracesApi
         }, "application/x-ndjson");
     }
 
-    /// <summary>The statuses a trace can have (<see cref="App.Application.Traces.ChatTraces"/>).</summary>
-    public static readonly IReadOnlyList<string> Statuses = ["ok", "error", "rejected", "cancelled"];
-
     private static ProblemHttpResult? InvalidFilter(string? status, DateTimeOffset? from, DateTimeOffset? to)
     {
-        if (status is not null && !Statuses.Contains(status))
+        if (status is not null && !TraceStatus.All.Contains(status))
         {
-            return Invalid("status", $"'status' must be one of {string.Join(", ", Statuses)}.");
+            return Invalid("status", $"'status' must be one of {string.Join(", ", TraceStatus.All)}.");
         }
 
         return from is { } f && to is { } t && f >= t ? Invalid("from", "'from' must be before 'to'.") : null;

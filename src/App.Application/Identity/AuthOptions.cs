@@ -14,6 +14,9 @@ public static class Scopes
 
     public static readonly IReadOnlyList<string> All = [ChatInvoke, JobsWrite, TracesRead, TracesContent, AuditRead, Admin];
 
+    /// <summary>The scopes among <paramref name="scopes"/> that this service does not know, in order.</summary>
+    public static IReadOnlyList<string> Unknown(IEnumerable<string> scopes) => [.. scopes.Where(s => !All.Contains(s))];
+
     public static IReadOnlyList<string> Parse(string? value) =>
         string.IsNullOrWhiteSpace(value) ? [] : value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
 
@@ -179,7 +182,7 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             errors.Add("Auth:MetadataRefreshInterval must be at least 00:00:01.");
         }
 
-        foreach (var scope in Scopes.Parse(options.DefaultScopes).Where(s => !Scopes.All.Contains(s)))
+        foreach (var scope in Scopes.Unknown(Scopes.Parse(options.DefaultScopes)))
         {
             errors.Add($"Auth:DefaultScopes: '{scope}' is not a known scope.");
         }

@@ -27,12 +27,12 @@ public static class ChatTraces
             ResponseModel = record.ResponseModel,
             Status = record.ErrorType switch
             {
-                null => "ok",
-                "client_disconnected" or "cancelled" => "cancelled",
+                null => TraceStatus.Ok,
+                "client_disconnected" or "cancelled" => TraceStatus.Cancelled,
                 nameof(GatewayErrorKind.ModelNotFound) or nameof(GatewayErrorKind.Overloaded)
                     or nameof(AdmissionVerdict.RateLimited) or nameof(AdmissionVerdict.TooLarge) or nameof(AdmissionVerdict.BudgetExceeded)
-                    or nameof(GatewayErrorKind.InputRejected) => "rejected",
-                _ => "error",
+                    or nameof(GatewayErrorKind.InputRejected) => TraceStatus.Rejected,
+                _ => TraceStatus.Error,
             },
             ErrorType = record.ErrorType,
             StartedAt = startedAt,

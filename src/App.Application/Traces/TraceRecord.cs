@@ -72,6 +72,17 @@ public sealed class TraceRecord
     public byte[]? OutputCiphertext { get; set; }
 }
 
+/// <summary>What became of a model call, as a trace records it.</summary>
+public static class TraceStatus
+{
+    public const string Ok = "ok";
+    public const string Error = "error";
+    public const string Rejected = "rejected";
+    public const string Cancelled = "cancelled";
+
+    public static readonly IReadOnlyList<string> All = [Ok, Error, Rejected, Cancelled];
+}
+
 /// <summary>What the gateway hands to the trace pipeline; content is still in clear and never leaves the process so.</summary>
 /// <param name="Record">The trace.</param>
 /// <param name="Messages">The conversation as sent (stored as "role: text" lines; tokens counted from it when the provider reported none).</param>

@@ -62,7 +62,10 @@ public sealed partial class AuditLog(
 
     /// <summary>The data of the last event of <paramref name="kind"/> in the tenant's chain, or null if there is none.</summary>
     public Task<string?> LastDataAsync(string tenantId, string kind, CancellationToken cancellationToken) =>
-        tenantData.ReadAsync(tenantId, db => db.AuditEntries.Where(a => a.Kind == kind).OrderByDescending(a => a.Sequence).Select(a => a.Data).FirstOrDefaultAsync(cancellationToken), cancellationToken);
+        tenantData.ReadAsync(tenantId, db => LastData(db, kind, cancellationToken), cancellationToken);
+
+    private static Task<string?> LastData(AppDbContext db, string kind, CancellationToken cancellationToken) =>
+        db.AuditEntries.Where(a => a.Kind == kind).OrderByDescending(a => a.Sequence).Select(a => a.Data).FirstOrDefaultAsync(cancellationToken);
 
     private async Task<bool> AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, bool onlyIfChanged, CancellationToken cancellationToken)
     {
@@ -73,8 +76,7 @@ public sealed partial class AuditLog(
         {
             // One append at a time per tenant: the chain has no forks.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
-            if (onlyIfChanged
-                && await db.AuditEntries.Where(a => a.Kind == kind).OrderByDescending(a => a.Sequence).Select(a => a.Data).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false) == json)
+            if (onlyIfChanged && await LastData(db, kind, cancellationToken).ConfigureAwait(false) == json)
             {
                 return;
             }

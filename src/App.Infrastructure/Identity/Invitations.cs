@@ -19,6 +19,7 @@ public sealed record IssuedInvitation(Guid Id, string Code, string TenantId, IRe
 /// </summary>
 public sealed partial class Invitations(
     IDbContextFactory<AppDbContext> databases,
+    TenantData tenantData,
     IAuditLog audit,
     TimeProvider time,
     ILogger<Invitations> logger)
@@ -30,6 +31,9 @@ public sealed partial class Invitations(
 
     /// <summary>The shortest: long enough to pass the code on.</summary>
     public static readonly TimeSpan MinLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long an invitation stays open unless its creator says otherwise.</summary>
+    public static readonly TimeSpan DefaultLifetime = TimeSpan.FromDays(7);
 
     /// <summary>
     /// An invitation into a tenant, by one of its administrators (<paramref name="actor"/>) or an operator. The
@@ -46,7 +50,7 @@ public sealed partial class Invitations(
             throw new ArgumentOutOfRangeException(nameof(validFor), validFor, $"An invitation is valid for {MinLifetime} to {MaxLifetime}.");
         }
 
-        if (scopes.FirstOrDefault(s => !Scopes.All.Contains(s)) is { } unknown)
+        if (Scopes.Unknown(scopes) is [var unknown, ..])
         {
             throw new ArgumentException($"'{unknown}' is not a known scope.", nameof(scopes));
         }
@@ -63,32 +67,20 @@ public sealed partial class Invitations(
             CreatedAt = now,
             ExpiresAt = now + validFor,
         };
-        await using (var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        await tenantData.WriteAsync(tenantId, async db =>
         {
-            db.TenantId = tenantId;
-            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await db.Database.ExecuteSqlAsync($"INSERT INTO app.tenants (id, name, created_at) VALUES ({tenantId}, {tenantId}, {now}) ON CONFLICT (id) DO NOTHING", cancellationToken).ConfigureAwait(false);
             db.Invitations.Add(invitation);
-            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
+        }, cancellationToken).ConfigureAwait(false);
 
         LogCreated(tenantId, invitation.Id, actor);
         await audit.AppendAsync(tenantId, AuditKinds.InvitationCreated, actor, invitation.Id.ToString(), new { scopes = invitation.Scopes, expiresAt = invitation.ExpiresAt }, cancellationToken).ConfigureAwait(false);
         return new IssuedInvitation(invitation.Id, code, tenantId, Scopes.Parse(invitation.Scopes), invitation.ExpiresAt);
     }
 
-
     /// <summary>The tenant's invitations, newest first (codes are not kept, so none is shown).</summary>
-    public async Task<IReadOnlyList<Invitation>> ListAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        db.TenantId = tenantId;
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var list = await db.Invitations.AsNoTracking().OrderByDescending(i => i.CreatedAt).ThenByDescending(i => i.Id).Take(500).ToListAsync(cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return list;
-    }
+    public Task<List<Invitation>> ListAsync(string tenantId, CancellationToken cancellationToken) =>
+        tenantData.ReadAsync(tenantId, db => db.Invitations.AsNoTracking().OrderByDescending(i => i.CreatedAt).ThenByDescending(i => i.Id).Take(500).ToListAsync(cancellationToken), cancellationToken);
 
     /// <summary>
     /// Withdraws an invitation nobody has accepted yet: it expires now. False if the tenant has no such open
@@ -97,19 +89,10 @@ public sealed partial class Invitations(
     public async Task<bool> RevokeAsync(string tenantId, Guid invitationId, string actor, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using (var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        var revoked = await tenantData.ChangeAsync(tenantId, db => Open(db, invitationId, now).ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now), cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (revoked == 0)
         {
-            db.TenantId = tenantId;
-            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            var revoked = await db.Invitations
-                .Where(i => i.Id == invitationId && i.AcceptedAt == null && i.ExpiresAt > now)
-                .ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, now), cancellationToken)
-                .ConfigureAwait(false);
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            if (revoked == 0)
-            {
-                return false;
-            }
+            return false;
         }
 
         await audit.AppendAsync(tenantId, AuditKinds.InvitationRevoked, actor, invitationId.ToString(), null, cancellationToken).ConfigureAwait(false);
@@ -124,17 +107,16 @@ public sealed partial class Invitations(
             return null;
         }
 
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        if (await db.TenantOfInvitationAsync(hash, cancellationToken).ConfigureAwait(false) is not { } tenant)
+        string? tenant;
+        await using (var lookup = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
         {
-            return null;
+            tenant = await lookup.TenantOfInvitationAsync(hash, cancellationToken).ConfigureAwait(false);
         }
 
-        db.TenantId = tenant;
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var invitation = await db.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.CodeHash == hash, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return invitation is { AcceptedAt: null } && invitation.ExpiresAt > time.GetUtcNow() ? invitation : null;
+        var now = time.GetUtcNow();
+        return tenant is null
+            ? null
+            : await tenantData.ReadAsync(tenant, db => db.Invitations.AsNoTracking().Where(i => i.CodeHash == hash && i.AcceptedAt == null && i.ExpiresAt > now).SingleOrDefaultAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -145,14 +127,17 @@ public sealed partial class Invitations(
     {
         ArgumentNullException.ThrowIfNull(db);
         var now = time.GetUtcNow();
-        var accepted = await db.Invitations
-            .Where(i => i.Id == invitationId && i.AcceptedAt == null && i.ExpiresAt > now)
+        var accepted = await Open(db, invitationId, now)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.AcceptedAt, now).SetProperty(i => i.AcceptedBy, userId), cancellationToken)
             .ConfigureAwait(false);
         return accepted == 1
             ? await db.Invitations.Where(i => i.Id == invitationId).Select(i => i.Scopes).SingleAsync(cancellationToken).ConfigureAwait(false)
             : null;
     }
+
+    /// <summary>The invitation, if nobody has accepted it and it has not expired.</summary>
+    private static IQueryable<Invitation> Open(AppDbContext db, Guid invitationId, DateTimeOffset now) =>
+        db.Invitations.Where(i => i.Id == invitationId && i.AcceptedAt == null && i.ExpiresAt > now);
 
     private static byte[]? Hash(string? code) =>
         code is { Length: > 8 and <= 100 } && code.StartsWith(Prefix, StringComparison.Ordinal) ? SHA256.HashData(Encoding.UTF8.GetBytes(code)) : null;

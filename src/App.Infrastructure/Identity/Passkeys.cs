@@ -62,6 +62,7 @@ public sealed partial class Passkeys(
     IFido2 fido2,
     IConnectionMultiplexer redis,
     IDbContextFactory<AppDbContext> databases,
+    TenantData tenantData,
     Sessions sessions,
     Invitations invitations,
     IAuditLog audit,
@@ -94,10 +95,7 @@ public sealed partial class Passkeys(
 
             tenant = invitation.TenantId;
             invitationId = invitation.Id;
-            await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            db.TenantId = tenant;
-            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (await db.Users.AnyAsync(u => u.UserName == userName, cancellationToken).ConfigureAwait(false))
+            if (await tenantData.ReadAsync(tenant, db => db.Users.AnyAsync(u => u.UserName == userName, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
                 return (PasskeyFailure.UserNameTaken, null);
             }

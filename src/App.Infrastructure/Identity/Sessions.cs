@@ -171,13 +171,12 @@ public sealed partial class Sessions(
 
     /// <summary>
     /// Sets a user's scopes and ends their sessions, so no token with the old scopes outlives the change by more than
-    /// the moment it takes; their next sign-in gets the new ones. Null if no such user, else the scopes before.
+    /// the moment it takes; their next sign-in gets the new ones. The user as changed, or null if there is no such user.
     /// </summary>
-    public async Task<string?> ChangeScopesAsync(string tenantId, Guid userId, IReadOnlyCollection<string> scopes, string actor, CancellationToken cancellationToken)
+    public async Task<User?> ChangeScopesAsync(string tenantId, Guid userId, IReadOnlyCollection<string> scopes, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scopes);
         var now = time.GetUtcNow();
-        var value = string.Join(' ', scopes.Distinct(StringComparer.Ordinal));
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         db.TenantId = tenantId;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -188,13 +187,11 @@ public sealed partial class Sessions(
         }
 
         var before = user.Scopes;
-        user.Scopes = value;
+        user.Scopes = string.Join(' ', scopes.Distinct(StringComparer.Ordinal));
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        var families = await db.RefreshTokens.Where(t => t.UserId == userId && t.RevokedAt == null)
-            .Select(t => t.FamilyId).Distinct().ToListAsync(cancellationToken).ConfigureAwait(false);
-        await db.RefreshTokens.Where(t => t.UserId == userId && t.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now).SetProperty(t => t.RevokedReason, "scopes_changed"), cancellationToken)
-            .ConfigureAwait(false);
+        var live = db.RefreshTokens.Where(t => t.UserId == userId && t.RevokedAt == null);
+        var families = await live.Select(t => t.FamilyId).Distinct().ToListAsync(cancellationToken).ConfigureAwait(false);
+        await live.ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now).SetProperty(t => t.RevokedReason, "scopes_changed"), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         foreach (var family in families)
         {
@@ -202,8 +199,8 @@ public sealed partial class Sessions(
         }
 
         LogScopesChanged(tenantId, userId, families.Count);
-        await audit.AppendAsync(tenantId, AuditKinds.ScopesChanged, actor, userId.ToString(), new { from = before, to = value, sessionsEnded = families.Count }, cancellationToken).ConfigureAwait(false);
-        return before;
+        await audit.AppendAsync(tenantId, AuditKinds.ScopesChanged, actor, userId.ToString(), new { from = before, to = user.Scopes, sessionsEnded = families.Count }, cancellationToken).ConfigureAwait(false);
+        return user;
     }
 
     private static Task<int> RevokeFamilyAsync(AppDbContext db, Guid familyId, string reason, DateTimeOffset now, CancellationToken cancellationToken) =>

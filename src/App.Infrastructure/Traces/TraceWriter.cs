@@ -269,7 +269,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     {
         var record = draft.Record;
         // Usage the provider did not report is counted here, off the request path.
-        if (record.InputTokens is null && record.OutputTokens is null && draft.Messages is { Count: > 0 } messages && record.Status == "ok")
+        if (record.InputTokens is null && record.OutputTokens is null && draft.Messages is { Count: > 0 } messages && record.Status == TraceStatus.Ok)
         {
             record.InputTokens = TokenCounter.CountPrompt(messages);
             record.OutputTokens = draft.Output is null ? 0 : TokenCounter.Count(draft.Output);
