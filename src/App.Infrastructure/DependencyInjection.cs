@@ -101,10 +101,11 @@ public static class DependencyInjection
         services.AddJobs();
 
         // Read when first used, not now: configuration can still change until the host is built (tests, hosting).
-        services.AddSingleton(sp => NpgsqlDataSource.Create(
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(
             sp.GetRequiredService<IConfiguration>().GetConnectionString("Postgres") is { Length: > 0 } postgres
                 ? postgres
-                : throw new InvalidOperationException("ConnectionStrings:Postgres is not set: the service needs PostgreSQL.")));
+                : throw new InvalidOperationException("ConnectionStrings:Postgres is not set: the service needs PostgreSQL."))));
+        services.AddSingleton<DatabaseOutage>();
         // Not pooled: a context carries its tenant, and a pooled one could hand it to the next unit of work.
         services.AddDbContextFactory<AppDbContext>((sp, o) => Database.Configure(o, sp.GetRequiredService<NpgsqlDataSource>()), ServiceLifetime.Singleton);
         services.AddSingleton<TenantData>();
@@ -121,7 +122,9 @@ public static class DependencyInjection
         services.AddSingleton<TraceWriter>();
         services.AddSingleton<ITraceSink>(sp => sp.GetRequiredService<TraceWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<TraceWriter>());
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section)
+            .Validate(o => o.ConnectTimeout >= TimeSpan.FromSeconds(1) && o.CommandTimeout >= TimeSpan.FromSeconds(1), "Database:ConnectTimeout and Database:CommandTimeout must be at least 00:00:01.")
+            .ValidateOnStart();
         // Hosted services start in this order: the schema, then the signing keys, then the routes.
         services.AddHostedService<DatabaseMigrator>();
         // Budgets and limits are configuration: their changes go to the audit trail once the schema is there.

@@ -60,6 +60,12 @@ internal static class ServiceDefaults
 
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = AddOpenAiShapeAndTrace);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        // A member sent twice is refused on every endpoint, as on /v1 (OpenAiJson): last-wins invites parser differentials.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.AllowDuplicateProperties = false);
+        // A body that cannot be bound reaches BadRequestExceptionHandler (a problem naming what is wrong) in every
+        // environment, not only in Development.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         return builder;
     }
@@ -199,6 +205,7 @@ internal static class ServiceDefaults
                     405 => "method_not_allowed",
                     413 => "request_too_large",
                     415 => "unsupported_media_type",
+                    503 => "service_unavailable",
                     _ => null,
                 },
             };
@@ -267,7 +274,9 @@ internal static class ServiceDefaults
                     Title = bad.StatusCode == 413 ? "The request body is too large." : "The request could not be read.",
                     Detail = bad.StatusCode == 413
                         ? $"The request body exceeds the limit of {httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes."
-                        : bad.Message,
+                        : bad.InnerException is JsonException json && OpenAiErrors.DuplicateMember(json.Message) is { } duplicate
+                            ? $"The member '{duplicate}' appears more than once. Send each member once."
+                            : bad.Message,
                 },
             });
         }

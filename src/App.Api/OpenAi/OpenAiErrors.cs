@@ -53,7 +53,21 @@ internal static class OpenAiErrors
         var param = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
         string detail;
         string code;
-        if (ex.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        if (DuplicateMember(ex.Message) is { } duplicate)
+        {
+            // Last-wins would let this gateway check one value while the upstream acts on another.
+            param = param is null ? duplicate : param.EndsWith(duplicate, StringComparison.Ordinal) ? param : $"{param}.{duplicate}";
+            detail = $"The member '{param}' appears more than once. Send each member once.";
+            code = "duplicate_member";
+        }
+        else if (ex.InnerException is InvalidOperationException invalidText && invalidText.Message.Contains("UTF-", StringComparison.Ordinal))
+        {
+            detail = invalidText.Message.Contains("UTF-8", StringComparison.Ordinal)
+                ? $"Invalid value for '{param ?? "the body"}': the bytes are not valid UTF-8."
+                : $"Invalid value for '{param ?? "the body"}': the string holds a lone surrogate escape (such as \\ud800 without its pair), which is not valid Unicode.";
+            code = "invalid_unicode";
+        }
+        else if (ex.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
         {
             detail = $"Unrecognized request argument supplied: '{param}'. Unknown members are rejected, not ignored.";
             code = "unknown_parameter";
@@ -81,6 +95,21 @@ internal static class OpenAiErrors
         }
 
         return Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, code);
+    }
+
+    /// <summary>The member named by a duplicate-member refusal (the serializer's, or a converter's of the same wording).</summary>
+    public static string? DuplicateMember(string message)
+    {
+        const string Marker = "Duplicate property '";
+        var start = message.IndexOf(Marker, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        start += Marker.Length;
+        var end = message.IndexOf('\'', start);
+        return end > start ? message[start..end] : null;
     }
 
     private static string Expected(string param)

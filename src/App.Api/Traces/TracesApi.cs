@@ -4,8 +4,10 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using App.Application;
 using App.Application.Audit;
 using App.Application.Identity;
+using App.Application.OpenAi;
 using App.Application.Traces;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
@@ -87,7 +89,7 @@ internal static class TracesApi
             return Invalid("limit", $"'limit' must be between 1 and {MaxPageSize}.");
         }
 
-        if (InvalidFilter(status, from, to) is { } invalid)
+        if (InvalidFilter(model, status, from, to) is { } invalid)
         {
             return invalid;
         }
@@ -115,7 +117,7 @@ internal static class TracesApi
         ClaimsPrincipal caller, TenantData data, IAuditLog audit, IOptions<JsonOptions> json, HttpContext context,
         string? model = null, string? status = null, DateTimeOffset? from = null, DateTimeOffset? to = null)
     {
-        if (InvalidFilter(status, from, to) is { } invalid)
+        if (InvalidFilter(model, status, from, to) is { } invalid)
         {
             return invalid;
         }
@@ -155,8 +157,13 @@ internal static class TracesApi
         }, "application/x-ndjson");
     }
 
-    private static ProblemHttpResult? InvalidFilter(string? status, DateTimeOffset? from, DateTimeOffset? to)
+    private static ProblemHttpResult? InvalidFilter(string? model, string? status, DateTimeOffset? from, DateTimeOffset? to)
     {
+        if (model is not null && StoredText.Problem(model, ChatRequestMapper.MaxModelLength) is { } problem)
+        {
+            return Invalid("model", $"'model' {problem}");
+        }
+
         if (status is not null && !TraceStatus.All.Contains(status))
         {
             return Invalid("status", $"'status' must be one of {string.Join(", ", TraceStatus.All)}.");
@@ -249,5 +256,5 @@ internal static class TracesApi
 
     private static ProblemHttpResult Invalid(string param, string message) => TypedResults.Problem(
         statusCode: 400, type: "urn:app:problem:invalid-request", title: "The request is invalid.", detail: message,
-        extensions: new Dictionary<string, object?> { ["error"] = new App.Application.OpenAi.WireError { Message = message, Type = "invalid_request_error", Param = param, Code = "invalid_value" } });
+        extensions: new Dictionary<string, object?> { ["error"] = new WireError { Message = message, Type = "invalid_request_error", Param = param, Code = "invalid_value" } });
 }

@@ -16,12 +16,20 @@ public static class ChatRequestMapper
     public const int MaxStopSequences = 4;
     public const int MaxUserLength = 256;
 
+    /// <summary>The longest model alias: the width of the column it is stored and filtered in.</summary>
+    public const int MaxModelLength = 64;
+
     public static GatewayRequest Map(ChatCompletionRequest request, string scope)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (string.IsNullOrWhiteSpace(request.Model))
         {
             throw Invalid("model", "'model' is required.");
+        }
+
+        if (StoredText.Problem(request.Model, MaxModelLength) is { } problem)
+        {
+            throw Invalid("model", problem);
         }
 
         if (request.Messages is null)

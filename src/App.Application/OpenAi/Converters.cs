@@ -83,6 +83,8 @@ public sealed class MessageContentConverter : JsonConverter<string>
                 reader.Read();
                 switch (name)
                 {
+                    case "type" or "text" when (name == "type" ? type : partText) is not null:
+                        throw new JsonException($"Duplicate property '{name}' in a content part.");
                     case "type" when reader.TokenType == JsonTokenType.String:
                         type = reader.GetString();
                         break;

@@ -269,6 +269,7 @@ public static class OpenAiJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         AllowOutOfOrderMetadataProperties = true,
+        AllowDuplicateProperties = false,
     };
 }
 

@@ -24,7 +24,8 @@ public static class ChatTraces
             ModelAlias = request.Alias,
             Provider = record.Provider,
             Deployment = record.DeploymentId,
-            ResponseModel = record.ResponseModel,
+            // What the upstream reported is kept as far as it can be stored: the caller is not at fault for it.
+            ResponseModel = StoredText.Fit(record.ResponseModel, TraceRecord.MaxResponseModelLength),
             Status = record.ErrorType switch
             {
                 null => TraceStatus.Ok,
@@ -46,7 +47,7 @@ public static class ChatTraces
             Retries = record.Retries,
             FallbackUsed = record.FallbackUsed,
             Temperature = request.Options.Temperature,
-            FinishReason = record.FinishReason,
+            FinishReason = StoredText.Fit(record.FinishReason, TraceRecord.MaxFinishReasonLength),
             GuardScore = record.Guard is { } guard ? (float)guard.Score : null,
             GuardRules = record.Guard is { Rules.Count: > 0 } flagged ? Cap(string.Join(',', flagged.Rules), 400) : null,
         };

@@ -3,6 +3,11 @@ namespace App.Application.Traces;
 /// <summary>One model call as stored: who, what, how it went, what it cost. Content is stored redacted and encrypted.</summary>
 public sealed class TraceRecord
 {
+    /// <summary>Column widths of what upstreams report; longer values are cut to fit (<see cref="StoredText.Fit"/>).</summary>
+    public const int MaxResponseModelLength = 128;
+
+    public const int MaxFinishReasonLength = 32;
+
     public Guid Id { get; init; }
 
     public required string TenantId { get; init; }

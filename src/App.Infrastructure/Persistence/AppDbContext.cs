@@ -1,6 +1,7 @@
 using App.Application.Audit;
 using App.Application.Identity;
 using App.Application.Jobs;
+using App.Application.OpenAi;
 using App.Application.Traces;
 using Microsoft.EntityFrameworkCore;
 
@@ -108,14 +109,14 @@ public sealed class AppDbContext : DbContext
             e.Property(t => t.TenantId).HasMaxLength(64);
             e.Property(t => t.TraceId).HasMaxLength(32);
             e.Property(t => t.UserId).HasMaxLength(128);
-            e.Property(t => t.ModelAlias).HasMaxLength(64);
+            e.Property(t => t.ModelAlias).HasMaxLength(ChatRequestMapper.MaxModelLength);
             e.Property(t => t.Provider).HasMaxLength(32);
             e.Property(t => t.Deployment).HasMaxLength(80);
-            e.Property(t => t.ResponseModel).HasMaxLength(128);
+            e.Property(t => t.ResponseModel).HasMaxLength(TraceRecord.MaxResponseModelLength);
             e.Property(t => t.Status).HasMaxLength(16);
             e.Property(t => t.ErrorType).HasMaxLength(64);
             e.Property(t => t.TokenSource).HasMaxLength(16);
-            e.Property(t => t.FinishReason).HasMaxLength(32);
+            e.Property(t => t.FinishReason).HasMaxLength(TraceRecord.MaxFinishReasonLength);
             e.Property(t => t.Classification).HasMaxLength(16);
             e.Property(t => t.Redactions).HasColumnType("jsonb");
             e.Property(t => t.GuardRules).HasMaxLength(400);
@@ -141,7 +142,7 @@ public sealed class AppDbContext : DbContext
             e.Property(j => j.TenantId).HasMaxLength(64);
             e.Property(j => j.UserId).HasMaxLength(128);
             e.Property(j => j.Status).HasMaxLength(16);
-            e.Property(j => j.Model).HasMaxLength(64);
+            e.Property(j => j.Model).HasMaxLength(ChatRequestMapper.MaxModelLength);
             e.Property(j => j.IdempotencyKey).HasMaxLength(255);
             e.Property(j => j.ErrorType).HasMaxLength(64);
             e.Property(j => j.Error).HasMaxLength(2000);

@@ -19,6 +19,29 @@ public sealed class DatabaseOptions
     /// running service never holds DDL rights.
     /// </summary>
     public bool MigrateOnStart { get; init; }
+
+    /// <summary>
+    /// Longest wait to open a connection or to get one from a full pool (Npgsql's <c>Timeout</c>). A database that
+    /// does not answer within it turns into a 503 with <c>Retry-After</c>, not a request hanging.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Longest wait for a statement's answer (Npgsql's <c>Command Timeout</c>); the service's statements are short.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The runtime role's connection string with the timeouts above, which win over the string's own.</summary>
+    public string Apply(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Timeout = (int)Math.Ceiling(ConnectTimeout.TotalSeconds),
+            CommandTimeout = (int)Math.Ceiling(CommandTimeout.TotalSeconds),
+            // After a command timeout Npgsql asks the server to cancel and waits this long for it before giving the
+            // connection up: a stalled server would not answer that either.
+            CancellationTimeout = 1000,
+        };
+        return builder.ConnectionString;
+    }
 }
 
 public static partial class Database

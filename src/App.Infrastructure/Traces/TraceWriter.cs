@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
@@ -19,7 +20,8 @@ namespace App.Infrastructure.Traces;
 /// the draft is dropped and counted), and a thread of the writer's own redacts and encrypts their content, then
 /// inserts them in batches (by size or time), one statement per tenant so row-level security checks every row. On
 /// a graceful stop it writes everything queued. (PostgreSQL refuses COPY into tables with row security, hence
-/// batched INSERTs.)
+/// batched INSERTs.) A row PostgreSQL refuses is set aside without costing its batch the other rows; while the
+/// database does not answer, the writer waits for it and requests fill the queue (<see cref="TraceLosses"/>).
 /// <para>
 /// The thread runs at the lowest CPU priority (<c>Traces:LowPriority</c>, default on): sealing a batch is CPU
 /// work in one burst (a 200-trace batch is ~10-20 ms of redaction, encryption and serialization), and at normal
@@ -48,12 +50,11 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private readonly ILogger<TraceWriter> _logger;
     private readonly IOptionsMonitor<TrafficOptions>? _traffic;
     private readonly Counter<long> _written;
-    private readonly Counter<long> _dropped;
+    private readonly TraceLosses _losses;
     // Traces accepted and not yet taken by the writer (plus Closed once closed). A request that brings it to one or
     // to a full batch wakes the writer; otherwise it sleeps until the flush interval ends.
     private int _queued;
     private int _closing;
-    private long _droppedCount;
     private Thread? _thread;
 
     /// <param name="data">Where traces are stored.</param>
@@ -73,11 +74,15 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         _traffic = traffic;
         var meter = meters.Create(MeterName);
         _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
-        _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost: queue full, or storage failing past retries.");
+        _losses = new TraceLosses(meter, logger, TimeProvider.System);
         meter.CreateObservableGauge("app.traces.queued", () => (long)Queued, "{trace}", "Traces waiting to be written.");
     }
 
-    public long Dropped => Interlocked.Read(ref _droppedCount);
+    /// <summary>Traces lost: the queue was full, the writer had stopped, or storage kept failing.</summary>
+    public long Dropped => _losses.Dropped;
+
+    /// <summary>Traces PostgreSQL refused for what they hold, set aside while the rest of their batch was stored.</summary>
+    public long Rejected => _losses.Rejected;
 
     /// <summary>The kernel's id of the writer's thread once it runs (Linux), for checking its priority.</summary>
     internal int? ThreadId { get; private set; }
@@ -98,7 +103,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         if (queued > _options.QueueCapacity)
         {
             Interlocked.Decrement(ref _queued);
-            Drop(1, queued >= Closed ? "writer stopped" : "queue full");
+            _losses.Drop(1, queued >= Closed ? "writer stopped" : "queue full");
             return false;
         }
 
@@ -133,6 +138,8 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 await WriteAsync(batch, synchronously: false).ConfigureAwait(false);
                 batch.Clear();
             }
+
+            _losses.Report(now: true);
         }
     }
 
@@ -196,6 +203,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 }
             }
 
+            _losses.Report(now: true);
             _finished.SetResult();
         }
         catch (Exception ex)
@@ -216,49 +224,92 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     }
 
     /// <summary>
-    /// Seals and inserts a batch, one statement per tenant, with up to three attempts each. The writer's thread runs it
-    /// <paramref name="synchronously"/> (blocking only itself, so its work stays at its own priority); the thread
-    /// pool runs it asynchronously.
+    /// Seals and inserts a batch, one statement per tenant. The writer's thread runs it <paramref name="synchronously"/>
+    /// (blocking only itself, so its work stays at its own priority); the thread pool runs it asynchronously.
     /// </summary>
     private async ValueTask WriteAsync(List<TraceDraft> batch, bool synchronously)
     {
         foreach (var tenant in batch.GroupBy(d => d.Record.TenantId, StringComparer.Ordinal))
         {
-            var records = tenant.Select(Seal).ToList();
-            for (var attempt = 1; ; attempt++)
+            await StoreAsync(tenant.Key, tenant.Select(Seal).ToArray(), synchronously).ConfigureAwait(false);
+        }
+
+        _losses.Report();
+    }
+
+    /// <summary>
+    /// Stores rows of one tenant. A statement PostgreSQL refuses for what a row holds is split in halves until the
+    /// row is alone: that row is set aside (<see cref="TraceLosses"/>) and every other row is stored.
+    /// </summary>
+    private async ValueTask StoreAsync(string tenant, ArraySegment<TraceRecord> rows, bool synchronously)
+    {
+        var failure = await InsertAsync(tenant, rows, synchronously).ConfigureAwait(false);
+        if (failure is null)
+        {
+            _written.Add(rows.Count);
+        }
+        else if (TraceLosses.IsCausedByRows(failure))
+        {
+            if (rows.Count == 1)
             {
-                try
-                {
-                    var statement = TraceInsert.Command(records);
-                    if (synchronously)
-                    {
-                        _data.Execute(tenant.Key, statement);
-                    }
-                    else
-                    {
-                        await _data.ExecuteAsync(tenant.Key, statement, CancellationToken.None).ConfigureAwait(false);
-                    }
+                _losses.SetAside(rows[0], failure);
+                return;
+            }
 
-                    _written.Add(records.Count);
-                    break;
+            var half = rows.Count / 2;
+            await StoreAsync(tenant, rows[..half], synchronously).ConfigureAwait(false);
+            await StoreAsync(tenant, rows[half..], synchronously).ConfigureAwait(false);
+        }
+        else
+        {
+            _losses.Drop(rows.Count, failure.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// One insert, tried again while the database does not answer: for as long as the writer runs (requests meanwhile
+    /// fill the queue, and only beyond its capacity are traces dropped), a few more times once it is stopping. Returns
+    /// what ended the attempts, or null once the rows are stored.
+    /// </summary>
+    private async ValueTask<Exception?> InsertAsync(string tenant, ArraySegment<TraceRecord> rows, bool synchronously)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var statement = TraceInsert.Command(rows);
+                if (synchronously)
+                {
+                    _data.Execute(tenant, statement);
                 }
-                catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+                else
                 {
-                    if (attempt >= 3)
-                    {
-                        Drop(records.Count, ex.GetType().Name);
-                        break;
-                    }
+                    await _data.ExecuteAsync(tenant, statement, CancellationToken.None).ConfigureAwait(false);
+                }
 
-                    var pause = TimeSpan.FromMilliseconds(200 * attempt);
-                    if (synchronously)
-                    {
-                        Thread.Sleep(pause);
-                    }
-                    else
-                    {
-                        await Task.Delay(pause).ConfigureAwait(false);
-                    }
+                return null;
+            }
+            catch (Exception ex) when (ex is DbException or TimeoutException or InvalidOperationException or ArgumentException or InvalidCastException)
+            {
+                var unavailable = DatabaseOutage.IsUnavailable(ex);
+                if (TraceLosses.IsCausedByRows(ex) || (unavailable ? IsClosed && attempt >= 3 : attempt >= 3))
+                {
+                    return ex;
+                }
+
+                var pause = TimeSpan.FromMilliseconds(Math.Min(200 * attempt, 2000));
+                if (unavailable)
+                {
+                    _losses.Waiting(ex);
+                }
+
+                if (synchronously)
+                {
+                    Thread.Sleep(pause);
+                }
+                else
+                {
+                    await Task.Delay(pause).ConfigureAwait(false);
                 }
             }
         }
@@ -338,15 +389,4 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
     /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>
     public static string ContentContext(string tenantId, Guid id, string field) => $"trace:{tenantId}:{id:N}:{field}";
-
-    private void Drop(int count, string reason)
-    {
-        Interlocked.Add(ref _droppedCount, count);
-
-        _dropped.Add(count);
-        LogDropped(count, reason);
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} trace(s): {Reason}")]
-    private partial void LogDropped(int count, string reason);
 }

@@ -1,0 +1,58 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace App.Infrastructure.Persistence;
+
+/// <summary>
+/// Tells a database that is away (a timeout, a broken or refused connection) from a database that refused the
+/// statement, and counts the requests an outage turned away: <c>app.database.unavailable</c>, and one log line per
+/// interval with the count, however many requests fail.
+/// </summary>
+public sealed partial class DatabaseOutage
+{
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
+    private readonly Counter<long> _unavailable;
+    private readonly Throttle _log;
+    private readonly ILogger<DatabaseOutage> _logger;
+    private long _sinceLog;
+
+    public DatabaseOutage(IMeterFactory meters, TimeProvider time, ILogger<DatabaseOutage> logger)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        _unavailable = meters.Create("App.Database").CreateCounter<long>(
+            "app.database.unavailable", "{request}", "Requests answered 503 because PostgreSQL did not answer in time.");
+        _log = new Throttle(LogInterval, time);
+        _logger = logger;
+    }
+
+    /// <summary>True when the exception, or one it wraps, says the database did not answer rather than said no.</summary>
+    public static bool IsUnavailable(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true } or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void Record(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        _unavailable.Add(1);
+        var count = Interlocked.Increment(ref _sinceLog);
+        if (_log.TryPass())
+        {
+            Interlocked.Add(ref _sinceLog, -count);
+            LogUnavailable(count, exception.GetType().Name, exception.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL did not answer in time: {Count} request(s) answered 503 since the last report (last: {ErrorType}: {Error})")]
+    private partial void LogUnavailable(long count, string errorType, string error);
+}
