@@ -19,7 +19,8 @@ internal static class IdempotencyExtensions
 /// <c>Idempotency-Key</c> on write endpoints (draft-ietf-httpapi-idempotency-key-header): the first request with a
 /// key runs and its answer is kept for 24 hours; the same key with the same request gets that answer again
 /// (<c>Idempotent-Replayed: true</c>), with a different request 422, while the first is still running 409 (after
-/// waiting up to two seconds for it). Keys are per tenant. Answers that invite a retry (5xx, 429) are not kept.
+/// waiting up to two seconds for it). Keys are the caller's (tenant and user), and the request is compared as canonical
+/// JSON, so whitespace and member order do not make it another. Answers that invite a retry (5xx, 429) are not kept.
 /// </summary>
 internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store, ILogger<IdempotencyMiddleware> logger)
 {
@@ -58,6 +59,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
             return;
         }
 
+        var caller = new IdempotencyCaller(tenant, context.User.FindFirstValue(TokenClaims.Subject) ?? "-");
         context.Request.EnableBuffering();
         using var buffered = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffered, context.RequestAborted);
@@ -67,11 +69,11 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
         IdempotencyClaim claim;
         try
         {
-            claim = await ClaimOrWaitAsync(tenant, key, fingerprint, context.RequestAborted);
+            claim = await ClaimOrWaitAsync(caller, key, fingerprint, context.RequestAborted);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // Without the store, the endpoint's own backstop applies (jobs: a unique key per tenant in PostgreSQL).
+            // Without the store, the endpoint's own backstop applies (jobs: a unique key per user in PostgreSQL).
             LogStoreUnavailable(ex.Message);
             await next(context);
             return;
@@ -93,15 +95,15 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
                 return;
         }
 
-        await RunAndKeepAsync(context, tenant, key, fingerprint);
+        await RunAndKeepAsync(context, caller, key, fingerprint);
     }
 
-    private async Task<IdempotencyClaim> ClaimOrWaitAsync(string tenant, string key, byte[] fingerprint, CancellationToken cancellationToken)
+    private async Task<IdempotencyClaim> ClaimOrWaitAsync(IdempotencyCaller caller, string key, byte[] fingerprint, CancellationToken cancellationToken)
     {
         var waited = TimeSpan.Zero;
         while (true)
         {
-            var claim = await store.ClaimAsync(tenant, key, fingerprint, Lease);
+            var claim = await store.ClaimAsync(caller, key, fingerprint, Lease);
             if (claim.State != IdempotencyState.InProgress || waited >= WaitForFirst)
             {
                 return claim;
@@ -112,7 +114,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
         }
     }
 
-    private async Task RunAndKeepAsync(HttpContext context, string tenant, string key, byte[] fingerprint)
+    private async Task RunAndKeepAsync(HttpContext context, IdempotencyCaller caller, string key, byte[] fingerprint)
     {
         var original = context.Response.Body;
         using var capture = new MemoryStream();
@@ -125,7 +127,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
             if (status < 500 && status != 429)
             {
                 var response = new StoredResponse(status, context.Response.ContentType, context.Response.Headers.Location.ToString() is { Length: > 0 } l ? l : null, capture.ToArray());
-                await Safely(() => store.CompleteAsync(tenant, key, fingerprint, response, Retention));
+                await Safely(() => store.CompleteAsync(caller, key, fingerprint, response, Retention));
                 kept = true;
             }
         }
@@ -134,7 +136,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
             context.Response.Body = original;
             if (!kept)
             {
-                await Safely(() => store.ReleaseAsync(tenant, key, fingerprint));
+                await Safely(() => store.ReleaseAsync(caller, key, fingerprint));
             }
         }
 

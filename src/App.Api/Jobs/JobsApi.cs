@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using App.Api.Hosting;
@@ -82,7 +81,7 @@ internal static partial class JobsApi
             ItemCount = requests.Count,
             MaxAttempts = options.Value.MaxAttempts,
             IdempotencyKey = key,
-            RequestHash = SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)),
+            RequestHash = CanonicalJson.Hash([], body.GetBuffer().AsSpan(0, (int)body.Length)),
             RequestCiphertext = store.EncryptRequests(tenant, id, requests),
             CreatedAt = now,
             UpdatedAt = now,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using App.Application;
 using StackExchange.Redis;
 
 namespace App.Infrastructure.Idempotency;
@@ -21,13 +22,16 @@ public enum IdempotencyState
 /// <summary>A stored answer: enough to send the same response again.</summary>
 public sealed record StoredResponse(int Status, string? ContentType, string? Location, byte[] Body);
 
+/// <summary>Whose key it is: keys are the caller's own, so two users of a tenant may use the same one.</summary>
+public readonly record struct IdempotencyCaller(string Tenant, string User);
+
 public sealed record IdempotencyClaim(IdempotencyState State, StoredResponse? Response = null);
 
 /// <summary>
-/// Idempotency keys in Redis, per tenant: the first request with a key claims it atomically (a pending record
-/// with the request's fingerprint and a lease), runs, and stores its answer for <c>retention</c>; later requests
-/// with the key and the same fingerprint get that answer, with another fingerprint a refusal. A claim whose holder
-/// dies frees itself when its lease ends.
+/// Idempotency keys in Redis, per caller (tenant and user, as the jobs they guard are): the first request with a key
+/// claims it atomically (a pending record with the request's fingerprint and a lease), runs, and stores its answer
+/// for <c>retention</c>; later requests with the key and the same fingerprint get that answer, with another
+/// fingerprint a refusal. A claim whose holder dies frees itself when its lease ends.
 /// </summary>
 public sealed class IdempotencyStore(IConnectionMultiplexer redis)
 {
@@ -59,18 +63,14 @@ public sealed class IdempotencyStore(IConnectionMultiplexer redis)
 
     private static readonly RedisScript Claim = new(ClaimScript), Complete = new(CompleteScript), Release = new(ReleaseScript);
 
-    public static byte[] Fingerprint(string method, string path, ReadOnlySpan<byte> body)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(method + " " + path + "\n"));
-        hash.AppendData(body);
-        return hash.GetHashAndReset();
-    }
+    /// <summary>What makes two requests the same: method, path and query, and the body as canonical JSON.</summary>
+    public static byte[] Fingerprint(string method, string path, ReadOnlySpan<byte> body) =>
+        CanonicalJson.Hash(Encoding.UTF8.GetBytes(method + " " + path + "\n"), body);
 
-    public async Task<IdempotencyClaim> ClaimAsync(string tenant, string key, byte[] fingerprint, TimeSpan lease)
+    public async Task<IdempotencyClaim> ClaimAsync(IdempotencyCaller caller, string key, byte[] fingerprint, TimeSpan lease)
     {
         var result = (RedisResult[])(await Claim.EvaluateAsync(
-            redis.GetDatabase(), [Key(tenant, key)], [fingerprint, (long)lease.TotalMilliseconds]).ConfigureAwait(false))!;
+            redis.GetDatabase(), [Key(caller, key)], [fingerprint, (long)lease.TotalMilliseconds]).ConfigureAwait(false))!;
         return (string?)result[0] switch
         {
             "claimed" => new IdempotencyClaim(IdempotencyState.Claimed),
@@ -84,20 +84,21 @@ public sealed class IdempotencyStore(IConnectionMultiplexer redis)
         };
     }
 
-    public Task CompleteAsync(string tenant, string key, byte[] fingerprint, StoredResponse response, TimeSpan retention)
+    public Task CompleteAsync(IdempotencyCaller caller, string key, byte[] fingerprint, StoredResponse response, TimeSpan retention)
     {
         ArgumentNullException.ThrowIfNull(response);
-        return Complete.EvaluateAsync(redis.GetDatabase(), [Key(tenant, key)],
+        return Complete.EvaluateAsync(redis.GetDatabase(), [Key(caller, key)],
             [fingerprint, response.Status, response.ContentType ?? string.Empty, response.Location ?? string.Empty, response.Body, (long)retention.TotalMilliseconds]);
     }
 
     /// <summary>Frees a claim whose request ended without an answer worth keeping (a 5xx, a 429, a crash).</summary>
-    public Task ReleaseAsync(string tenant, string key, byte[] fingerprint) =>
-        Release.EvaluateAsync(redis.GetDatabase(), [Key(tenant, key)], [fingerprint]);
+    public Task ReleaseAsync(IdempotencyCaller caller, string key, byte[] fingerprint) =>
+        Release.EvaluateAsync(redis.GetDatabase(), [Key(caller, key)], [fingerprint]);
 
-    // The key is hashed: it is the client's string, of any content, and may be long.
-    private static RedisKey Key(string tenant, string key) =>
-        $"app:{{t:{tenant}}}:idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}";
+    // The key is hashed with the user's id: both are strings of any content and length. The tenant stays in clear, as
+    // the hash tag that keeps a tenant's keys on one Redis Cluster slot.
+    private static RedisKey Key(IdempotencyCaller caller, string key) =>
+        $"app:{{t:{caller.Tenant}}}:idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(caller.User + "\n" + key)))}";
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

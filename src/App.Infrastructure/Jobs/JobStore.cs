@@ -40,12 +40,12 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
             : JsonSerializer.Deserialize(encryption.Decrypt(job.ResultCiphertext, ResultContext(job.TenantId, job.Id)), JobJson.Wire.ListJobItemResult);
     }
 
-    /// <summary>Stores a new job; with an idempotency key already used by the tenant, returns that job instead.</summary>
+    /// <summary>Stores a new job; with an idempotency key its submitter already used, returns that job instead.</summary>
     public async Task<(Job Job, bool Created)> CreateAsync(Job job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         if (job.IdempotencyKey is not null
-            && await data.ReadAsync(job.TenantId, db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.IdempotencyKey == job.IdempotencyKey, cancellationToken), cancellationToken).ConfigureAwait(false) is { } known)
+            && await data.ReadAsync(job.TenantId, db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.UserId == job.UserId && j.IdempotencyKey == job.IdempotencyKey, cancellationToken), cancellationToken).ConfigureAwait(false) is { } known)
         {
             // The usual case of a resubmission whose Redis record is gone; the unique index below settles races.
             return (known, false);
@@ -62,7 +62,7 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
         }
         catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } && job.IdempotencyKey is not null)
         {
-            var existing = await data.ReadAsync(job.TenantId, db => db.Jobs.AsNoTracking().SingleAsync(j => j.IdempotencyKey == job.IdempotencyKey, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var existing = await data.ReadAsync(job.TenantId, db => db.Jobs.AsNoTracking().SingleAsync(j => j.UserId == job.UserId && j.IdempotencyKey == job.IdempotencyKey, cancellationToken), cancellationToken).ConfigureAwait(false);
             return (existing, false);
         }
     }

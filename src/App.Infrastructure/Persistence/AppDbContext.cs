@@ -147,8 +147,8 @@ public sealed class AppDbContext : DbContext
             e.Property(j => j.ErrorType).HasMaxLength(64);
             e.Property(j => j.Error).HasMaxLength(2000);
             e.Property(j => j.Worker).HasMaxLength(128);
-            // The backstop of Idempotency-Key: one job per key and tenant even if the Redis record is gone.
-            e.HasIndex(j => new { j.TenantId, j.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+            // The backstop of Idempotency-Key: one job per key and submitter even if the Redis record is gone.
+            e.HasIndex(j => new { j.TenantId, j.UserId, j.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
             e.HasIndex(j => new { j.TenantId, j.UserId, j.CreatedAt });
             // The sweeper's question: unfinished jobs by last sign of life.
             e.HasIndex(j => j.UpdatedAt).HasFilter("status IN ('queued', 'running')");

@@ -84,6 +84,77 @@ public class IdempotencyTests : JobTestBase
         Assert.NotEqual(mine.Headers.Location, theirs.Headers.Location);
     }
 
+    // Before: the second user got the first user's job id as a replay, could not read it (404), and had no job of his own.
+    [Fact]
+    public async Task KeysAreEachUsersOwnWithinATenant()
+    {
+        var body = new JsonObject { ["request"] = ChatRequest("per user") };
+        using var mine = await SubmitAsync(body, "user-key");
+        using var colleague = Factory.CreateClientFor(Tenant, "user-2", App.Application.Identity.Scopes.JobsWrite);
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+        message.Headers.Add("Idempotency-Key", "user-key");
+        using var theirs = await colleague.SendAsync(message);
+        Assert.Equal(HttpStatusCode.Accepted, mine.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, theirs.StatusCode);
+        Assert.False(theirs.Headers.Contains("Idempotent-Replayed"));
+        Assert.NotEqual(mine.Headers.Location, theirs.Headers.Location);
+        using var readable = await colleague.GetAsync(theirs.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, readable.StatusCode);
+        Assert.Equal(2, await CountJobsAsync());
+
+        // The database's backstop is per user too: with the Redis records gone, each resubmission finds its own job.
+        var redis = Factory.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
+        await foreach (var key in redis.GetServers().First().KeysAsync(pattern: $"app:{{t:{Tenant}}}:idem:*"))
+        {
+            await redis.GetDatabase().KeyDeleteAsync(key);
+        }
+
+        using var again = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+        again.Headers.Add("Idempotency-Key", "user-key");
+        using var theirsAgain = await colleague.SendAsync(again);
+        Assert.Equal(theirs.Headers.Location, theirsAgain.Headers.Location);
+        Assert.Equal(2, await CountJobsAsync());
+    }
+
+    // Before: the fingerprint was over the raw bytes, so the same request with other whitespace or member order was a 422.
+    [Fact]
+    public async Task TheSameJsonWrittenAnotherWayIsTheSameRequest()
+    {
+        const string Compact = """{"request":{"model":"gpt","messages":[{"role":"user","content":"caf\u00e9"}],"temperature":0.7}}""";
+        const string Spaced = """
+            {
+              "request": { "temperature": 0.7, "messages": [ { "content": "café", "role": "user" } ], "model": "gpt" }
+            }
+            """;
+        HttpRequestMessage Message(string json)
+        {
+            var message = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+            message.Headers.Add("Idempotency-Key", "canonical");
+            return message;
+        }
+
+        using var first = await JobsClient().SendAsync(Message(Compact));
+        using var second = await JobsClient().SendAsync(Message(Spaced));
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        Assert.Equal("true", second.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
+
+        // The database's comparison is canonical as well (the Redis record gone, the stored job answers).
+        var redis = Factory.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
+        await foreach (var key in redis.GetServers().First().KeysAsync(pattern: $"app:{{t:{Tenant}}}:idem:*"))
+        {
+            await redis.GetDatabase().KeyDeleteAsync(key);
+        }
+
+        using var third = await JobsClient().SendAsync(Message(Spaced));
+        Assert.Equal(HttpStatusCode.Accepted, third.StatusCode);
+        Assert.Equal(first.Headers.Location, third.Headers.Location);
+        using var changed = await JobsClient().SendAsync(Message(Compact.Replace("0.7", "0.8", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, changed.StatusCode);
+        Assert.Equal(1, await CountJobsAsync());
+    }
+
     [Fact]
     public async Task WithoutTheRedisRecordTheDatabaseStillHoldsOneJobPerKey()
     {

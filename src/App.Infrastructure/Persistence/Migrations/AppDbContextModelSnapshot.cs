@@ -501,13 +501,13 @@ namespace App.Infrastructure.Persistence.Migrations
                         .HasDatabaseName("ix_jobs_updated_at")
                         .HasFilter("status IN ('queued', 'running')");
 
-                    b.HasIndex("TenantId", "IdempotencyKey")
-                        .IsUnique()
-                        .HasDatabaseName("ix_jobs_tenant_id_idempotency_key")
-                        .HasFilter("idempotency_key IS NOT NULL");
-
                     b.HasIndex("TenantId", "UserId", "CreatedAt")
                         .HasDatabaseName("ix_jobs_tenant_id_user_id_created_at");
+
+                    b.HasIndex("TenantId", "UserId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ix_jobs_tenant_id_user_id_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.ToTable("jobs", "app");
                 });
