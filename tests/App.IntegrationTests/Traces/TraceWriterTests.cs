@@ -61,7 +61,12 @@ public class TraceWriterTests
         var good = Enumerable.Range(0, 27).Select(_ => Row(tenant)).ToList();
         TraceRecord Poisoned(string alias, Guid? id = null) => new()
         {
-            Id = id ?? Guid.CreateVersion7(), TenantId = tenant, ModelAlias = alias, Status = "ok", TokenSource = "provider", StartedAt = DateTimeOffset.UtcNow,
+            Id = id ?? Guid.CreateVersion7(),
+            TenantId = tenant,
+            ModelAlias = alias,
+            Status = "ok",
+            TokenSource = "provider",
+            StartedAt = DateTimeOffset.UtcNow,
         };
         var rows = good.ToList();
         rows.Insert(3, Poisoned("a\u0000b"));
