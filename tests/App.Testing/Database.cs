@@ -34,6 +34,9 @@ public static class Databases
     public static Task<TestDatabase> OwnAsync(string key) =>
         Owned.GetOrAdd(key, k => new Lazy<Task<TestDatabase>>(() => CreateAsync("app_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(k)))[..12]))).Value;
 
+    /// <summary>A migrated database on a server of the test's own (one it may pause or stop).</summary>
+    public static Task<TestDatabase> OnAsync(IPostgresServer server) => CreateAsync("app_" + Guid.NewGuid().ToString("N")[..12], server: server);
+
     /// <summary>A database with the roles and schema of bootstrap.sql but no migrations applied.</summary>
     public static Task<TestDatabase> EmptyAsync() => CreateAsync("app_" + Guid.NewGuid().ToString("N")[..12], migrate: false);
 
@@ -49,9 +52,9 @@ public static class Databases
 
     private static string Psql() => TestServers.FindBinary("psql", [.. Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin", "psql")) : []]);
 
-    private static async Task<TestDatabase> CreateAsync(string name, bool migrate = true)
+    private static async Task<TestDatabase> CreateAsync(string name, bool migrate = true, IPostgresServer? server = null)
     {
-        var server = await SharedServers.PostgresAsync();
+        server ??= await SharedServers.PostgresAsync();
         var admin = new NpgsqlConnectionStringBuilder(server.AdminConnectionString);
         var psql = Psql();
         var script = Path.Combine(RepositoryRoot(), "deploy", "postgres", "bootstrap.sql");

@@ -195,6 +195,15 @@ public interface IPostgresServer : IAsyncDisposable
 
     /// <summary>Creates an empty database and returns a superuser connection string to it.</summary>
     Task<string> CreateDatabaseAsync(string name);
+
+    /// <summary>
+    /// Freezes every process of the server (SIGSTOP, or a paused container): connections stay open and nothing
+    /// answers, the way a stalled database looks to its clients.
+    /// </summary>
+    Task PauseAsync();
+
+    /// <summary>Lets a paused server run again.</summary>
+    Task ResumeAsync();
 }
 
 internal sealed class LocalRedis : IRedisServer
@@ -313,6 +322,47 @@ internal sealed class LocalPostgres : IPostgresServer, IStartable
 
     public Task<string> CreateDatabaseAsync(string name) => TestServers.CreateDatabaseAsync(AdminConnectionString, name);
 
+    // The postmaster first, so it forks no new backend meanwhile; on resume, the backends first.
+    public Task PauseAsync() => SignalAsync("STOP", ServerProcesses());
+
+    public Task ResumeAsync() => SignalAsync("CONT", ServerProcesses().AsEnumerable().Reverse().ToList());
+
+    private List<int> ServerProcesses()
+    {
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(_dir, "data", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+        var processes = new List<int> { postmaster };
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != postmaster)
+            {
+                try
+                {
+                    // Fields after the command name (which may hold spaces, hence the last ')'): state, then the parent.
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    if (int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) == postmaster)
+                    {
+                        processes.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                    // the process ended meanwhile
+                }
+            }
+        }
+
+        return processes;
+    }
+
+    private static async Task SignalAsync(string signal, IEnumerable<int> processes)
+    {
+        var result = await TestServers.RunAsync("kill", [$"-{signal}", .. processes.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} failed: {result.Output}");
+        }
+    }
+
     private void StopSync(string data) =>
         TestServers.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"], _user).GetAwaiter().GetResult();
 
@@ -367,6 +417,10 @@ internal sealed class ContainerPostgres : IPostgresServer, IStartable
     public Task StartAsync() => _container.StartAsync();
 
     public Task<string> CreateDatabaseAsync(string name) => TestServers.CreateDatabaseAsync(AdminConnectionString, name);
+
+    public Task PauseAsync() => _container.PauseAsync();
+
+    public Task ResumeAsync() => _container.UnpauseAsync();
 
     public ValueTask DisposeAsync() => _container.DisposeAsync();
 }

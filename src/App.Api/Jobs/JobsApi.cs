@@ -11,6 +11,7 @@ using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.OpenAi;
 using App.Infrastructure.Jobs;
+using App.Infrastructure.Persistence;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -172,7 +173,7 @@ internal static partial class JobsApi
         var job = await FindOwnAsync(id, caller, store, context.RequestAborted);
         return job is null
             ? NotFound(id)
-            : TypedResults.Json(View(job, store.DecryptResults(job)), JobJson.Wire.JobView);
+            : TypedResults.Json(View(job, JobStatus.IsFinal(job.Status) ? store.DecryptResults(job) : null), JobJson.Wire.JobView);
     }
 
     private static async Task EventsAsync(Guid id, ClaimsPrincipal caller, JobStore store, IOptions<JobOptions> options, HttpContext context)
@@ -215,7 +216,14 @@ internal static partial class JobsApi
                 }
 
                 await Task.Delay(options.Value.EventsInterval, aborted);
-                job = await store.FindAsync(new JobRef(job.TenantId, job.Id), aborted) ?? job;
+                try
+                {
+                    job = await store.FindAsync(new JobRef(job.TenantId, job.Id), aborted) ?? job;
+                }
+                catch (Exception ex) when (DatabaseOutage.IsUnavailable(ex) && !aborted.IsCancellationRequested)
+                {
+                    // The stream is open and the job goes on: the next look may find the database back.
+                }
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

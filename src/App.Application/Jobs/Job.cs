@@ -39,7 +39,7 @@ public sealed class Job
     /// <summary>The requests as submitted (a JSON array), encrypted.</summary>
     public required byte[] RequestCiphertext { get; init; }
 
-    /// <summary>The results (a JSON array, one per request), encrypted; set once, when the job finishes.</summary>
+    /// <summary>The results (a JSON array, one per request), encrypted: those so far while it runs, all once it finishes.</summary>
     public byte[]? ResultCiphertext { get; set; }
 
     public string? ErrorType { get; set; }

@@ -77,4 +77,7 @@ public static class GatewayTelemetry
 
     public static readonly Counter<long> JobDuplicates = Meter.CreateCounter<long>(
         "app.jobs.duplicates", "{message}", "Deliveries of jobs that were already final: detected and ignored.");
+
+    public static readonly Counter<long> JobLeaseHeld = Meter.CreateCounter<long>(
+        "app.jobs.lease_held", "{message}", "Deliveries left pending because another live worker holds the job's lease (a takeover or a copy while it runs).");
 }

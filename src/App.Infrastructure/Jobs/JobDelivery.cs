@@ -20,6 +20,11 @@ public sealed record JobMessage(RedisValue MessageId, JobRef Job);
 /// by another after <see cref="JobOptions.VisibilityTimeout"/> (XAUTOCLAIM); a running job keeps its message by
 /// claiming it again (XCLAIM resets its idle time). Retries wait in a sorted set scored by due time, moved to the
 /// stream when due by one script; gave-up jobs are also written to <c>{stream}:dead</c> for inspection.
+/// <para>
+/// A run holds a lease (<c>{stream}:run:{tenant}|{job}</c>, the worker's name, renewed with its message by one script
+/// that talks to Redis alone): a message that reaches another worker while the lease is held, a takeover or a second
+/// copy, is left alone, so a job whose worker is alive but waiting (on a stalled database, say) never runs twice.
+/// </para>
 /// </summary>
 public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOptions> options)
 {
@@ -37,9 +42,42 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
         return #due
         """;
 
+    // Takes or renews a run's lease unless another worker holds it; with a message id, keeps that message too.
+    private const string LeaseScript = """
+        local holder = redis.call('GET', KEYS[1])
+        if holder and holder ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if ARGV[3] ~= '' then redis.call('XCLAIM', KEYS[2], ARGV[4], ARGV[1], 0, ARGV[3], 'JUSTID') end
+        return 1
+        """;
+
+    // Acknowledges a run's message and gives its lease back, in one step.
+    private const string FinishScript = """
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+        return 1
+        """;
+
+    // The dead-letter feed entry goes with the message's acknowledgement, once per job (the marker): a worker that
+    // died between PostgreSQL's record and this step leaves the message pending, and whoever takes it over writes it.
+    private const string DeadLetterScript = """
+        if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then
+          redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'tenant', ARGV[5], 'job', ARGV[6], 'reason', ARGV[7])
+        end
+        if ARGV[2] ~= '' then
+          redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+          redis.call('XDEL', KEYS[1], ARGV[2])
+        end
+        if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+        return 1
+        """;
+
     private const int MaxStreamLength = 1_000_000;
 
-    private static readonly RedisScript Pump = new(PumpScript);
+    private static readonly TimeSpan DeadMarkerLifetime = TimeSpan.FromDays(7);
+
+    private static readonly RedisScript Pump = new(PumpScript), Lease = new(LeaseScript), Finish = new(FinishScript), DeadLetter = new(DeadLetterScript);
 
     private string Stream => options.Value.StreamKey;
 
@@ -107,10 +145,6 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
         }
     }
 
-    /// <summary>Keeps a running job's message from being taken over (resets its idle time).</summary>
-    public Task KeepAliveAsync(string consumer, RedisValue messageId) =>
-        Db.StreamClaimIdsOnlyAsync(Stream, Group, consumer, 0, [messageId]);
-
     public async Task AckAsync(RedisValue messageId)
     {
         var tx = Db.CreateTransaction();
@@ -126,8 +160,33 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
     public async Task<int> PumpDueAsync(DateTimeOffset now) =>
         (int)await Pump.EvaluateAsync(Db, [Delayed, Stream], [now.ToUnixTimeMilliseconds(), MaxStreamLength]).ConfigureAwait(false);
 
-    public Task DeadLetterAsync(JobRef job, string reason) =>
-        Db.StreamAddAsync(Dead, [new NameValueEntry("tenant", job.Tenant), new NameValueEntry("job", job.Id.ToString("N")), new NameValueEntry("reason", reason)], maxLength: 100_000, useApproximateMaxLength: true);
+    /// <summary>
+    /// Writes the job to the dead-letter feed (once, however often this is called for it), acknowledges its message
+    /// and gives back the lease if <paramref name="consumer"/> holds it. PostgreSQL's status is the record of a dead
+    /// letter; the feed follows it.
+    /// </summary>
+    public Task DeadLetterAsync(JobRef job, string reason, string consumer, RedisValue messageId) =>
+        DeadLetter.EvaluateAsync(
+            Db,
+            [Stream, RunKey(job), Dead + ":" + Member(job), Dead],
+            [Group, messageId.IsNull ? string.Empty : messageId, consumer, (long)DeadMarkerLifetime.TotalMilliseconds, job.Tenant, job.Id.ToString("N"), reason]);
+
+    /// <summary>Takes the run's lease, or renews it (keeping <paramref name="messageId"/> too); false when another worker holds it.</summary>
+    public async Task<bool> LeaseAsync(JobRef job, string consumer, RedisValue messageId)
+    {
+        var ttl = options.Value.VisibilityTimeout - (options.Value.VisibilityTimeout / 10);
+        var result = await Lease.EvaluateAsync(
+            Db,
+            [RunKey(job), Stream],
+            [consumer, (long)ttl.TotalMilliseconds, messageId.IsNull ? string.Empty : messageId, Group]).ConfigureAwait(false);
+        return (int)result == 1;
+    }
+
+    /// <summary>Acknowledges a run's message and gives its lease back.</summary>
+    public Task FinishAsync(JobRef job, string consumer, RedisValue messageId) =>
+        Finish.EvaluateAsync(Db, [Stream, RunKey(job)], [Group, messageId, consumer]);
+
+    private string RunKey(JobRef job) => Stream + ":run:" + Member(job);
 
     private static string Member(JobRef job) => job.Tenant + "|" + job.Id.ToString("N");
 

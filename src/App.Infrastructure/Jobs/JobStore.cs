@@ -32,6 +32,10 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
         return JsonSerializer.Deserialize(encryption.Decrypt(job.RequestCiphertext, RequestContext(job.TenantId, job.Id)), JobJson.Wire.ListChatCompletionRequest)!;
     }
 
+    private byte[] EncryptResults(JobRef job, IReadOnlyList<JobItemResult> results) =>
+        encryption.Encrypt(JsonSerializer.SerializeToUtf8Bytes(results.ToList(), JobJson.Wire.ListJobItemResult), ResultContext(job.Tenant, job.Id));
+
+    /// <summary>The results of a finished job, or those a running one has so far.</summary>
     public List<JobItemResult>? DecryptResults(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -70,7 +74,10 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
     public Task<Job?> FindAsync(JobRef job, CancellationToken cancellationToken) =>
         data.ReadAsync(job.Tenant, db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == job.Id, cancellationToken), cancellationToken);
 
-    /// <summary>Marks a run as started (one more attempt) unless the job is final; false when it was.</summary>
+    /// <summary>
+    /// Marks a run as started (one more attempt) unless the job is final; false when it was. What earlier runs
+    /// finished (<see cref="CheckpointAsync"/>) is kept: a new run goes on after it.
+    /// </summary>
     public async Task<bool> StartRunAsync(JobRef job, string worker, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -82,7 +89,6 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
                     .SetProperty(j => j.StartedAt, j => j.StartedAt ?? now)
                     .SetProperty(j => j.HeartbeatAt, now)
                     .SetProperty(j => j.NextAttemptAt, (DateTimeOffset?)null)
-                    .SetProperty(j => j.ItemsDone, 0)
                     .SetProperty(j => j.Worker, worker)
                     .SetProperty(j => j.UpdatedAt, now),
                 cancellationToken),
@@ -98,12 +104,23 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.HeartbeatAt, now), cancellationToken), cancellationToken);
     }
 
-    public Task ProgressAsync(JobRef job, int itemsDone, CancellationToken cancellationToken)
+    /// <summary>
+    /// Keeps the results so far of a run that <paramref name="worker"/> still holds: a run after a crash starts after
+    /// them, so a request that was answered is not sent (and billed) again.
+    /// </summary>
+    public Task CheckpointAsync(JobRef job, string worker, IReadOnlyList<JobItemResult> results, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(results);
         var now = time.GetUtcNow();
+        var ciphertext = EncryptResults(job, results);
         return data.ChangeAsync(job.Tenant, db => db.Jobs
-            .Where(j => j.Id == job.Id && j.Status == JobStatus.Running)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.ItemsDone, itemsDone).SetProperty(j => j.HeartbeatAt, now).SetProperty(j => j.UpdatedAt, now), cancellationToken),
+            .Where(j => j.Id == job.Id && j.Status == JobStatus.Running && j.Worker == worker)
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(j => j.ItemsDone, results.Count)
+                    .SetProperty(j => j.ResultCiphertext, ciphertext)
+                    .SetProperty(j => j.HeartbeatAt, now)
+                    .SetProperty(j => j.UpdatedAt, now),
+                cancellationToken),
             cancellationToken);
     }
 
@@ -112,7 +129,7 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
     {
         ArgumentNullException.ThrowIfNull(results);
         var now = time.GetUtcNow();
-        var ciphertext = encryption.Encrypt(JsonSerializer.SerializeToUtf8Bytes(results.ToList(), JobJson.Wire.ListJobItemResult), ResultContext(job.Tenant, job.Id));
+        var ciphertext = EncryptResults(job, results);
         var allFailed = results.Count > 0 && results.All(r => r.Status != "ok");
         var status = allFailed ? JobStatus.Failed : JobStatus.Succeeded;
         var firstError = allFailed ? results[0].Error : null;

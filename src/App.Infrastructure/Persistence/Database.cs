@@ -21,13 +21,14 @@ public sealed class DatabaseOptions
     public bool MigrateOnStart { get; init; }
 
     /// <summary>
-    /// Longest wait to open a connection or to get one from a full pool (Npgsql's <c>Timeout</c>). A database that
-    /// does not answer within it turns into a 503 with <c>Retry-After</c>, not a request hanging.
+    /// Longest wait to open a connection or to get one from a full pool (Npgsql's <c>Timeout</c>, whole seconds). A
+    /// database that does not answer turns into a 503 with <c>Retry-After</c>, not a request hanging: after at most
+    /// <see cref="CommandTimeout"/> plus twice this (Npgsql sends a cancel request over a new connection first).
     /// </summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Longest wait for a statement's answer (Npgsql's <c>Command Timeout</c>); the service's statements are short.</summary>
-    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Longest wait for a statement's answer (Npgsql's <c>Command Timeout</c>, whole seconds); the service's statements are short.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>The runtime role's connection string with the timeouts above, which win over the string's own.</summary>
     public string Apply(string connectionString)
@@ -36,9 +37,9 @@ public sealed class DatabaseOptions
         {
             Timeout = (int)Math.Ceiling(ConnectTimeout.TotalSeconds),
             CommandTimeout = (int)Math.Ceiling(CommandTimeout.TotalSeconds),
-            // After a command timeout Npgsql asks the server to cancel and waits this long for it before giving the
-            // connection up: a stalled server would not answer that either.
-            CancellationTimeout = 1000,
+            // After a command timeout Npgsql sends the server a cancel request and by default waits for the statement
+            // to end: the connection is given up at once instead, since a server that stalled would not end it.
+            CancellationTimeout = -1,
         };
         return builder.ConnectionString;
     }

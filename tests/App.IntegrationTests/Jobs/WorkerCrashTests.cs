@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using App.Application.Jobs;
+using App.FakeUpstream;
 using App.Infrastructure.Jobs;
 using App.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -69,6 +70,67 @@ public class WorkerCrashTests : JobTestBase
         }
 
         Assert.Equal(0, pending.PendingMessageCount);
+    }
+
+    // Before: a new run started from the first request again, so the two answered before the crash were sent (and
+    // billed) twice: 6 upstream requests. Now the second run goes on after the results the first kept.
+    [Fact]
+    public async Task AJobWhoseWorkerIsKilledGoesOnAfterTheAnswersItKept()
+    {
+        Upstream.Enqueue(Fault.Ok(), Fault.Ok(), Fault.Ok(TimeSpan.FromSeconds(30)));
+        var id = await SubmitOkAsync(new JsonObject { ["requests"] = new JsonArray(ChatRequest("one"), ChatRequest("two"), ChatRequest("three")) });
+        var settings = Factory.Configuration();
+        await using var first = WorkerProcess.Start(settings);
+        var store = Factory.Services.GetRequiredService<JobStore>();
+        var job = new JobRef(Tenant, id);
+        await WaitUntilAsync(
+            async () => (await store.FindAsync(job, default))!.ItemsDone == 2 && Upstream.InFlight == 1,
+            TimeSpan.FromSeconds(60),
+            () => first.Output);
+        await first.KillAsync();
+
+        await using var second = WorkerProcess.Start(settings);
+        var done = await WaitForFinalAsync(id, TimeSpan.FromSeconds(60));
+        Assert.True(done.GetProperty("status").GetString() == "succeeded", second.Output);
+        Assert.Equal(["ok", "ok", "ok"], done.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("status").GetString()));
+        Assert.Equal([0, 1, 2], done.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("index").GetInt32()));
+        Assert.True(Upstream.Requests == 4, $"upstream requests {Upstream.Requests}, expected 4 (three, then the one cut short); the second worker said:\n{second.Output}");
+    }
+
+    // A worker that dies between PostgreSQL's dead-letter record and the feed leaves its message pending: whoever takes
+    // it over writes the feed entry, and a later copy of the message does not write it again.
+    [Fact]
+    public async Task ADeadLetterWhoseWorkerDiedBeforeTheFeedReachesTheFeedOnce()
+    {
+        var id = await SubmitOkAsync(new JsonObject { ["request"] = ChatRequest("dies at the end") });
+        var job = new JobRef(Tenant, id);
+        var store = Factory.Services.GetRequiredService<JobStore>();
+        var delivery = Factory.Services.GetRequiredService<JobDelivery>();
+        await delivery.EnsureGroupAsync();
+        var message = Assert.Single(await delivery.ReadAsync("worker-that-died", 1));
+        Assert.Equal(job, message.Job);
+        Assert.True(await store.StartRunAsync(job, "worker-that-died", default));
+        Assert.True(await store.DeadLetterAsync(job, "upstream_error", "Gave up after 3 attempts: planted", default));
+
+        var stream = Factory.Services.GetRequiredService<IOptions<JobOptions>>().Value.StreamKey;
+        var redis = Factory.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        Assert.Empty(await redis.StreamRangeAsync(stream + ":dead"));
+
+        await using var worker = WorkerProcess.Start(Factory.Configuration());
+        await WaitUntilAsync(
+            async () => (await redis.StreamPendingAsync(stream, JobDelivery.Group)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(30),
+            () => worker.Output);
+        await delivery.EnqueueAsync(job);
+        await WaitUntilAsync(
+            async () => (await redis.StreamInfoAsync(stream)).Length == 0 && (await redis.StreamPendingAsync(stream, JobDelivery.Group)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(30),
+            () => worker.Output);
+
+        var dead = await redis.StreamRangeAsync(stream + ":dead");
+        var entry = Assert.Single(dead);
+        Assert.Equal(id.ToString("N"), (string?)entry["job"]);
+        Assert.Equal(JobStatus.DeadLettered, (await store.FindAsync(job, default))!.Status);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> diagnostics)
