@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using App.Application.Identity;
+using App.Infrastructure.Identity;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Tokens;
 
 namespace App.Api.Hosting;
@@ -12,7 +14,12 @@ namespace App.Api.Hosting;
 /// One JwtBearer scheme per configured external OIDC issuer (<c>Auth:ExternalIssuers</c>), held to the same rules as
 /// our own tokens, with the issuer's tenant and scope claims mapped onto ours.
 /// </summary>
-internal sealed class ExternalIssuerSchemes(IOptions<AuthOptions> auth, IHostEnvironment environment) : IConfigureOptions<AuthenticationOptions>, IConfigureNamedOptions<JwtBearerOptions>
+internal sealed class ExternalIssuerSchemes(
+    IOptions<AuthOptions> auth,
+    IHostEnvironment environment,
+    IHttpClientFactory http,
+    TimeProvider time,
+    ILoggerFactory loggerFactory) : IConfigureOptions<AuthenticationOptions>, IConfigureNamedOptions<JwtBearerOptions>
 {
     /// <summary>What an external issuer's scheme name starts with; the rest is the issuer's configured name.</summary>
     public const string Prefix = "ext:";
@@ -24,9 +31,15 @@ internal sealed class ExternalIssuerSchemes(IOptions<AuthOptions> auth, IHostEnv
     {
         services.AddSingleton<IConfigureOptions<AuthenticationOptions>, ExternalIssuerSchemes>();
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ExternalIssuerSchemes>();
-        // Runs after JwtBearer's own post-configuration has created the metadata manager.
+        // Runs after JwtBearer's own post-configuration, which would create IdentityModel's manager for a scheme without one.
         services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, NoLastKnownGoodKeys>();
         services.AddSingleton<IValidateOptions<AuthOptions>, HttpsAuthorities>();
+        services.AddHttpClient(IssuerMetadataManager.HttpClientName, c =>
+        {
+            c.Timeout = IssuerMetadataManager.FetchTimeout;
+            // Metadata documents are small: a huge answer is refused rather than buffered.
+            c.MaxResponseContentBufferSize = 1024 * 1024;
+        }).RemoveAllLoggers(); // the manager reports failed fetches itself, aggregated, rather than lines per request
     }
 
     public void Configure(AuthenticationOptions options)
@@ -60,10 +73,20 @@ internal sealed class ExternalIssuerSchemes(IOptions<AuthOptions> auth, IHostEnv
 
         Authentication.Harden(o, new JsonWebTokenHandler(), a.MaxTokenBytes);
         o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
+        o.MetadataAddress = o.Authority + "/.well-known/openid-configuration";
         o.Audience = issuer.Audience;
         // Metadata over plain HTTP only for local development and tests.
-        o.RequireHttpsMetadata = !AllowsHttpMetadata(environment);
-        o.RefreshInterval = a.MetadataRefreshInterval;
+        var requireHttps = !AllowsHttpMetadata(environment);
+        o.RequireHttpsMetadata = requireHttps;
+        // Ours rather than IdentityModel's, which would follow the issuer's key rotation only within minutes or hours.
+        o.ConfigurationManager = new IssuerMetadataManager(
+            issuer.Name,
+            o.MetadataAddress,
+            () => new HttpDocumentRetriever(http.CreateClient(IssuerMetadataManager.HttpClientName)) { RequireHttps = requireHttps },
+            a.MetadataRefreshInterval,
+            a.UnknownKeyRefreshInterval,
+            time,
+            loggerFactory.CreateLogger<IssuerMetadataManager>());
         o.TokenValidationParameters = new TokenValidationParameters
         {
             ValidIssuer = issuer.Authority.AbsoluteUri.TrimEnd('/'),
