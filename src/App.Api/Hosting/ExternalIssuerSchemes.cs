@@ -110,17 +110,19 @@ internal sealed class ExternalIssuerSchemes(
         o.Events = events;
     }
 
-    /// <summary>Maps an external issuer's tenant and scope claims onto ours.</summary>
+    /// <summary>Maps an external issuer's tenant and scope claims onto ours, refusing a tenant or subject we could not store.</summary>
     private static void Normalize(TokenValidatedContext context, ExternalIssuerOptions issuer)
     {
         var principal = context.Principal!;
         var identity = (ClaimsIdentity)principal.Identity!;
-        var tenant = principal.FindFirstValue(issuer.TenantClaim);
-        if (string.IsNullOrWhiteSpace(tenant))
+        if (Refusal(principal, issuer) is { } reason)
         {
-            context.Fail($"The token has no '{issuer.TenantClaim}' claim naming the tenant.");
+            context.Fail($"The token's {reason}.");
+            Authentication.LogFailure(context.HttpContext, context.Scheme.Name, reason);
             return;
         }
+
+        var tenant = principal.FindFirstValue(issuer.TenantClaim)!;
 
         if (issuer.TenantClaim != TokenClaims.Tenant)
         {
@@ -144,6 +146,31 @@ internal sealed class ExternalIssuerSchemes(
                 identity.AddClaim(new Claim(TokenClaims.Scope, c.Value));
             }
         }
+    }
+
+    /// <summary>Why the token's tenant or subject cannot be taken, or null if they can; never quotes a value, since it is logged.</summary>
+    private static string? Refusal(ClaimsPrincipal principal, ExternalIssuerOptions issuer)
+    {
+        var tenants = principal.FindAll(issuer.TenantClaim).ToList();
+        if (tenants.Count != 1)
+        {
+            return $"tenant claim '{issuer.TenantClaim}' {(tenants.Count == 0 ? "is missing" : "appears more than once")}";
+        }
+
+        if (ExternalClaims.TenantProblem(tenants[0].Value) is { } tenantProblem)
+        {
+            return $"tenant claim '{issuer.TenantClaim}' {tenantProblem}";
+        }
+
+        var subjects = principal.FindAll(TokenClaims.Subject).ToList();
+        if (subjects.Count > 1)
+        {
+            return "subject claim 'sub' appears more than once";
+        }
+
+        return subjects.Count == 1 && ExternalClaims.SubjectProblem(subjects[0].Value) is { } subjectProblem
+            ? $"subject claim 'sub' {subjectProblem}"
+            : null;
     }
 
     /// <summary>Whether metadata and keys may be fetched over plain HTTP: local development and tests only.</summary>
