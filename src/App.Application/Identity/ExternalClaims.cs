@@ -4,9 +4,10 @@ using System.Text;
 namespace App.Application.Identity;
 
 /// <summary>
-/// What an external issuer's tenant and subject may hold. Both reach PostgreSQL columns (<c>varchar(64)</c> for a
-/// tenant, <c>varchar(128)</c> for a subject) where an over-long value or a NUL makes the write fail, and logs, where
-/// a control character could forge a line; a token carrying such a value is refused rather than half-served.
+/// What an external issuer's tenant and subject may hold. Both reach PostgreSQL columns of bounded length
+/// (<see cref="TenantMaxLength"/>, <see cref="SubjectMaxLength"/>) where an over-long value or a NUL makes the write
+/// fail, and logs, where a control character could forge a line; a token carrying such a value is refused rather
+/// than half-served.
 /// </summary>
 public static class ExternalClaims
 {

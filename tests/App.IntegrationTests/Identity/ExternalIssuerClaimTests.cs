@@ -9,9 +9,9 @@ using Serilog.Events;
 namespace App.IntegrationTests.Identity;
 
 /// <summary>
-/// An external issuer's tenant and subject reach PostgreSQL columns (<c>varchar(64)</c>, <c>varchar(128)</c>): a
-/// token whose values those columns cannot hold, or that carry control characters, is refused before anything is
-/// written, and the refusal is logged with its reason but without the token or the value.
+/// An external issuer's tenant and subject reach PostgreSQL columns of bounded length: a token whose values those
+/// columns cannot hold, or that carry control characters, is refused before anything is written, and the refusal is
+/// logged with its reason but without the token or the value.
 /// </summary>
 public sealed class ExternalIssuerClaimTests : GatewayTest
 {

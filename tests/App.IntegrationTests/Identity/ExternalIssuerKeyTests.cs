@@ -94,7 +94,7 @@ public sealed class ExternalIssuerKeyTests(ITestOutputHelper output) : GatewayTe
         var fetchesBefore = _issuer.JwksFetches;
         var clock = Stopwatch.StartNew();
 
-        // Fifty tokens under kids the issuer never published, in waves of ten at once, spread over more than one gap.
+        // Tokens under kids the issuer never published, in concurrent waves spread over more than one gap.
         var refused = 0;
         for (var wave = 0; wave < 5; wave++)
         {
