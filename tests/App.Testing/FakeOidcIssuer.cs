@@ -28,6 +28,23 @@ public sealed class FakeOidcIssuer : IAsyncDisposable
 
     public int JwksFetches => Volatile.Read(ref _jwksFetches);
 
+    /// <summary>
+    /// The gateway's settings to accept this issuer's tokens as <c>corp</c>: audience <c>gateway</c>, the tenant in
+    /// <c>org</c>, scopes in <c>scp</c>, <c>typ</c> either <c>JWT</c> or <c>at+jwt</c>.
+    /// </summary>
+    public Settings Configure(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings
+            .With("Auth:ExternalIssuers:0:Name", "corp")
+            .With("Auth:ExternalIssuers:0:Authority", Authority.ToString())
+            .With("Auth:ExternalIssuers:0:Audience", "gateway")
+            .With("Auth:ExternalIssuers:0:TenantClaim", "org")
+            .With("Auth:ExternalIssuers:0:ScopeClaim", "scp")
+            .With("Auth:ExternalIssuers:0:TokenTypes:0", "JWT")
+            .With("Auth:ExternalIssuers:0:TokenTypes:1", "at+jwt");
+    }
+
     public static async Task<FakeOidcIssuer> StartAsync()
     {
         var app = LoopbackApp.Create();

@@ -16,6 +16,34 @@ public class AuthOptionsValidatorTests
         Assert.Contains("Auth:ClockSkew must be between 0 and 00:00:30.", Errors(new AuthOptions { ClockSkew = TimeSpan.FromMinutes(1) }));
     }
 
+    [Theory]
+    [InlineData("00:00:00.500")]
+    [InlineData("01:00:01")]
+    public void TheMetadataRefreshIntervalIsBetweenOneSecondAndOneHour(string interval) =>
+        Assert.Contains("Auth:MetadataRefreshInterval must be between 00:00:01 and 01:00:00.", Errors(new AuthOptions
+        {
+            MetadataRefreshInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture),
+            UnknownKeyRefreshInterval = TimeSpan.FromSeconds(1),
+        }));
+
+    [Theory]
+    [InlineData("00:00:00.500", "00:01:00")]
+    [InlineData("00:00:03", "00:00:02")]
+    public void TheLeastGapOnAnUnknownKidIsAtLeastOneSecondAndAtMostTheMetadataRefreshInterval(string gap, string interval) =>
+        Assert.Contains("Auth:UnknownKeyRefreshInterval must be at least 00:00:01 and at most Auth:MetadataRefreshInterval.", Errors(new AuthOptions
+        {
+            UnknownKeyRefreshInterval = TimeSpan.Parse(gap, System.Globalization.CultureInfo.InvariantCulture),
+            MetadataRefreshInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture),
+        }));
+
+    [Fact]
+    public void AWithdrawnKeyIsTrustedAtMostAMinuteAndAnUnknownKidWaitsAtMostSecondsByDefault()
+    {
+        var defaults = new AuthOptions();
+        Assert.True(defaults.MetadataRefreshInterval <= TimeSpan.FromMinutes(1));
+        Assert.True(defaults.UnknownKeyRefreshInterval <= TimeSpan.FromSeconds(10));
+    }
+
     [Fact]
     public void UnknownDefaultScopesAndIncompleteIssuersAreRefused()
     {

@@ -21,10 +21,6 @@ internal static partial class Authentication
 {
     public const string PolicyScheme = "Bearer";
     public const string FirstPartyScheme = "app";
-    private const string ExternalPrefix = "ext:";
-
-    /// <summary>Asymmetric only: never <c>none</c>, never an HMAC that a public key could be abused as.</summary>
-    private static readonly string[] AllowedAlgorithms = [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.EcdsaSha256];
 
     public static WebApplicationBuilder AddAppAuthentication(this WebApplicationBuilder builder)
     {
@@ -62,11 +58,7 @@ internal static partial class Authentication
         });
 
         // One JwtBearer scheme per configured external issuer, added when the options are first read.
-        builder.Services.AddSingleton<IConfigureOptions<AuthenticationOptions>, ExternalSchemes>();
-        builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ExternalSchemes>();
-        // Runs after JwtBearer's own post-configuration has created the metadata manager.
-        builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, NoLastKnownGoodKeys>();
-        builder.Services.AddSingleton<IValidateOptions<AuthOptions>, HttpsAuthorities>();
+        ExternalIssuerSchemes.AddTo(builder.Services);
 
         // Per client address: slows guessing of refresh tokens and ceremony abuse.
         builder.Services.AddRateLimiter(_ => { });
@@ -98,111 +90,7 @@ internal static partial class Authentication
         return builder;
     }
 
-    /// <summary>
-    /// IdentityModel retries a failed validation with the "last known good" metadata for up to an hour, so a key
-    /// the issuer has withdrawn (rotated out after a compromise, say) would keep working. We trust what the issuer
-    /// publishes now: a withdrawn kid fails once the metadata has been re-read.
-    /// </summary>
-    private sealed class NoLastKnownGoodKeys : IPostConfigureOptions<JwtBearerOptions>
-    {
-        public void PostConfigure(string? name, JwtBearerOptions options)
-        {
-            if (options.ConfigurationManager is BaseConfigurationManager manager)
-            {
-                manager.UseLastKnownGoodConfiguration = false;
-            }
-        }
-    }
-
-    /// <summary>Whether metadata and keys may be fetched over plain HTTP: local development and tests only.</summary>
-    private static bool AllowsHttpMetadata(IHostEnvironment environment) => environment.IsDevelopment() || environment.IsEnvironment("Testing");
-
-    /// <summary>
-    /// Outside Development an external issuer's authority must be HTTPS: its metadata and signing keys are fetched
-    /// from it, and over HTTP anyone on the path could hand us keys of their own. Refused at start-up, naming the key,
-    /// rather than at the first request.
-    /// </summary>
-    internal sealed class HttpsAuthorities(IHostEnvironment environment) : IValidateOptions<AuthOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, AuthOptions options)
-        {
-            ArgumentNullException.ThrowIfNull(options);
-            if (AllowsHttpMetadata(environment))
-            {
-                return ValidateOptionsResult.Success;
-            }
-
-            var errors = options.ExternalIssuers
-                .Select((issuer, i) => (issuer, i))
-                .Where(x => x.issuer.Authority is { IsAbsoluteUri: true } a && a.Scheme != Uri.UriSchemeHttps)
-                .Select(x => $"Auth:ExternalIssuers:{x.i}:Authority must use https outside Development (its metadata and signing keys are fetched from it).")
-                .ToList();
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-        }
-    }
-
-    private sealed class ExternalSchemes(IOptions<AuthOptions> auth, IHostEnvironment environment) : IConfigureOptions<AuthenticationOptions>, IConfigureNamedOptions<JwtBearerOptions>
-    {
-        public void Configure(AuthenticationOptions options)
-        {
-            foreach (var issuer in auth.Value.ExternalIssuers)
-            {
-                options.AddScheme<JwtBearerHandler>(ExternalPrefix + issuer.Name, issuer.Name);
-            }
-
-            // With no external issuer every bearer token is ours: the policy scheme would only forward each request
-            // to the first-party scheme (one more handler and one more authentication per request), so that is the
-            // default instead.
-            if (auth.Value.ExternalIssuers.Count == 0)
-            {
-                options.DefaultScheme = FirstPartyScheme;
-            }
-        }
-
-        public void Configure(JwtBearerOptions options)
-        {
-        }
-
-        public void Configure(string? name, JwtBearerOptions o)
-        {
-            var a = auth.Value;
-            var issuer = a.ExternalIssuers.FirstOrDefault(e => ExternalPrefix + e.Name == name);
-            if (issuer is null)
-            {
-                return;
-            }
-
-            Harden(o, new JsonWebTokenHandler(), a.MaxTokenBytes);
-            o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
-            o.Audience = issuer.Audience;
-            // Metadata over plain HTTP only for local development and tests.
-            o.RequireHttpsMetadata = !AllowsHttpMetadata(environment);
-            o.RefreshInterval = a.MetadataRefreshInterval;
-            o.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidIssuer = issuer.Authority.AbsoluteUri.TrimEnd('/'),
-                ValidAudience = issuer.Audience,
-                ValidAlgorithms = AllowedAlgorithms,
-                ValidTypes = issuer.TokenTypes,
-                ValidateIssuerSigningKey = true,
-                RequireExpirationTime = true,
-                RequireSignedTokens = true,
-                ClockSkew = a.ClockSkew,
-                NameClaimType = TokenClaims.Subject,
-                RoleClaimType = "role",
-            };
-            var events = Events(checkRevocation: false);
-            var validated = events.OnTokenValidated;
-            events.OnTokenValidated = async context =>
-            {
-                Normalize(context, issuer);
-                await validated(context);
-            };
-            o.Events = events;
-        }
-    }
-
-    private static void Harden(JwtBearerOptions o, JsonWebTokenHandler handler, int maxTokenBytes)
+    internal static void Harden(JwtBearerOptions o, JsonWebTokenHandler handler, int maxTokenBytes)
     {
         // Claims keep their JWT names (sub, scope...) instead of being remapped to long URIs.
         o.MapInboundClaims = false;
@@ -215,7 +103,7 @@ internal static partial class Authentication
         o.TokenHandlers.Add(handler);
     }
 
-    private static JwtBearerEvents Events(bool checkRevocation) => new()
+    internal static JwtBearerEvents Events(bool checkRevocation) => new()
     {
         OnMessageReceived = context =>
         {
@@ -250,47 +138,11 @@ internal static partial class Authentication
         },
     };
 
-    private static void LogFailure(HttpContext context, string scheme, string reason)
+    internal static void LogFailure(HttpContext context, string scheme, string reason)
     {
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("App.Api.Authentication");
         var path = context.Request.Path.Value ?? string.Empty;
         LogAuthenticationFailed(logger, scheme, reason, path);
-    }
-
-    /// <summary>Maps an external issuer's tenant and scope claims onto ours.</summary>
-    private static void Normalize(TokenValidatedContext context, ExternalIssuerOptions issuer)
-    {
-        var principal = context.Principal!;
-        var identity = (ClaimsIdentity)principal.Identity!;
-        var tenant = principal.FindFirstValue(issuer.TenantClaim);
-        if (string.IsNullOrWhiteSpace(tenant))
-        {
-            context.Fail($"The token has no '{issuer.TenantClaim}' claim naming the tenant.");
-            return;
-        }
-
-        if (issuer.TenantClaim != TokenClaims.Tenant)
-        {
-            foreach (var c in identity.FindAll(TokenClaims.Tenant).ToList())
-            {
-                identity.RemoveClaim(c);
-            }
-
-            identity.AddClaim(new Claim(TokenClaims.Tenant, tenant));
-        }
-
-        if (issuer.ScopeClaim != TokenClaims.Scope)
-        {
-            foreach (var c in identity.FindAll(TokenClaims.Scope).ToList())
-            {
-                identity.RemoveClaim(c);
-            }
-
-            foreach (var c in principal.FindAll(issuer.ScopeClaim).ToList())
-            {
-                identity.AddClaim(new Claim(TokenClaims.Scope, c.Value));
-            }
-        }
     }
 
     /// <summary>Routes a token to the scheme of the issuer it claims; validation then checks that claim.</summary>
@@ -312,7 +164,7 @@ internal static partial class Authentication
         {
             var iss = new JsonWebToken(header[7..].Trim()).Issuer?.TrimEnd('/');
             var external = auth.ExternalIssuers.FirstOrDefault(e => string.Equals(e.Authority?.AbsoluteUri.TrimEnd('/'), iss, StringComparison.Ordinal));
-            return external is null ? FirstPartyScheme : ExternalPrefix + external.Name;
+            return external is null ? FirstPartyScheme : ExternalIssuerSchemes.Prefix + external.Name;
         }
         catch (ArgumentException)
         {

@@ -100,8 +100,17 @@ public sealed class AuthOptions
     /// <summary>Requests per minute and client address on the session endpoints (<c>/auth/*</c>).</summary>
     public int RateLimitPerMinute { get; init; } = 30;
 
-    /// <summary>Least time between two fetches of an external issuer's metadata (on an unknown <c>kid</c>).</summary>
-    public TimeSpan MetadataRefreshInterval { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Oldest an external issuer's metadata and keys may be when a token is validated with them: a key the issuer
+    /// withdrew stops working within this time.
+    /// </summary>
+    public TimeSpan MetadataRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Least time between two fetches of one external issuer's metadata: a token under an unknown <c>kid</c> fetches at
+    /// once unless the last fetch ended less than this ago, so forged kids cannot make us hammer the issuer.
+    /// </summary>
+    public TimeSpan UnknownKeyRefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public List<ExternalIssuerOptions> ExternalIssuers { get; init; } = [];
 }
@@ -177,9 +186,14 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             errors.Add("Auth:RateLimitPerMinute must be at least 1.");
         }
 
-        if (options.MetadataRefreshInterval < TimeSpan.FromSeconds(1))
+        if (options.MetadataRefreshInterval < TimeSpan.FromSeconds(1) || options.MetadataRefreshInterval > TimeSpan.FromHours(1))
         {
-            errors.Add("Auth:MetadataRefreshInterval must be at least 00:00:01.");
+            errors.Add("Auth:MetadataRefreshInterval must be between 00:00:01 and 01:00:00.");
+        }
+
+        if (options.UnknownKeyRefreshInterval < TimeSpan.FromSeconds(1) || options.UnknownKeyRefreshInterval > options.MetadataRefreshInterval)
+        {
+            errors.Add("Auth:UnknownKeyRefreshInterval must be at least 00:00:01 and at most Auth:MetadataRefreshInterval.");
         }
 
         foreach (var scope in Scopes.Unknown(Scopes.Parse(options.DefaultScopes)))

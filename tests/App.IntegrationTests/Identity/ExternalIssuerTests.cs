@@ -18,15 +18,7 @@ public class ExternalIssuerTests : GatewayTest
 
     protected override async Task StartMoreServersAsync() => _issuer = await FakeOidcIssuer.StartAsync();
 
-    protected override Settings Configure(Settings settings) => base.Configure(settings)
-        .With("Auth:ExternalIssuers:0:Name", "corp")
-        .With("Auth:ExternalIssuers:0:Authority", _issuer.Authority.ToString())
-        .With("Auth:ExternalIssuers:0:Audience", "gateway")
-        .With("Auth:ExternalIssuers:0:TenantClaim", "org")
-        .With("Auth:ExternalIssuers:0:ScopeClaim", "scp")
-        .With("Auth:ExternalIssuers:0:TokenTypes:0", "JWT")
-        .With("Auth:ExternalIssuers:0:TokenTypes:1", "at+jwt")
-        .With("Auth:MetadataRefreshInterval", "00:00:01");
+    protected override Settings Configure(Settings settings) => _issuer.Configure(base.Configure(settings));
 
     public override async Task DisposeAsync()
     {
@@ -93,14 +85,15 @@ public class ExternalIssuerTests : GatewayTest
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
-        // A new key is published and the old one withdrawn. A token with the unknown kid makes the handler
-        // re-read the metadata (at most once per refresh interval); from then on the new key is trusted.
+        // A new key is published and the old one withdrawn. A token with the unknown kid makes the gateway re-read
+        // the metadata (at most once per least gap, Auth:UnknownKeyRefreshInterval); from then on the new key is
+        // trusted. ExternalIssuerKeyTests measures how soon.
         var fetchesBefore = _issuer.JwksFetches;
         _issuer.Rotate(keepPrevious: false);
         var accepted = false;
         for (var attempt = 0; attempt < 10 && !accepted; attempt++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1.1)); // the refresh interval in this test is 1 s
+            await Task.Delay(TimeSpan.FromSeconds(1.1));
             using var rotated = await CallAsync(_issuer.Token("gateway", Claims()));
             accepted = rotated.StatusCode == HttpStatusCode.OK;
         }
