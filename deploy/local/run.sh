@@ -25,6 +25,8 @@ fi
 dotnet build src/App.Api -c Debug --nologo -v quiet
 
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+# After a crash the next start says how many traces it lost (docs/operations.md).
+export Traces__LedgerPath="${Traces__LedgerPath:-$ROOT/.local/traces.ledger}"
 # The app runs as a child we signal ourselves, so that a stop always reaches it, terminal or not.
 dotnet src/App.Api/bin/Debug/net10.0/App.Api.dll --urls "${APP_URLS:-http://127.0.0.1:5080}" --contentRoot "$ROOT/src/App.Api" &
 app=$!

@@ -58,7 +58,8 @@ start_redis() {
   fi
   require_free "$REDIS_PORT" APP_REDIS_PORT
   mkdir -p "$REDIS_DIR"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save "" --appendonly no \
+  # An append-only file, written every second: queued job messages survive a restart of Redis (docs/operations.md).
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save "" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
   for _ in $(seq 1 50); do
     redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break

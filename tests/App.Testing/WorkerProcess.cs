@@ -45,6 +45,18 @@ public sealed class WorkerProcess : IAsyncDisposable
         return worker;
     }
 
+    /// <summary>The service binary serving the API on <paramref name="url"/>, as a deployment runs it.</summary>
+    public static WorkerProcess StartService(IReadOnlyDictionary<string, string?> settings, string url)
+    {
+        var process = Process.Start(StartInfo(settings, "--urls", url)) ?? throw new InvalidOperationException("dotnet did not start.");
+        var service = new WorkerProcess(process);
+        process.OutputDataReceived += (_, e) => service.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => service.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return service;
+    }
+
     /// <summary>
     /// Runs one of the binary's commands (<c>App.Api invite ...</c>, say) to its end, configured like a worker:
     /// its exit code, its stdout (the result) and its stderr (its logs).
@@ -105,6 +117,18 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         _process.Kill();
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, as an orchestrator stops a process: a graceful stop, waited for.</summary>
+    public async Task StopAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _process.WaitForExitAsync(timeout.Token);
     }
 
     public async ValueTask DisposeAsync()

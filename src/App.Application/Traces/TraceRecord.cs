@@ -119,6 +119,12 @@ public sealed class TraceOptions
 
     /// <summary>Content longer than this (characters) is cut before redaction and encryption.</summary>
     public int MaxContentChars { get; init; } = 32_768;
+
+    /// <summary>
+    /// A file of this instance's own where the writer notes how many accepted traces are not stored yet, so that the
+    /// next start counts what a crash lost (<c>app.traces.lost_at_crash</c>). Empty: not kept.
+    /// </summary>
+    public string? LedgerPath { get; init; }
 }
 
 public enum ContentCapture

@@ -19,6 +19,7 @@ internal sealed partial class TraceLosses
 
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _lostAtCrash;
     private readonly ILogger _logger;
     private readonly Throttle _report;
     private readonly Throttle _waiting;
@@ -33,6 +34,7 @@ internal sealed partial class TraceLosses
         ArgumentNullException.ThrowIfNull(meter);
         _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost, by app.traces.reason: queue full, writer stopped, or storage failing past retries.");
         _rejected = meter.CreateCounter<long>("app.traces.rejected", "{trace}", "Traces PostgreSQL refused for what they hold, set aside so that the rest of their batch is stored.");
+        _lostAtCrash = meter.CreateCounter<long>("app.traces.lost_at_crash", "{trace}", "Traces the previous run accepted and never stored because it ended without a graceful stop (those waiting in its queue, as noted up to 50 ms before; counted at start from Traces:LedgerPath).");
         _logger = logger;
         _report = new Throttle(ReportInterval, time);
         _waiting = new Throttle(ReportInterval, time);
@@ -73,6 +75,18 @@ internal sealed partial class TraceLosses
         {
             _rejectedIds.Enqueue(row.TraceId ?? row.Id.ToString("N"));
         }
+    }
+
+    /// <summary>What the previous run lost when it ended without a graceful stop, as its ledger says.</summary>
+    public void LostAtCrash(long waiting, long writing)
+    {
+        if (waiting + writing == 0)
+        {
+            return;
+        }
+
+        _lostAtCrash.Add(waiting);
+        LogLostAtCrash(waiting, writing);
     }
 
     /// <summary>The database did not answer and the writer waits for it, holding what it has.</summary>
@@ -130,6 +144,9 @@ internal sealed partial class TraceLosses
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Set aside {Count} trace(s) that PostgreSQL refused for what they hold ({Reasons}); the rest of their batches were stored. Trace ids: {TraceIds}")]
     private partial void LogSetAside(long count, string reasons, string traceIds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The previous run ended without a graceful stop: {Waiting} accepted trace(s) were waiting to be written and are lost; {Writing} were being written and are lost unless PostgreSQL committed them")]
+    private partial void LogLostAtCrash(long waiting, long writing);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL does not answer ({ErrorType}: {Error}); traces wait in the queue and are written when it does")]
     private partial void LogWaiting(string errorType, string error);

@@ -55,6 +55,10 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     // to a full batch wakes the writer; otherwise it sleeps until the flush interval ends.
     private int _queued;
     private int _closing;
+    // Traces taken from the queue and not yet stored: with the queue, what a crash now would lose.
+    private int _inFlight;
+    private TraceLedger? _ledger;
+    private Timer? _ledgerTimer;
     private Thread? _thread;
 
     /// <param name="data">Where traces are stored.</param>
@@ -145,6 +149,17 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_options.LedgerPath is { Length: > 0 } path)
+        {
+            _ledger = TraceLedger.Open(path);
+            if (_ledger.LostBefore is { } lost)
+            {
+                _losses.LostAtCrash(lost.Waiting, lost.Writing);
+            }
+
+            _ledgerTimer = new Timer(_ => _ledger.Note(Queued, Volatile.Read(ref _inFlight), stopped: false), null, TraceLedger.Interval, TraceLedger.Interval);
+        }
+
         // Not the stopping token: a stop closes the queue, and the thread writes what is in it before ending.
         _thread = new Thread(Run) { IsBackground = true, Name = "Trace writer" };
         _thread.Start();
@@ -193,6 +208,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 }
 
                 batch.Clear();
+                Volatile.Write(ref _inFlight, 0);
                 if (Environment.TickCount64 - trimmed >= 1000)
                 {
                     // This thread's C heap arena (and the others) keeps the pages of what was freed in it: 10-12 MB
@@ -204,6 +220,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             }
 
             _losses.Report(now: true);
+            CloseLedger();
             _finished.SetResult();
         }
         catch (Exception ex)
@@ -220,7 +237,16 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             batch.Add(draft);
         }
 
+        Volatile.Write(ref _inFlight, batch.Count);
         Interlocked.Add(ref _queued, -batch.Count);
+    }
+
+    /// <summary>Notes in the ledger that this run stopped with nothing left to store.</summary>
+    private void CloseLedger()
+    {
+        _ledgerTimer?.Dispose();
+        _ledger?.Note(Queued, 0, stopped: true);
+        _ledger?.Dispose();
     }
 
     /// <summary>
