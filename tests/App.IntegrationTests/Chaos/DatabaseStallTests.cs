@@ -15,8 +15,9 @@ namespace App.IntegrationTests.Chaos;
 
 /// <summary>
 /// PostgreSQL frozen (every process stopped, connections left open) for longer than the job visibility timeout, under
-/// chat, job and trace traffic: what needs the database answers 503 with Retry-After within seconds, never a 500 and
-/// never a hang; chat goes on; no model call is made twice, no accepted job and no answered call's trace is lost.
+/// chat, job and trace traffic, with job workers in the test host and in a worker process beside it: what needs the
+/// database answers 503 with Retry-After within seconds, never a 500 and never a hang; chat goes on; no model call is
+/// made twice, no accepted job and no answered call's trace is lost.
 /// </summary>
 public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
 {
@@ -60,6 +61,18 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
         using var chat = Factory.CreateClientFor(Tenant, "chatter");
         using var jobs = Factory.CreateClientFor(Tenant, "submitter", Scopes.JobsWrite, Scopes.TracesRead);
         using var stop = new CancellationTokenSource();
+
+        // A second process of workers: a job its workers wait on must not be taken over by the other's, nor the reverse.
+        var workerSettings = Factory.Configuration();
+        workerSettings["Serilog:MinimumLevel:Default"] = "Information";
+        await using var workers = WorkerProcess.Start(workerSettings);
+        var started = DateTime.UtcNow;
+        while (!workers.Output.Contains("Job worker", StringComparison.Ordinal) && DateTime.UtcNow - started < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(workers.Output.Contains("Job worker", StringComparison.Ordinal), "the worker process did not start:\n" + workers.Output);
 
         async Task TimedAsync(string what, Func<Task<HttpResponseMessage>> send)
         {
