@@ -53,8 +53,9 @@ public abstract class GatewayTest : IAsyncLifetime
         Redis = OwnRedis ? _ownRedis = await TestServers.StartRedisAsync() : await SharedServers.RedisAsync();
         Upstream = await FakeUpstreamServer.StartAsync();
         await StartMoreServersAsync();
-        // A key prefix per test keeps tests that share one Redis from hitting each other's entries.
-        var settings = Configure(new Settings().With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:"));
+        // A key prefix and a job stream per test keep tests that share one Redis from hitting each other's entries, and
+        // from running each other's jobs against their own upstreams.
+        var settings = Configure(new Settings().With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:").With("Jobs:StreamKey", $"test:{Guid.NewGuid():N}:jobs"));
         Factory = new GatewayFactory(Redis.ConnectionString, await DatabaseAsync(), settings) { ExtraServices = ConfigureServices };
         Client = Factory.CreateClientFor(Tenant);
     }

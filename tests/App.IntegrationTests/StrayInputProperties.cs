@@ -43,9 +43,12 @@ public sealed class StrayInputProperties : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // A database and a stream of its own: the jobs accepted here never run, and in a shared database other tests'
+        // workers would sweep them up as stale and run them against their own upstreams.
         var redis = await SharedServers.RedisAsync();
-        _factory = new GatewayFactory(redis.ConnectionString, await Databases.SharedAsync(), new Settings()
+        _factory = new GatewayFactory(redis.ConnectionString, await Databases.OwnAsync(nameof(StrayInputProperties)), new Settings()
             .With("Cache:KeyPrefix", $"test:{Guid.NewGuid():N}:")
+            .With("Jobs:StreamKey", $"test:{Guid.NewGuid():N}:jobs")
             .With("Traces:FlushInterval", "00:00:00.300")
             .With("Jobs:RunWorkers", "false")
             .Route("gpt", Deployment.Offline("offline")));
