@@ -167,9 +167,11 @@ public sealed record KeySnapshot(SigningCredentials Signing, IReadOnlyList<Secur
 /// <summary>Loads the ring before the server accepts requests, then keeps it current.</summary>
 internal sealed partial class SigningKeyMaintenance(SigningKeyRing ring, ILogger<SigningKeyMaintenance> logger) : BackgroundService
 {
+    private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(60);
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await ring.ReloadAsync(cancellationToken).ConfigureAwait(false);
+        await DatabaseOutage.WhileStartingAsync(ring.ReloadAsync, StartPatience, logger, cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -41,6 +41,29 @@ public sealed partial class DatabaseOutage
         return false;
     }
 
+    /// <summary>
+    /// Runs start-up work that needs the database, trying again for up to <paramref name="patience"/> while it does not
+    /// answer: an instance that starts while the database is slow waits for it instead of failing to start.
+    /// </summary>
+    public static async Task WhileStartingAsync(Func<CancellationToken, Task> work, TimeSpan patience, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var deadline = DateTime.UtcNow + patience;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await work(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (IsUnavailable(ex) && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                LogWaitingAtStart(logger, attempt, ex.GetType().Name);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(500 * attempt, 5000)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     public void Record(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -52,6 +75,9 @@ public sealed partial class DatabaseOutage
             LogUnavailable(count, exception.GetType().Name, exception.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL did not answer in time while starting (attempt {Attempt}, {ErrorType}); trying again")]
+    private static partial void LogWaitingAtStart(ILogger logger, int attempt, string errorType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL did not answer in time: {Count} request(s) answered 503 since the last report (last: {ErrorType}: {Error})")]
     private partial void LogUnavailable(long count, string errorType, string error);

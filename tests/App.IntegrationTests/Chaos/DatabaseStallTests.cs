@@ -31,6 +31,9 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
     protected override Task<TestDatabase> DatabaseAsync() => Databases.OnAsync(_postgres);
 
     protected override Settings Configure(Settings settings) => base.Configure(settings)
+        // The production defaults, which the bound below is made of.
+        .With("Database:ConnectTimeout", "00:00:02")
+        .With("Database:CommandTimeout", "00:00:03")
         .With("Jobs:StreamKey", $"stall:{Guid.NewGuid():N}:jobs")
         .With("Jobs:PollInterval", "00:00:00.020")
         .With("Jobs:IdlePollInterval", "00:00:00.200")
