@@ -142,6 +142,10 @@ public sealed class IssuerMetadataManagerTests
         Assert.Contains(_logger.Lines, l => l.Message.Contains("again after 13 failed attempts", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Time as the test moves it. Its timers never fire: a wait for a fetch in flight ends when the fetch does, not when
+    /// a loaded machine takes longer than the real-time wait (a timer of the system clock made a fetch look skipped).
+    /// </summary>
     private sealed class ManualClock : TimeProvider
     {
         private long _ticks;
@@ -151,6 +155,19 @@ public sealed class IssuerMetadataManagerTests
         public override long GetTimestamp() => Interlocked.Read(ref _ticks);
 
         public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Stopped();
+
+        private sealed class Stopped : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>A discovery document and a one-key JWKS, answered from memory; can fail or hold its answers.</summary>
