@@ -8,7 +8,6 @@ using App.Application.Prompts;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using App.Application.Traces;
-using App.Application.Traffic;
 using App.Infrastructure.Audit;
 using App.Infrastructure.Caching;
 using App.Infrastructure.Health;
@@ -75,12 +74,7 @@ public static class DependencyInjection
         services.AddHostedService<RoutesWarmup>();
         services.AddSingleton<RedisResponseCache>();
         services.AddSingleton<IResponseCache>(sp => ActivatorUtilities.CreateInstance<LocalFirstResponseCache>(sp, sp.GetRequiredService<RedisResponseCache>()));
-        services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>();
-        services.AddSingleton<RedisUsageLimiter>();
-        services.AddSingleton<IUsageLimiter>(sp => sp.GetRequiredService<RedisUsageLimiter>());
-        services.AddHostedService(sp => sp.GetRequiredService<RedisUsageLimiter>()); // gives its leases back on stop
-        services.AddSingleton<ITokenEstimator, CharacterTokenEstimator>();
+        services.AddTraffic();
         services.AddSingleton<ChatGateway>();
         services.AddSingleton<ChatCalls>();
         services.AddOptions<GuardOptions>().BindConfiguration(GuardOptions.Section).ValidateOnStart();
