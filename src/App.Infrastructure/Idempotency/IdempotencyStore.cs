@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using App.Application;
+using App.Infrastructure.Redis;
 using StackExchange.Redis;
 
 namespace App.Infrastructure.Idempotency;
@@ -35,33 +36,9 @@ public sealed record IdempotencyClaim(IdempotencyState State, StoredResponse? Re
 /// </summary>
 public sealed class IdempotencyStore(IConnectionMultiplexer redis)
 {
-    private const string ClaimScript = """
-        local v = redis.call('HMGET', KEYS[1], 'fp', 'state', 'status', 'ctype', 'location', 'body')
-        if not v[1] then
-          redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'state', 'pending')
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          return {'claimed'}
-        end
-        if v[1] ~= ARGV[1] then return {'mismatch'} end
-        if v[2] == 'pending' then return {'pending'} end
-        return {'done', v[3], v[4] or '', v[5] or '', v[6] or ''}
-        """;
-
-    private const string CompleteScript = """
-        if redis.call('HGET', KEYS[1], 'fp') ~= ARGV[1] then return 0 end
-        redis.call('HSET', KEYS[1], 'state', 'done', 'status', ARGV[2], 'ctype', ARGV[3], 'location', ARGV[4], 'body', ARGV[5])
-        redis.call('PEXPIRE', KEYS[1], ARGV[6])
-        return 1
-        """;
-
-    private const string ReleaseScript = """
-        if redis.call('HGET', KEYS[1], 'fp') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'pending' then
-          return redis.call('DEL', KEYS[1])
-        end
-        return 0
-        """;
-
-    private static readonly RedisScript Claim = new(ClaimScript), Complete = new(CompleteScript), Release = new(ReleaseScript);
+    private static readonly RedisScript Claim = RedisScript.Load("Idempotency/Claim.lua"),
+        Complete = RedisScript.Load("Idempotency/Complete.lua"),
+        Release = RedisScript.Load("Idempotency/Release.lua");
 
     /// <summary>What makes two requests the same: method, path and query, and the body as canonical JSON.</summary>
     public static byte[] Fingerprint(string method, string path, ReadOnlySpan<byte> body) =>

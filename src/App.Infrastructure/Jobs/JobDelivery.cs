@@ -1,5 +1,6 @@
 using System.Globalization;
 using App.Application.Jobs;
+using App.Infrastructure.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -30,54 +31,14 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
 {
     public const string Group = "workers";
 
-    private const string PumpScript = """
-        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
-        for _, member in ipairs(due) do
-          local tenant, job = string.match(member, '^(.*)|(%x+)$')
-          if tenant then
-            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'tenant', tenant, 'job', job)
-          end
-          redis.call('ZREM', KEYS[1], member)
-        end
-        return #due
-        """;
-
-    // Takes or renews a run's lease unless another worker holds it; with a message id, keeps that message too.
-    private const string LeaseScript = """
-        local holder = redis.call('GET', KEYS[1])
-        if holder and holder ~= ARGV[1] then return 0 end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        if ARGV[3] ~= '' then redis.call('XCLAIM', KEYS[2], ARGV[4], ARGV[1], 0, ARGV[3], 'JUSTID') end
-        return 1
-        """;
-
-    // Acknowledges a run's message and gives its lease back, in one step.
-    private const string FinishScript = """
-        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-        redis.call('XDEL', KEYS[1], ARGV[2])
-        if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-        return 1
-        """;
-
-    // The dead-letter feed entry goes with the message's acknowledgement, once per job (the marker): a worker that
-    // died between PostgreSQL's record and this step leaves the message pending, and whoever takes it over writes it.
-    private const string DeadLetterScript = """
-        if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then
-          redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'tenant', ARGV[5], 'job', ARGV[6], 'reason', ARGV[7])
-        end
-        if ARGV[2] ~= '' then
-          redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-          redis.call('XDEL', KEYS[1], ARGV[2])
-        end
-        if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-        return 1
-        """;
-
     private const int MaxStreamLength = 1_000_000;
 
     private static readonly TimeSpan DeadMarkerLifetime = TimeSpan.FromDays(7);
 
-    private static readonly RedisScript Pump = new(PumpScript), Lease = new(LeaseScript), Finish = new(FinishScript), DeadLetter = new(DeadLetterScript);
+    private static readonly RedisScript Pump = RedisScript.Load("Jobs/Pump.lua"),
+        Lease = RedisScript.Load("Jobs/Lease.lua"),
+        Finish = RedisScript.Load("Jobs/Finish.lua"),
+        DeadLetter = RedisScript.Load("Jobs/DeadLetter.lua");
 
     private string Stream => options.Value.StreamKey;
 

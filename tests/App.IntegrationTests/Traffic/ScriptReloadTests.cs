@@ -1,5 +1,5 @@
 using App.Application.Traffic;
-using App.Infrastructure;
+using App.Infrastructure.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
@@ -55,6 +55,29 @@ public class ScriptReloadTests : GatewayTest
         var error = await Assert.ThrowsAsync<RedisServerException>(() => script.EvaluateAsync(db, ["tries"], []));
         Assert.Contains("refused", error.Message, StringComparison.Ordinal);
         Assert.Equal(1, (long)await db.StringGetAsync("tries"));
+    }
+
+    [Fact]
+    public async Task EveryEmbeddedScriptCompiles()
+    {
+        const string Prefix = "App.Infrastructure.Redis.Scripts.";
+        var paths = typeof(RedisScript).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".lua", StringComparison.Ordinal))
+            .Select(n => n[Prefix.Length..^".lua".Length].Replace('.', '/') + ".lua")
+            .ToList();
+        Assert.Contains("Traffic/Admit.lua", paths);
+        Assert.Contains("Jobs/DeadLetter.lua", paths);
+        Assert.Contains("Idempotency/Claim.lua", paths);
+
+        await using var admin = await AdminAsync();
+        var db = admin.GetDatabase();
+        foreach (var path in paths)
+        {
+            // SCRIPT LOAD compiles a script without running it, so a syntax error fails here, naming the file.
+            var script = RedisScript.Load(path);
+            var error = await Record.ExceptionAsync(async () => Assert.Equal(script.Sha1, (string?)await db.ExecuteAsync("SCRIPT", "LOAD", script.Text)));
+            Assert.True(error is null, $"{path}: {error?.Message}");
+        }
     }
 
     [Fact]

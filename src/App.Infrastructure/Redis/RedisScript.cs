@@ -2,21 +2,23 @@ using System.Security.Cryptography;
 using System.Text;
 using StackExchange.Redis;
 
-namespace App.Infrastructure;
+namespace App.Infrastructure.Redis;
 
 /// <summary>
-/// A Lua script sent by its SHA1 (<c>EVALSHA</c>), loaded again whenever Redis answers that it does not know it.
+/// A Lua script sent by its SHA1 (<c>EVALSHA</c>). A Redis that lost its scripts (a restart, a failover to a replica
+/// that never ran them, <c>SCRIPT FLUSH</c>) answers <c>NOSCRIPT</c> without running anything, so the call is made
+/// again with <c>EVAL</c> and the full text, which also puts the script back in Redis's cache.
 /// </summary>
 /// <remarks>
-/// The client's <c>ScriptEvaluateAsync(string, ...)</c> finds the hash it sends by looking the script's text up in a
-/// table on every call, which hashes the whole text each time: on the request path, for the admission and the
-/// settlement scripts, that was ~3 % of the gateway's CPU on cache hits. Here the hash is computed once. A Redis
-/// that lost its scripts (a restart, a failover to a replica that never ran them, <c>SCRIPT FLUSH</c>) answers
-/// <c>NOSCRIPT</c> without running anything, so the call is simply made again with <c>EVAL</c> and the full text,
-/// which also puts the script back in Redis's cache for the calls after it.
+/// The hash is computed once because the client's own <c>ScriptEvaluateAsync(string, ...)</c> hashes the whole text
+/// on every call, a cost the request path's profile shows (docs/benchmarks-history.md, "Scripts sent by a hash
+/// computed once").
 /// </remarks>
 internal sealed class RedisScript
 {
+    // Scripts are embedded from Redis/Scripts, each named by the namespace of this class and its path there.
+    private static readonly string ResourcePrefix = typeof(RedisScript).Namespace + ".Scripts.";
+
     private readonly byte[] _sha1;
 
     public RedisScript(string text)
@@ -32,6 +34,20 @@ internal sealed class RedisScript
 
     /// <summary>The hash Redis knows the script by, in hex.</summary>
     public string Sha1 => Convert.ToHexStringLower(_sha1);
+
+    /// <summary>
+    /// The script embedded from <c>Redis/Scripts/</c><paramref name="path"/> (e.g. <c>Traffic/Admit.lua</c>); callers
+    /// keep it in a static field, so each is read and hashed once.
+    /// </summary>
+    public static RedisScript Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var resource = ResourcePrefix + path.Replace('/', '.');
+        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"No Redis script is embedded as Redis/Scripts/{path} (resource {resource}).");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return new RedisScript(reader.ReadToEnd());
+    }
 
     /// <summary>Runs the script on <paramref name="db"/>.</summary>
     public Task<RedisResult> EvaluateAsync(IDatabase db, RedisKey[] keys, RedisValue[] args) =>
