@@ -10,10 +10,10 @@ namespace App.UnitTests;
 /// </summary>
 public class SettlementMergeTests
 {
-    private static RedisUsageLimiter.Settlement Settlement(string window, string day, long[] args)
+    private static Settlement Settlement(string window, string day, long[] args)
     {
         var reservation = new Reservation(new UsageCaller("t", "u"), "m", 10, 0, window, DateTimeOffset.UnixEpoch);
-        return new RedisUsageLimiter.Settlement(reservation, new CallUsage(1, 2, false), 3, 0, [window, day, "month"], args);
+        return new Settlement(reservation, new CallUsage(1, 2, false), 3, 0, [window, day, "month"], args);
     }
 
     [Fact]
@@ -23,7 +23,7 @@ public class SettlementMergeTests
         long[] b = [-4, 0, 0, 0, 0, 0, 6, 0, 1];
         long[] c = [1, 2, 3, 4, 5, 6, 7, 8, 0];
         long[] d = [-1, -1, -1, 1, 1, 0, 0, 2, 1];
-        var sending = new List<RedisUsageLimiter.Settlement>
+        var sending = new List<Settlement>
         {
             Settlement("w1", "d1", a),
             Settlement("w2", "d1", c), // another caller or minute
@@ -31,7 +31,7 @@ public class SettlementMergeTests
             Settlement("w1", "d2", d), // another day
         };
 
-        var (groupOf, calls) = RedisUsageLimiter.Merge(sending);
+        var (groupOf, calls) = SettlementBatcher.Merge(sending);
 
         Assert.Equal([0, 1, 0, 2], groupOf);
         Assert.Equal(3, calls.Count);
@@ -47,7 +47,7 @@ public class SettlementMergeTests
     public void OneSettlementIsSentAsItIs()
     {
         long[] args = [5, 0, 0, 5, 2, 3, 0, 9, 0];
-        var (groupOf, calls) = RedisUsageLimiter.Merge([Settlement("w", "d", args)]);
+        var (groupOf, calls) = SettlementBatcher.Merge([Settlement("w", "d", args)]);
         Assert.Equal([0], groupOf);
         Assert.Same(args, Assert.Single(calls).Args);
     }
