@@ -39,7 +39,7 @@ public sealed class TrafficOptions
     /// <summary>
     /// At most this many calls of one caller and model an instance may admit on its own, without asking Redis,
     /// from a lease: the admission script counts them ahead of time along with the call that asks (so the limit
-    /// holds across instances exactly as before) and grants them only while every limit still has room for
+    /// holds across instances exactly as without leases) and grants them only while every limit still has room for
     /// <see cref="OverlapHeadroom"/> more calls after them, so near a limit each call is decided in Redis again.
     /// A lease is sized to what the caller sent to this instance lately (a quarter of its calls in the last one
     /// to two <see cref="LeaseTime"/>s), and what it did not use is given back when it runs out of time or minute.

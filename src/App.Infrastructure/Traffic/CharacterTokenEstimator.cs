@@ -4,10 +4,10 @@ using Microsoft.Extensions.AI;
 namespace App.Infrastructure.Traffic;
 
 /// <summary>
-/// The token limits' estimate before a call: one token per three characters (English averages about four, so
-/// this errs high, which is the safe side for a reservation) plus OpenAI's framing per message. Not the tokenizer:
-/// the estimate is on every request's path and is replaced by the real count when the call is settled, and the
-/// o200k vocabulary costs tens of megabytes and microseconds per message.
+/// The token limits' estimate before a call: a token per three characters, which errs high (the safe side for a
+/// reservation), plus OpenAI's framing per message; not the tokenizer, because the estimate is on every request's
+/// path, settling replaces it with the real count, and the tokenizer's vocabulary is large to hold and slow to run
+/// (docs/benchmarks-history.md).
 /// </summary>
 internal sealed class CharacterTokenEstimator : ITokenEstimator
 {
