@@ -5,7 +5,7 @@ using App.Api.Hosting;
 using App.Api.OpenAi;
 using App.Application;
 using App.Application.Caching;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.Jobs;

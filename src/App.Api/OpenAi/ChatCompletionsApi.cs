@@ -3,6 +3,7 @@ using System.Net.Mime;
 using System.Security.Claims;
 using System.Text.Json;
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;

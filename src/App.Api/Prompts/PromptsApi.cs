@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using App.Api.OpenAi;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.Identity;
 using App.Application.Prompts;
 using App.Application.Traffic;

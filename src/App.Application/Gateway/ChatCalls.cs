@@ -1,3 +1,4 @@
+using App.Application.Calls;
 using App.Application.Telemetry;
 using App.Application.Traces;
 using Microsoft.Extensions.AI;
@@ -10,7 +11,7 @@ namespace App.Application.Gateway;
 /// </summary>
 public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvider time)
 {
-    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, App.Application.Guard.GuardVerdict? guard = null)
+    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, GuardVerdict? guard = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var record = new ChatCallRecord { Guard = guard };

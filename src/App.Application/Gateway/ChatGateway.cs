@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Telemetry;
 using App.Application.Traffic;
 using Microsoft.Extensions.AI;

@@ -1,3 +1,4 @@
+using App.Application.Calls;
 using Microsoft.Extensions.AI;
 
 namespace App.Application.Gateway;

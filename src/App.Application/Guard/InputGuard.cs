@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using App.Application.Calls;
 
 namespace App.Application.Guard;
 
@@ -269,12 +270,6 @@ public sealed class InputGuard
     }
 }
 
-/// <summary>What the guard found: the score, the rules that matched and whether the input is suspected.</summary>
-public sealed record GuardVerdict(double Score, IReadOnlyList<string> Rules, bool Suspected, string RuleSetVersion)
-{
-    public static readonly GuardVerdict Clean = new(0, [], false, string.Empty);
-}
-
 public sealed class GuardRuleSet
 {
     [JsonPropertyName("version")]
@@ -354,8 +349,8 @@ public sealed class GuardPolicy(InputGuard guard, Microsoft.Extensions.Options.I
     {
         if (Blocks(route, verdict))
         {
-            throw new App.Application.Gateway.GatewayException(
-                App.Application.Gateway.GatewayErrorKind.InputRejected,
+            throw new GatewayException(
+                GatewayErrorKind.InputRejected,
                 "The input was refused: it looks like an attempt to override the instructions it is given.",
                 param);
         }

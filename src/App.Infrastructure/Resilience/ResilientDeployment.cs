@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Routing;
 using App.Application.Telemetry;
