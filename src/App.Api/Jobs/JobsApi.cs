@@ -45,8 +45,7 @@ internal static partial class JobsApi
     {
         if (!context.Request.HasJsonContentType())
         {
-            return OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
-                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
+            return OpenAiErrors.UnsupportedMediaType();
         }
 
         using var body = new MemoryStream();

@@ -180,8 +180,7 @@ internal static partial class ChatCompletionsApi
     {
         if (!context.Request.HasJsonContentType())
         {
-            return (null, OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
-                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type"));
+            return (null, OpenAiErrors.UnsupportedMediaType());
         }
 
         try

@@ -47,6 +47,11 @@ internal static class OpenAiErrors
             },
         });
 
+    /// <summary>The body is not JSON; every JSON endpoint answers this the same way.</summary>
+    public static IResult UnsupportedMediaType() =>
+        Problem(415, "unsupported-media-type", "Unsupported media type.",
+            "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
+
     public static IResult InvalidJson(JsonException ex)
     {
         ArgumentNullException.ThrowIfNull(ex);

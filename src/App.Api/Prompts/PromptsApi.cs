@@ -73,8 +73,7 @@ internal static class PromptsApi
         }
         catch (InvalidOperationException)
         {
-            return OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
-                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
+            return OpenAiErrors.UnsupportedMediaType();
         }
 
         if (body is null || body.Input.ValueKind != JsonValueKind.Object)
