@@ -27,22 +27,3 @@ public interface IDeployment
     /// </summary>
     Task<IStreamingCall> OpenStreamAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken);
 }
-
-/// <summary>A stream whose first update has arrived. Disposing it releases the concurrency slot and cancels the upstream.</summary>
-public interface IStreamingCall : IAsyncDisposable
-{
-    ChatResponseUpdate First { get; }
-
-    /// <summary>The updates after <see cref="First"/>.</summary>
-    IAsyncEnumerable<ChatResponseUpdate> ReadRestAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>Resolves model aliases to their ordered deployments.</summary>
-public interface IModelRoutes
-{
-    IReadOnlyCollection<string> Aliases { get; }
-
-    string OwnedBy(string modelAlias);
-
-    bool TryGetRoute(string modelAlias, out IReadOnlyList<IDeployment> deployments);
-}
