@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using App.Application.Caching;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.OpenAi;
 using App.Infrastructure.Providers;
 using FsCheck.Xunit;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using App.Application.Caching;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.OpenAi;
 
 namespace App.UnitTests;

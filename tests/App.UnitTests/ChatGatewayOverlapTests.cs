@@ -1,4 +1,5 @@
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Traffic;
 using Microsoft.Extensions.AI;

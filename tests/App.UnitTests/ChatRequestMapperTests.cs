@@ -1,5 +1,5 @@
 using System.Text.Json;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.OpenAi;
 using Microsoft.Extensions.AI;
 

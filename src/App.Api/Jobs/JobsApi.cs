@@ -5,7 +5,7 @@ using App.Api.Hosting;
 using App.Api.OpenAi;
 using App.Application;
 using App.Application.Caching;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.Jobs;
@@ -45,8 +45,7 @@ internal static partial class JobsApi
     {
         if (!context.Request.HasJsonContentType())
         {
-            return OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
-                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
+            return OpenAiErrors.UnsupportedMediaType();
         }
 
         using var body = new MemoryStream();

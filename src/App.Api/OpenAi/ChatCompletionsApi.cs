@@ -1,14 +1,11 @@
-using System.Diagnostics;
 using System.Net.Mime;
-using System.Security.Claims;
 using System.Text.Json;
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.OpenAi;
-using App.Application.Telemetry;
-using App.Application.Traces;
 using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 
@@ -37,7 +34,7 @@ internal static partial class ChatCompletionsApi
         return group;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, ChatGateway gateway, GuardPolicy guard, ITraceSink traces, ILogger<ChatGateway> logger)
+    private static async Task<IResult> CreateAsync(HttpContext context, ChatCalls calls, GuardPolicy guard, ILogger<ChatGateway> logger)
     {
         var parsed = await ReadRequestAsync(context);
         if (parsed.Error is not null)
@@ -63,68 +60,56 @@ internal static partial class ChatCompletionsApi
             bypass |= value?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true;
         }
 
-        var record = new ChatCallRecord();
-        var startedAt = DateTimeOffset.UtcNow;
-        var started = Stopwatch.GetTimestamp();
-        var streaming = wire.Stream == true;
-        var activity = ChatSpans.Start(request, streaming);
+        using var call = calls.Start(request, tenant, subject, streaming: wire.Stream == true);
         try
         {
-            record.Guard = guard.Check(GuardPolicy.Chat, GuardPolicy.UserTexts(request.Messages));
-            guard.ThrowIfBlocked(GuardPolicy.Chat, record.Guard, "messages");
+            call.Record.Guard = guard.Check(GuardPolicy.Chat, GuardPolicy.UserTexts(request.Messages));
+            guard.ThrowIfBlocked(GuardPolicy.Chat, call.Record.Guard, "messages");
 
-            return streaming
-                ? await StreamAsync(context, gateway, request, wire.StreamOptions?.IncludeUsage == true, bypass, record, logger)
-                : await CompleteAsync(context, gateway, request, bypass, record);
+            return call.Streaming
+                ? await StreamAsync(context, call, wire.StreamOptions?.IncludeUsage == true, bypass, logger)
+                : await CompleteAsync(context, call, bypass);
         }
         catch (GatewayException ex)
         {
-            record.ErrorType ??= ex.Kind.ToString();
-            RateLimitHeaders.Write(context.Response, record.Admission);
+            call.Failed(ex);
+            RateLimitHeaders.Write(context.Response, call.Record.Admission);
             return OpenAiErrors.From(ex, context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            record.ErrorType = "client_disconnected";
+            call.ClientDisconnected();
             return Results.Empty;
-        }
-        finally
-        {
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            traces.TryRecord(ChatTraces.Draft(tenant, subject, request, record, streaming, startedAt, elapsed, activity));
-            ChatSpans.Finish(activity, request, record, elapsed);
         }
     }
 
-    private static async Task<IResult> CompleteAsync(HttpContext context, ChatGateway gateway, GatewayRequest request, bool bypass, ChatCallRecord record)
+    private static async Task<IResult> CompleteAsync(HttpContext context, ChatCall call, bool bypass)
     {
-        var response = await gateway.CompleteAsync(request, bypass, record, context.RequestAborted);
-        record.Output = response.Text;
-        SetCommonHeaders(context, record);
-        var completion = Completions.From(response, request, record);
+        var response = await call.CompleteAsync(bypass, context.RequestAborted);
+        SetCommonHeaders(context, call.Record);
+        var completion = Completions.From(response, call.Request, call.Record);
         return new WireJsonResult<ChatCompletion>(completion, OpenAiJson.Wire.ChatCompletion);
     }
 
-    private static async Task<IResult> StreamAsync(
-        HttpContext context, ChatGateway gateway, GatewayRequest request, bool includeUsage, bool bypass, ChatCallRecord record, ILogger logger)
+    private static async Task<IResult> StreamAsync(HttpContext context, ChatCall call, bool includeUsage, bool bypass, ILogger logger)
     {
         var aborted = context.RequestAborted;
         // Anything that fails before the first token fails here and is still a normal HTTP error.
-        await using var answer = await gateway.StreamAsync(request, bypass, record, aborted);
+        await using var answer = await call.StreamAsync(bypass, aborted);
 
-        SetCommonHeaders(context, record);
+        SetCommonHeaders(context, call.Record);
         ServerSentEvents.Prepare(context.Response);
         using var sse = new ServerSentEvents(context.Response.BodyWriter);
         var id = Completions.NewId();
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var model = record.ResponseModel ?? request.Alias;
+        var model = call.Record.ResponseModel ?? call.Request.Alias;
         string? finish = null;
         UsageDetails? usage = null;
         var output = new System.Text.StringBuilder();
         try
         {
-            // The opening chunk leaves with the first token, in the same write: one send, not two, before the first
-            // token reaches the client. The closing chunks and [DONE] likewise share one flush.
+            // The opening chunk leaves with the first token, in the same write, so that the first token reaches the
+            // client after one send; the closing chunks and [DONE] likewise share one flush.
             sse.Data(Chunk(id, created, model, new ChunkDelta { Role = "assistant", Content = string.Empty }, null), OpenAiJson.Wire.ChatCompletionChunk);
             await foreach (var update in answer.ReadAllAsync(aborted))
             {
@@ -157,14 +142,13 @@ internal static partial class ChatCompletionsApi
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            record.ErrorType = "client_disconnected";
+            call.ClientDisconnected();
         }
         catch (Exception ex) when (!aborted.IsCancellationRequested)
         {
             // Headers and tokens are already out: the only honest signal left is an error event and no [DONE].
-            record.ErrorType = ex is UpstreamException u ? $"stream_{u.Kind}" : "stream_failed";
-            GatewayTelemetry.StreamErrors.Add(1, new KeyValuePair<string, object?>("error.type", record.ErrorType));
-            LogStreamFailed(logger, record.DeploymentId, ex.GetType().Name, ex.Message);
+            call.StreamFailed(ex);
+            LogStreamFailed(logger, call.Record.DeploymentId, ex.GetType().Name, ex.Message);
             var error = new WireErrorEnvelope
             {
                 Error = new WireError
@@ -183,10 +167,9 @@ internal static partial class ChatCompletionsApi
                 // the client left while we were telling it
             }
         }
-
         finally
         {
-            record.Output = output.ToString();
+            call.Record.Output = output.ToString();
         }
 
         return Results.Empty;
@@ -196,8 +179,7 @@ internal static partial class ChatCompletionsApi
     {
         if (!context.Request.HasJsonContentType())
         {
-            return (null, OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
-                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type"));
+            return (null, OpenAiErrors.UnsupportedMediaType());
         }
 
         try
@@ -234,36 +216,4 @@ internal static partial class ChatCompletionsApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream from {DeploymentId} failed after the first token ({ErrorType}: {Error}); sent an error event")]
     private static partial void LogStreamFailed(ILogger logger, string? deploymentId, string errorType, string error);
-}
-
-/// <summary>Whose cache partition a request falls in: the tenant named by the access token.</summary>
-internal static class CallerScope
-{
-    /// <summary>
-    /// Whose call it is: the token's tenant and subject (whose limits, budget and traces the call counts against),
-    /// read in one pass over the claims (<c>FindFirst</c> allocates a predicate on every call).
-    /// </summary>
-    public static (string Tenant, string? Subject) Read(ClaimsPrincipal user)
-    {
-        ArgumentNullException.ThrowIfNull(user);
-        string? tenant = null, subject = null;
-        foreach (var identity in user.Identities)
-        {
-            foreach (var claim in identity.Claims)
-            {
-                if (tenant is null && string.Equals(claim.Type, TokenClaims.Tenant, StringComparison.OrdinalIgnoreCase))
-                {
-                    tenant = claim.Value;
-                }
-                else if (subject is null && string.Equals(claim.Type, TokenClaims.Subject, StringComparison.OrdinalIgnoreCase))
-                {
-                    subject = claim.Value;
-                }
-            }
-        }
-
-        return tenant is { Length: > 0 }
-            ? (tenant, subject)
-            : throw new InvalidOperationException("An authenticated caller without a tenant reached the gateway.");
-    }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.OpenAi;
 using Microsoft.AspNetCore.Mvc;
 
@@ -46,6 +46,11 @@ internal static class OpenAiErrors
                 ["error"] = new WireError { Message = detail, Type = openAiType, Param = param, Code = code },
             },
         });
+
+    /// <summary>The body is not JSON; every JSON endpoint answers this the same way.</summary>
+    public static IResult UnsupportedMediaType() =>
+        Problem(415, "unsupported-media-type", "Unsupported media type.",
+            "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
 
     public static IResult InvalidJson(JsonException ex)
     {

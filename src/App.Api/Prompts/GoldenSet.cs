@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.Prompts;
 using App.Application.Traffic;
 

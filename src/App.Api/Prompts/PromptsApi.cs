@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using App.Api.OpenAi;
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.Identity;
 using App.Application.Prompts;
 using App.Application.Traffic;
@@ -73,8 +73,7 @@ internal static class PromptsApi
         }
         catch (InvalidOperationException)
         {
-            return OpenAiErrors.Problem(415, "unsupported-media-type", "Unsupported media type.",
-                "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
+            return OpenAiErrors.UnsupportedMediaType();
         }
 
         if (body is null || body.Input.ValueKind != JsonValueKind.Object)

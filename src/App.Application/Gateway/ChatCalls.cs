@@ -1,47 +1,40 @@
-using App.Application.Telemetry;
+using App.Application.Calls;
 using App.Application.Traces;
-using Microsoft.Extensions.AI;
 
 namespace App.Application.Gateway;
 
 /// <summary>
-/// A whole non-streaming model call for callers that are not the chat endpoint (jobs, prompt templates): the
-/// gateway call (limits, cache, fallback), its span, and its trace, like every other call.
+/// Where every model call starts (the chat endpoint, jobs, prompt templates), so that each gets its record, span and
+/// trace the same way: <see cref="Start"/> for a caller that relays the answer itself, <see cref="CompleteAsync"/> for
+/// a whole answer in one go.
 /// </summary>
 public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvider time)
 {
-    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, App.Application.Guard.GuardVerdict? guard = null)
+    /// <summary>Starts a call's record, clock and span; disposing the call writes its trace and finishes its span.</summary>
+    public ChatCall Start(GatewayRequest request, string tenant, string? user, bool streaming, GuardVerdict? guard = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var record = new ChatCallRecord { Guard = guard };
-        var startedAt = time.GetUtcNow();
-        var started = time.GetTimestamp();
-        var activity = ChatSpans.Start(request, streaming: false);
+        return new ChatCall(gateway, traces, time, request, tenant, user, streaming, guard);
+    }
+
+    /// <summary>A whole non-streaming call: the answer, or the error the client would have been told.</summary>
+    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, GuardVerdict? guard = null)
+    {
+        using var call = Start(request, tenant, user, streaming: false, guard);
         try
         {
-            var response = await gateway.CompleteAsync(request, bypassCache: false, record, cancellationToken).ConfigureAwait(false);
-            record.Output = response.Text;
-            return new ChatCallResult(response, record, null);
+            var response = await call.CompleteAsync(bypassCache: false, cancellationToken).ConfigureAwait(false);
+            return new ChatCallResult(response, call.Record, null);
         }
         catch (GatewayException ex)
         {
-            record.ErrorType ??= ex.Kind.ToString();
-            return new ChatCallResult(null, record, ex);
+            call.Failed(ex);
+            return new ChatCallResult(null, call.Record, ex);
         }
         catch (OperationCanceledException)
         {
-            record.ErrorType ??= "cancelled";
+            call.Cancelled();
             throw;
-        }
-        finally
-        {
-            var elapsed = time.GetElapsedTime(started);
-            var draft = ChatTraces.Draft(tenant, user, request, record, streamed: false, startedAt, elapsed, activity);
-            traces.TryRecord(draft);
-            ChatSpans.Finish(activity, request, record, elapsed);
         }
     }
 }
-
-/// <summary>The answer, or the error the client would have been told, with what happened on the way.</summary>
-public sealed record ChatCallResult(ChatResponse? Response, ChatCallRecord Record, GatewayException? Error);

@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using System.Text;
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Telemetry;
 using App.Application.Traffic;
 using Microsoft.Extensions.AI;
@@ -12,9 +9,10 @@ using Microsoft.Extensions.Options;
 namespace App.Application.Gateway;
 
 /// <summary>
-/// The chat request path after validation: route lookup, rate limits and budgets (reserve, then settle with the
-/// real usage), the response cache with stampede protection, and fallback across the deployments of the route.
-/// Per-deployment resilience (timeouts, retries, breaker, concurrency) lives behind <see cref="IDeployment"/>.
+/// The chat request path after validation: route lookup, admission against rate limits and budgets
+/// (<see cref="AdmissionGate"/>), the response cache with stampede protection (<see cref="SingleFlightCache"/>), and
+/// fallback across the deployments of the route. Per-deployment resilience (timeouts, retries, breaker, concurrency)
+/// lives behind <see cref="IDeployment"/>.
 /// </summary>
 public sealed partial class ChatGateway(
     IModelRoutes routes,
@@ -26,15 +24,16 @@ public sealed partial class ChatGateway(
     TimeProvider time,
     ILogger<ChatGateway> logger)
 {
-    // One upstream call per cache key at a time in this process; later identical misses wait for its answer.
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<CachedCompletion?>> _inflight = new(StringComparer.Ordinal);
+    private readonly AdmissionGate _gate = new(limiter, tokens, trafficOptions);
+    private readonly SingleFlightCache _cache = new(cache, cacheOptions, time);
+    private readonly TimeProvider _time = time;
 
     public async Task<ChatResponse> CompleteAsync(GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        if (MayOverlap(request, bypassCache))
+        if (_gate.MayOverlap(request, _cache.IsCacheable(request, bypassCache)))
         {
             return await CompleteOverlappedAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
         }
@@ -44,173 +43,12 @@ public sealed partial class ChatGateway(
         try
         {
             var response = await CompleteCoreAsync(deployments, request, ticket, record, cancellationToken).ConfigureAwait(false);
-            usage = UsageOf(request, record, response.Text.Length);
+            usage = _gate.UsageOf(request, record, response.Text.Length);
             return response;
         }
         finally
         {
-            Settle(admission, usage);
-        }
-    }
-
-    /// <summary>
-    /// A call that skips the cache, from a caller whose last admission left plenty of room, starts upstream while
-    /// its admission is still in Redis (<see cref="TrafficOptions.OverlapAdmission"/>): the round trip is hidden
-    /// behind the call instead of preceding it. The verdict still comes first: a refusal cancels the call and is
-    /// what the client gets.
-    /// </summary>
-    private bool MayOverlap(GatewayRequest request, bool bypassCache) =>
-        request.Caller is { } caller && !IsCacheable(request, bypassCache) && limiter.HasHeadroom(caller, request.Alias);
-
-    private async Task<ChatResponse> CompleteOverlappedAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
-    {
-        Count(record, CacheStatus.Bypass);
-        var admitting = AdmitAsync(request, record, cancellationToken).AsTask();
-        using var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var calling = CallAsync(deployments, request, record, upstream.Token);
-        var admission = await AwaitVerdictAsync(admitting, calling, upstream, record).ConfigureAwait(false);
-        var usage = CallUsage.None;
-        try
-        {
-            var response = await calling.ConfigureAwait(false);
-            usage = UsageOf(request, record, response.Text.Length);
-            return response;
-        }
-        finally
-        {
-            Settle(admission, usage);
-        }
-    }
-
-    private async Task<StreamingAnswer> StreamOverlappedAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
-    {
-        Count(record, CacheStatus.Bypass);
-        var admitting = AdmitAsync(request, record, cancellationToken).AsTask();
-        // Lives as long as the stream: the upstream response is read under its token.
-        var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        try
-        {
-            var opening = OpenAsync(deployments, request, record, upstream.Token);
-            var admission = await AwaitVerdictAsync(admitting, opening, upstream, record).ConfigureAwait(false);
-            try
-            {
-                return new LiveStream(this, await opening.ConfigureAwait(false), request, record, admission, null, null, upstream);
-            }
-            catch
-            {
-                Settle(admission, CallUsage.None);
-                throw;
-            }
-        }
-        catch
-        {
-            upstream.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Waits for the admission while the call runs. On a refusal (or a failure of the admission itself) the call
-    /// is cancelled and waited for, a stream it opened is closed, and the refusal is what the record keeps.
-    /// </summary>
-    private static async Task<Admission> AwaitVerdictAsync<T>(Task<Admission> admitting, Task<T> running, CancellationTokenSource upstream, ChatCallRecord record)
-    {
-        try
-        {
-            return await admitting.ConfigureAwait(false);
-        }
-        catch
-        {
-            // Read from the admission, not the record: the running call may have failed and written there too.
-            var verdict = record.Admission is { IsAdmitted: false } refused ? refused.Verdict.ToString() : record.ErrorType;
-            await upstream.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                if (await running.ConfigureAwait(false) is IAsyncDisposable opened)
-                {
-                    await opened.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-            catch (Exception)
-            {
-                // cancelled as intended, or failed on its own: the refusal is the answer either way
-            }
-
-            record.ErrorType = verdict;
-            GatewayTelemetry.OverlapsCancelled.Add(1);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The admission script and the cache look-up are sent to Redis together, so a call waits for one round trip
-    /// instead of two. A refusal still wins: a hit or a flight the caller may not use is given back.
-    /// </summary>
-    private async Task<(Admission Admission, CacheTicket Ticket)> AdmitAndLookUpAsync(GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
-    {
-        var admitting = AdmitAsync(request, record, cancellationToken).AsTask();
-        CacheTicket ticket;
-        try
-        {
-            ticket = await LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await GiveBackAsync(admitting).ConfigureAwait(false);
-            throw;
-        }
-
-        try
-        {
-            return (await admitting.ConfigureAwait(false), ticket);
-        }
-        catch
-        {
-            record.Cache = CacheStatus.Bypass;
-            if (ticket.Flight is { } flight)
-            {
-                ReleaseFlight(ticket.Key!, flight, null);
-            }
-
-            throw;
-        }
-    }
-
-    private async Task GiveBackAsync(Task<Admission> admitting)
-    {
-        try
-        {
-            Settle(await admitting.ConfigureAwait(false), CallUsage.None);
-        }
-        catch (GatewayException)
-        {
-            // refused anyway: nothing was reserved
-        }
-    }
-
-    private async Task<ChatResponse> CompleteCoreAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, CacheTicket ticket, ChatCallRecord record, CancellationToken cancellationToken)
-    {
-        if (ticket.Hit is { } hit)
-        {
-            return Replay(hit, record);
-        }
-
-        if (ticket.Flight is not { } flight)
-        {
-            return await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
-        }
-
-        CachedCompletion? stored = null;
-        try
-        {
-            var response = await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
-            stored = ToCached(response.Text, response.FinishReason, response.ModelId, response.Usage);
-            await StoreAsync(ticket.Key!, stored).ConfigureAwait(false);
-            return response;
-        }
-        finally
-        {
-            ReleaseFlight(ticket.Key!, flight, stored);
+            _gate.Settle(admission, usage);
         }
     }
 
@@ -223,7 +61,7 @@ public sealed partial class ChatGateway(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var deployments = Resolve(request.Alias);
-        if (MayOverlap(request, bypassCache))
+        if (_gate.MayOverlap(request, _cache.IsCacheable(request, bypassCache)))
         {
             return await StreamOverlappedAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
         }
@@ -231,137 +69,140 @@ public sealed partial class ChatGateway(
         var (admission, ticket) = await AdmitAndLookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
         if (ticket.Hit is { } hit)
         {
-            return new ReplayStream(this, hit, request, record, admission, time);
+            return new ReplayStream(_gate, hit, request, record, admission, _time);
         }
 
         try
         {
             var opened = await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
             // The leader stores the answer and wakes the followers when its stream is complete (or disposed).
-            return new LiveStream(this, opened, request, record, admission, ticket.Flight is null ? null : ticket.Key, ticket.Flight);
+            return new LiveStream(_gate, _cache, opened, request, record, admission, ticket.Flight is null ? null : ticket.Key, ticket.Flight);
         }
         catch
         {
-            Settle(admission, CallUsage.None);
+            _gate.Settle(admission, CallUsage.None);
             if (ticket.Flight is not null)
             {
-                ReleaseFlight(ticket.Key!, ticket.Flight, null);
+                _cache.ReleaseFlight(ticket.Key!, ticket.Flight, null);
             }
 
             throw;
         }
     }
 
-    /// <summary>Reserves the call against the caller's limits and budget, or refuses it with the reason.</summary>
-    private async ValueTask<Admission> AdmitAsync(GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
+    // The upstream call starts while the admission is in Redis; a refusal cancels it (AdmissionGate.MayOverlap).
+    private async Task<ChatResponse> CompleteOverlappedAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        if (request.Caller is not { } caller)
+        SingleFlightCache.Count(record, CacheStatus.Bypass);
+        var admitting = _gate.AdmitAsync(request, record, cancellationToken).AsTask();
+        using var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var calling = CallAsync(deployments, request, record, upstream.Token);
+        var admission = await AdmissionGate.AwaitVerdictAsync(admitting, calling, upstream, record).ConfigureAwait(false);
+        var usage = CallUsage.None;
+        try
         {
-            return Admission.Unlimited;
+            var response = await calling.ConfigureAwait(false);
+            usage = _gate.UsageOf(request, record, response.Text.Length);
+            return response;
         }
-
-        var reserveOutput = request.Options.MaxOutputTokens ?? trafficOptions.CurrentValue.DefaultOutputReservation;
-        var estimate = tokens.CountPrompt(request.Messages) + reserveOutput;
-        var admission = await limiter.AdmitAsync(caller, request.Alias, estimate, cancellationToken).ConfigureAwait(false);
-        record.Admission = admission;
-        if (admission.IsAdmitted)
+        finally
         {
-            return admission;
-        }
-
-        record.ErrorType = admission.Verdict.ToString();
-        GatewayTelemetry.Rejections.Add(1, new KeyValuePair<string, object?>("error.type", record.ErrorType));
-        throw admission.Verdict switch
-        {
-            AdmissionVerdict.BudgetExceeded => new GatewayException(
-                GatewayErrorKind.BudgetExceeded,
-                $"Your organization's {admission.Limit!.Replace('_', ' ')} budget is used up. It renews at the start of the next period.",
-                retryAfter: admission.RetryAfter),
-            AdmissionVerdict.TooLarge => new GatewayException(
-                GatewayErrorKind.RequestTooLarge,
-                $"The request needs {estimate} tokens (prompt plus max_tokens), more than your limit of {admission.Tokens?.Limit} tokens per minute on '{request.Alias}'. Shorten the prompt or lower max_tokens.",
-                param: "messages"),
-            _ => new GatewayException(
-                GatewayErrorKind.RateLimited,
-                $"Rate limit reached for {admission.Limit} per minute on '{request.Alias}'. Retry after the delay in Retry-After.",
-                retryAfter: admission.RetryAfter),
-        };
-    }
-
-    /// <summary>What the call used: the provider's usage where reported, otherwise counted or estimated here.</summary>
-    private CallUsage UsageOf(GatewayRequest request, ChatCallRecord record, long outputChars) =>
-        new(
-            record.InputTokens ?? tokens.CountPrompt(request.Messages),
-            record.OutputTokens ?? ((outputChars + 3) / 4),
-            record.Cache == CacheStatus.Hit);
-
-    // Issued before the response goes out (so a later request on this instance sees it), not waited for.
-    private void Settle(Admission admission, CallUsage usage)
-    {
-        if (admission.Reserved is not null)
-        {
-            _ = limiter.SettleAsync(admission, usage).AsTask();
+            _gate.Settle(admission, usage);
         }
     }
 
-    /// <summary>What the cache says about a request: a hit, or a miss that this caller leads (Flight) or not.</summary>
-    private readonly record struct CacheTicket(string? Key, CachedCompletion? Hit, TaskCompletionSource<CachedCompletion?>? Flight);
-
-    private async ValueTask<CacheTicket> LookUpAsync(GatewayRequest request, bool bypass, ChatCallRecord record, CancellationToken cancellationToken)
+    // The stream opens while the admission is in Redis; a refusal closes it (AdmissionGate.MayOverlap).
+    private async Task<StreamingAnswer> StreamOverlappedAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        var key = CacheKeyFor(request, bypass);
-        if (key is null)
+        SingleFlightCache.Count(record, CacheStatus.Bypass);
+        var admitting = _gate.AdmitAsync(request, record, cancellationToken).AsTask();
+        // Lives as long as the stream: the upstream response is read under its token.
+        var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
         {
-            Count(record, CacheStatus.Bypass);
-            return default;
+            var opening = OpenAsync(deployments, request, record, upstream.Token);
+            var admission = await AdmissionGate.AwaitVerdictAsync(admitting, opening, upstream, record).ConfigureAwait(false);
+            try
+            {
+                return new LiveStream(_gate, _cache, await opening.ConfigureAwait(false), request, record, admission, null, null, upstream);
+            }
+            catch
+            {
+                _gate.Settle(admission, CallUsage.None);
+                throw;
+            }
+        }
+        catch
+        {
+            upstream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The admission script and the cache look-up are sent to Redis together, so a call waits for one round trip
+    /// instead of two. A refusal still wins: a hit or a flight the caller may not use is given back.
+    /// </summary>
+    private async Task<(Admission Admission, CacheTicket Ticket)> AdmitAndLookUpAsync(GatewayRequest request, bool bypassCache, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        var admitting = _gate.AdmitAsync(request, record, cancellationToken).AsTask();
+        CacheTicket ticket;
+        try
+        {
+            ticket = await _cache.LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await _gate.GiveBackAsync(admitting).ConfigureAwait(false);
+            throw;
         }
 
-        if (await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
+        try
         {
-            Count(record, CacheStatus.Hit);
-            return new CacheTicket(key, hit, null);
+            return (await admitting.ConfigureAwait(false), ticket);
+        }
+        catch
+        {
+            record.Cache = CacheStatus.Bypass;
+            if (ticket.Flight is { } flight)
+            {
+                _cache.ReleaseFlight(ticket.Key!, flight, null);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<ChatResponse> CompleteCoreAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, CacheTicket ticket, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        if (ticket.Hit is { } hit)
+        {
+            return _cache.Replay(hit, record);
         }
 
-        var flight = new TaskCompletionSource<CachedCompletion?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var leader = _inflight.GetOrAdd(key, flight);
-        if (leader == flight)
+        if (ticket.Flight is not { } flight)
         {
-            Count(record, CacheStatus.Miss);
-            return new CacheTicket(key, null, flight);
+            return await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
         }
 
-        if (await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } shared)
+        CachedCompletion? stored = null;
+        try
         {
-            Count(record, CacheStatus.Hit);
-            return new CacheTicket(key, shared, null);
+            var response = await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
+            stored = _cache.ToCached(response.Text, response.FinishReason, response.ModelId, response.Usage);
+            await _cache.StoreAsync(ticket.Key!, stored).ConfigureAwait(false);
+            return response;
         }
-
-        // The leader failed: go on our own rather than fail with it.
-        Count(record, CacheStatus.Miss);
-        return new CacheTicket(key, null, null);
+        finally
+        {
+            _cache.ReleaseFlight(ticket.Key!, flight, stored);
+        }
     }
 
     private IReadOnlyList<IDeployment> Resolve(string alias) =>
         routes.TryGetRoute(alias, out var deployments)
             ? deployments
             : throw new GatewayException(GatewayErrorKind.ModelNotFound, $"The model '{alias}' does not exist. GET /v1/models lists the models you can use.", "model");
-
-    private bool IsCacheable(GatewayRequest request, bool bypass)
-    {
-        var options = cacheOptions.CurrentValue;
-        return !bypass && options.Enabled && (!options.RequireDeterministic || CacheKey.IsDeterministic(request.Options));
-    }
-
-    private string? CacheKeyFor(GatewayRequest request, bool bypass)
-    {
-        if (!IsCacheable(request, bypass))
-        {
-            return null;
-        }
-
-        var options = cacheOptions.CurrentValue;
-        return CacheKey.Compute(options.KeyPrefix, options.Version, request.Scope, request.Alias, request.Messages, request.Options);
-    }
 
     private async Task<ChatResponse> CallAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
@@ -378,12 +219,12 @@ public sealed partial class ChatGateway(
 
     private async Task<IStreamingCall> OpenAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        var started = time.GetTimestamp();
+        var started = _time.GetTimestamp();
         var opened = await FirstThatAnswersAsync(
             deployments,
             record,
             d => d.OpenStreamAsync(request.Messages, request.Options, record, cancellationToken)).ConfigureAwait(false);
-        record.TimeToFirstToken = time.GetElapsedTime(started);
+        record.TimeToFirstToken = _time.GetElapsedTime(started);
         record.ResponseModel = opened.First.ModelId ?? record.ResponseModel;
         return opened;
     }
@@ -458,163 +299,6 @@ public sealed partial class ChatGateway(
         return error;
     }
 
-    private static void Count(ChatCallRecord record, CacheStatus status)
-    {
-        record.Cache = status;
-        GatewayTelemetry.CacheLookups.Add(1, new KeyValuePair<string, object?>("app.cache.result", status switch
-        {
-            CacheStatus.Hit => "hit",
-            CacheStatus.Miss => "miss",
-            _ => "bypass",
-        }));
-        Activity.Current?.SetTag("app.cache.hit", status == CacheStatus.Hit);
-    }
-
-    private ChatResponse Replay(CachedCompletion hit, ChatCallRecord record)
-    {
-        record.ResponseModel = hit.Model;
-        record.FinishReason = hit.FinishReason;
-        record.InputTokens = hit.InputTokens;
-        record.OutputTokens = hit.OutputTokens;
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, hit.Text))
-        {
-            ModelId = hit.Model,
-            FinishReason = new ChatFinishReason(hit.FinishReason),
-            CreatedAt = time.GetUtcNow(),
-            Usage = new UsageDetails { InputTokenCount = hit.InputTokens, OutputTokenCount = hit.OutputTokens, TotalTokenCount = hit.InputTokens + hit.OutputTokens },
-        };
-    }
-
-    private CachedCompletion? ToCached(string text, ChatFinishReason? finish, string? model, UsageDetails? usage)
-    {
-        // Incomplete answers and oversized ones are not worth a slot.
-        if (finish is null || model is null || Encoding.UTF8.GetByteCount(text) > cacheOptions.CurrentValue.MaxEntryBytes)
-        {
-            return null;
-        }
-
-        return new CachedCompletion(text, finish.Value.Value, model, usage?.InputTokenCount ?? 0, usage?.OutputTokenCount ?? 0, time.GetUtcNow());
-    }
-
-    private async Task StoreAsync(string key, CachedCompletion? value)
-    {
-        if (value is not null)
-        {
-            // Not the request's token: a client that hangs up after the answer is complete should still fill the cache.
-            await cache.SetAsync(key, value, cacheOptions.CurrentValue.Ttl, CancellationToken.None).ConfigureAwait(false);
-        }
-    }
-
-    // Removed before waking the followers, so that a request arriving now reads the store instead.
-    private void ReleaseFlight(string key, TaskCompletionSource<CachedCompletion?> flight, CachedCompletion? value)
-    {
-        _inflight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion?>>(key, flight));
-        flight.TrySetResult(value);
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {DeploymentId} failed ({FailureKind}, status {StatusCode}); trying the next one of the route")]
     private partial void LogDeploymentFailed(string deploymentId, UpstreamFailureKind failureKind, int? statusCode);
-
-    /// <summary>A streamed answer: replayed from the cache or relayed live from a deployment.</summary>
-    public abstract class StreamingAnswer : IAsyncDisposable
-    {
-        public abstract IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync(CancellationToken cancellationToken);
-
-        public abstract ValueTask DisposeAsync();
-    }
-
-    private sealed class ReplayStream(ChatGateway gateway, CachedCompletion hit, GatewayRequest request, ChatCallRecord record, Admission admission, TimeProvider time) : StreamingAnswer
-    {
-        public override async IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            record.ResponseModel = hit.Model;
-            record.FinishReason = hit.FinishReason;
-            record.InputTokens = hit.InputTokens;
-            record.OutputTokens = hit.OutputTokens;
-            record.TimeToFirstToken = TimeSpan.Zero;
-            var created = time.GetUtcNow();
-            yield return new ChatResponseUpdate(ChatRole.Assistant, hit.Text) { ModelId = hit.Model, CreatedAt = created };
-            yield return new ChatResponseUpdate
-            {
-                ModelId = hit.Model,
-                CreatedAt = created,
-                FinishReason = new ChatFinishReason(hit.FinishReason),
-                Contents = [new UsageContent(new UsageDetails { InputTokenCount = hit.InputTokens, OutputTokenCount = hit.OutputTokens, TotalTokenCount = hit.InputTokens + hit.OutputTokens })],
-            };
-            await Task.CompletedTask.ConfigureAwait(false);
-        }
-
-        public override ValueTask DisposeAsync()
-        {
-            gateway.Settle(admission, gateway.UsageOf(request, record, hit.Text.Length));
-            return ValueTask.CompletedTask;
-        }
-    }
-
-    private sealed class LiveStream(
-        ChatGateway gateway, IStreamingCall opened, GatewayRequest request, ChatCallRecord record, Admission admission, string? key, TaskCompletionSource<CachedCompletion?>? flight, IDisposable? owned = null) : StreamingAnswer
-    {
-        private CachedCompletion? _completed;
-        private long _chars;
-
-        public override async IAsyncEnumerable<ChatResponseUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            var text = new StringBuilder();
-            ChatFinishReason? finish = null;
-            UsageDetails? usage = null;
-            string? model = null;
-
-            Observe(opened.First);
-            yield return opened.First;
-            await foreach (var update in opened.ReadRestAsync(cancellationToken).ConfigureAwait(false))
-            {
-                Observe(update);
-                yield return update;
-            }
-
-            record.FinishReason = finish?.Value;
-            record.InputTokens = usage?.InputTokenCount;
-            record.OutputTokens = usage?.OutputTokenCount;
-            if (key is not null)
-            {
-                _completed = gateway.ToCached(text.ToString(), finish, model ?? record.ResponseModel, usage);
-                await gateway.StoreAsync(key, _completed).ConfigureAwait(false);
-            }
-
-            void Observe(ChatResponseUpdate update)
-            {
-                model ??= update.ModelId;
-                finish ??= update.FinishReason;
-                foreach (var content in update.Contents)
-                {
-                    switch (content)
-                    {
-                        case TextContent t:
-                            _chars += t.Text.Length;
-                            if (key is not null)
-                            {
-                                text.Append(t.Text);
-                            }
-
-                            break;
-                        case UsageContent u:
-                            usage = u.Details;
-                            break;
-                    }
-                }
-            }
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await opened.DisposeAsync().ConfigureAwait(false);
-            owned?.Dispose();
-            // A stream cut short still used what it produced: counted from the text when the provider said nothing.
-            gateway.Settle(admission, gateway.UsageOf(request, record, _chars));
-            if (key is not null && flight is not null)
-            {
-                gateway.ReleaseFlight(key, flight, _completed);
-            }
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using App.Application.Calls;
 using Microsoft.Extensions.AI;
 
 namespace App.Application.Gateway;
@@ -25,23 +26,4 @@ public interface IDeployment
     /// failures after this point reach the client as an error event.
     /// </summary>
     Task<IStreamingCall> OpenStreamAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken);
-}
-
-/// <summary>A stream whose first update has arrived. Disposing it releases the concurrency slot and cancels the upstream.</summary>
-public interface IStreamingCall : IAsyncDisposable
-{
-    ChatResponseUpdate First { get; }
-
-    /// <summary>The updates after <see cref="First"/>.</summary>
-    IAsyncEnumerable<ChatResponseUpdate> ReadRestAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>Resolves model aliases to their ordered deployments.</summary>
-public interface IModelRoutes
-{
-    IReadOnlyCollection<string> Aliases { get; }
-
-    string OwnedBy(string modelAlias);
-
-    bool TryGetRoute(string modelAlias, out IReadOnlyList<IDeployment> deployments);
 }

@@ -1,8 +1,7 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using App.Application.Calls;
 
 namespace App.Application.Guard;
 
@@ -14,7 +13,6 @@ namespace App.Application.Guard;
 /// </summary>
 public sealed class InputGuard
 {
-    private const int MaxChars = 65_536;
     private const RegexOptions Options = RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
 
     // The runtime's cap on a non-backtracking automaton, and the switch that changes it (read at each construction).
@@ -58,9 +56,9 @@ public sealed class InputGuard
             problems.Add("'threshold' must be in (0, 1]");
         }
 
-        // Each pattern is built once here to prove it is valid on its own (syntax, constructs the non-backtracking
-        // engine supports, automaton size) and then dropped: a rule's automaton holds 1.5-4.8 MB of solver state
-        // after construction, and it is only needed again once the alternation of all rules matches (Score).
+        // Each pattern is built once here to prove it is valid on its own and then dropped, because a rule's automaton
+        // keeps a large solver (docs/benchmarks-history.md, "The guard reads a prompt once") and is only needed again
+        // once the alternation of all rules matches (Score).
         foreach (var rule in set.Rules)
         {
             if (string.IsNullOrWhiteSpace(rule.Id) || rule.Weight is <= 0 or > 1)
@@ -96,9 +94,9 @@ public sealed class InputGuard
 
     /// <summary>
     /// The alternation of every rule, each in its own group so that its inline options and alternatives stay its
-    /// own. Each rule passed the runtime's automaton cap alone; their union may not (the shipped set estimates
-    /// ~23,000 nodes against 10,000), so the cap is raised to the sum of the parts' caps while it is built. The
-    /// switch is process-wide: another non-backtracking regex built at this same moment would see the raised cap.
+    /// own. Each rule passed the runtime's automaton cap alone but their union may not, so the cap is raised to the
+    /// sum of the parts' caps while it is built. The switch is process-wide: another non-backtracking regex built at
+    /// this same moment would see the raised cap.
     /// </summary>
     private static Regex? AnyOf(List<GuardRule> rules)
     {
@@ -134,7 +132,7 @@ public sealed class InputGuard
         char[]? buffer = null;
         try
         {
-            var length = NormalizeInto(texts, ref buffer);
+            var length = GuardText.NormalizeInto(texts, ref buffer);
             ReadOnlySpan<char> text = buffer.AsSpan(0, length);
             if (_any is null || !_any.IsMatch(text))
             {
@@ -165,202 +163,6 @@ public sealed class InputGuard
         }
     }
 
-    /// <summary>
-    /// Folds full-width look-alikes (U+FF01-FF5E, U+3000) to ASCII, drops zero-width and format characters, and
-    /// collapses whitespace; one line per text, at most 65,536 characters in all. (The service runs with invariant
-    /// globalization, so string.Normalize(FormKC) is not available to fold the look-alikes.)
-    /// </summary>
-    public static string Normalize(IEnumerable<string> texts)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        char[]? buffer = null;
-        try
-        {
-            var length = NormalizeInto(texts, ref buffer);
-            return length == 0 ? string.Empty : new string(buffer!, 0, length);
-        }
-        finally
-        {
-            if (buffer is not null)
-            {
-                ArrayPool<char>.Shared.Return(buffer);
-            }
-        }
-    }
-
-    /// <summary>Writes the normalized text into <paramref name="buffer"/> (rented, grown as needed) and returns its length.</summary>
-    private static int NormalizeInto(IEnumerable<string> texts, ref char[]? buffer)
-    {
-        var n = 0;
-        foreach (var part in texts)
-        {
-            if (n >= MaxChars)
-            {
-                break;
-            }
-
-            // A text never grows: folding keeps its length, the rest only removes. One more for its line end.
-            Reserve(ref buffer, n, Math.Min(n + part.Length + 1, MaxChars));
-            var space = false;
-            foreach (var raw in part)
-            {
-                var c = raw switch
-                {
-                    >= '\uFF01' and <= '\uFF5E' => (char)(raw - 0xFEE0),
-                    '\u3000' => ' ',
-                    _ => raw,
-                };
-                if (c is '\u200B' or '\u200C' or '\u200D' or '\u2060' or '\uFEFF' || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
-                {
-                    continue;
-                }
-
-                if (char.IsWhiteSpace(c))
-                {
-                    space = true;
-                    continue;
-                }
-
-                if (space && n > 0 && buffer![n - 1] != '\n')
-                {
-                    if (n == MaxChars)
-                    {
-                        return n;
-                    }
-
-                    buffer[n++] = ' ';
-                }
-
-                space = false;
-                if (n == MaxChars)
-                {
-                    return n;
-                }
-
-                buffer![n++] = c;
-            }
-
-            if (n == MaxChars)
-            {
-                return n;
-            }
-
-            buffer![n++] = '\n';
-        }
-
-        return n;
-    }
-
-    private static void Reserve(ref char[]? buffer, int used, int needed)
-    {
-        if (buffer is not null && buffer.Length >= needed)
-        {
-            return;
-        }
-
-        var larger = ArrayPool<char>.Shared.Rent(Math.Max(needed, Math.Min(MaxChars, (buffer?.Length ?? 0) * 2)));
-        if (buffer is not null)
-        {
-            buffer.AsSpan(0, used).CopyTo(larger);
-            ArrayPool<char>.Shared.Return(buffer);
-        }
-
-        buffer = larger;
-    }
-}
-
-/// <summary>What the guard found: the score, the rules that matched and whether the input is suspected.</summary>
-public sealed record GuardVerdict(double Score, IReadOnlyList<string> Rules, bool Suspected, string RuleSetVersion)
-{
-    public static readonly GuardVerdict Clean = new(0, [], false, string.Empty);
-}
-
-public sealed class GuardRuleSet
-{
-    [JsonPropertyName("version")]
-    public string Version { get; init; } = string.Empty;
-
-    [JsonPropertyName("threshold")]
-    public double Threshold { get; init; } = 0.5;
-
-    [JsonPropertyName("limits")]
-    public string? Limits { get; init; }
-
-    [JsonPropertyName("rules")]
-    public List<GuardRule> Rules { get; init; } = [];
-}
-
-public sealed class GuardRule
-{
-    [JsonPropertyName("id")]
-    public string Id { get; init; } = string.Empty;
-
-    [JsonPropertyName("pattern")]
-    public string Pattern { get; init; } = string.Empty;
-
-    [JsonPropertyName("weight")]
-    public double Weight { get; init; }
-
-    [JsonPropertyName("description")]
-    public string? Description { get; init; }
-}
-
-/// <summary><c>Guard</c>: the input guard's rule set and what each route does with a suspected input.</summary>
-public sealed class GuardOptions
-{
-    public const string Section = "Guard";
-
-    /// <summary>The rule set file, relative to the content root.</summary>
-    public string RulesFile { get; init; } = "guard/rules.v1.json";
-
-    /// <summary>Per route (<c>chat</c>, <c>jobs</c>, <c>prompts</c>): <c>Off</c>, <c>Flag</c> (recorded in the trace) or <c>Block</c> (refused).</summary>
-    public Dictionary<string, GuardAction> Routes { get; init; } = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["chat"] = GuardAction.Flag,
-        ["jobs"] = GuardAction.Flag,
-        ["prompts"] = GuardAction.Block,
-    };
-
-    public GuardAction For(string route) => Routes.TryGetValue(route, out var action) ? action : GuardAction.Flag;
-}
-
-public enum GuardAction
-{
-    Off,
-    Flag,
-    Block,
-}
-
-[JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
-[JsonSerializable(typeof(GuardRuleSet))]
-internal sealed partial class GuardJsonContext : JsonSerializerContext;
-
-/// <summary>The guard as each route applies it: which texts are scored, and whether a suspected input is refused.</summary>
-public sealed class GuardPolicy(InputGuard guard, Microsoft.Extensions.Options.IOptionsMonitor<GuardOptions> options)
-{
-    public const string Chat = "chat";
-    public const string Jobs = "jobs";
-    public const string Prompts = "prompts";
-
-    /// <summary>Scores what the end user wrote (user messages; system prompts are the application's own). Null when the route is off.</summary>
-    public GuardVerdict? Check(string route, IEnumerable<string> texts) =>
-        options.CurrentValue.For(route) == GuardAction.Off ? null : guard.Score(texts);
-
-    public bool Blocks(string route, GuardVerdict? verdict) =>
-        verdict is { Suspected: true } && options.CurrentValue.For(route) == GuardAction.Block;
-
-    /// <summary>Refuses a suspected input on a route set to block (400 <c>input-rejected</c>, naming <paramref name="param"/>).</summary>
-    public void ThrowIfBlocked(string route, GuardVerdict? verdict, string param)
-    {
-        if (Blocks(route, verdict))
-        {
-            throw new App.Application.Gateway.GatewayException(
-                App.Application.Gateway.GatewayErrorKind.InputRejected,
-                "The input was refused: it looks like an attempt to override the instructions it is given.",
-                param);
-        }
-    }
-
-    public static IEnumerable<string> UserTexts(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages) =>
-        messages.Where(m => m.Role == Microsoft.Extensions.AI.ChatRole.User).Select(m => m.Text);
+    /// <summary>The text the rules are matched against: see <see cref="GuardText.Normalize"/>.</summary>
+    public static string Normalize(IEnumerable<string> texts) => GuardText.Normalize(texts);
 }

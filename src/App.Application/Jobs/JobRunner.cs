@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.OpenAi;

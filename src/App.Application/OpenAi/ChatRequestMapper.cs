@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using App.Application.Gateway;
+using App.Application.Calls;
 using Microsoft.Extensions.AI;
 
 namespace App.Application.OpenAi;

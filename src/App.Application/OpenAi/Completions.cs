@@ -1,4 +1,4 @@
-using App.Application.Gateway;
+using App.Application.Calls;
 using Microsoft.Extensions.AI;
 
 namespace App.Application.OpenAi;

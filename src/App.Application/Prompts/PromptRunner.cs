@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using App.Application.Caching;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Traffic;

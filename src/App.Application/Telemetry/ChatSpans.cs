@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using App.Application.Gateway;
+using App.Application.Calls;
 
 namespace App.Application.Telemetry;
 

@@ -1,4 +1,4 @@
-using App.Application.Gateway;
+using App.Application.Calls;
 using App.Application.Jobs;
 using App.Application.Telemetry;
 using App.Infrastructure.Persistence;

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
+using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Routing;
 using App.Application.Telemetry;
@@ -176,7 +176,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
                 static (ctx, state) => OpenOnceAsync(state.Client, state.Messages, state.Options, ctx.CancellationToken, state.RequestAborted),
                 context,
                 (Client: _client, Messages: messages, Options: options, RequestAborted: cancellationToken)).ConfigureAwait(false);
-            return new StreamingCall(opened.Enumerator, opened.Cancellation, lease, _settings.StreamIdleTimeout, cancellationToken);
+            return new DeploymentStream(opened.Enumerator, opened.Cancellation, lease, _settings.StreamIdleTimeout, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -194,11 +194,11 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         }
     }
 
-    // The stream must outlive this attempt, and Polly pools (and reuses) the attempt's token source, so the
-    // stream runs on a token source of its own that follows the attempt's only until the first update arrives.
     private static async ValueTask<object> CallOnceAsync(IChatClient client, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken attempt) =>
         await client.GetResponseAsync(messages, options, attempt).ConfigureAwait(false);
 
+    // The stream must outlive this attempt, and Polly pools (and reuses) the attempt's token source, so the
+    // stream runs on a token source of its own that follows the attempt's only until the first update arrives.
     private static async ValueTask<object> OpenOnceAsync(
         IChatClient client, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken attempt, CancellationToken requestAborted)
     {
@@ -289,65 +289,4 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
     private partial void LogCircuitClosed();
 
     private sealed record OpenedStream(IAsyncEnumerator<ChatResponseUpdate> Enumerator, CancellationTokenSource Cancellation);
-
-    private sealed class StreamingCall(
-        IAsyncEnumerator<ChatResponseUpdate> enumerator,
-        CancellationTokenSource streamCts,
-        RateLimitLease lease,
-        TimeSpan idleTimeout,
-        CancellationToken requestAborted) : IStreamingCall
-    {
-        private int _disposed;
-
-        public ChatResponseUpdate First { get; } = enumerator.Current;
-
-        public async IAsyncEnumerable<ChatResponseUpdate> ReadRestAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            using var link = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), streamCts);
-            while (true)
-            {
-                // A stalled upstream is cut after idleTimeout without a chunk.
-                streamCts.CancelAfter(idleTimeout);
-                bool more;
-                try
-                {
-                    more = await enumerator.MoveNextAsync().ConfigureAwait(false);
-                }
-                catch (OperationCanceledException ex) when (!requestAborted.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                {
-                    throw new UpstreamException(UpstreamFailureKind.StreamBroken, "The upstream stream stalled.", inner: ex);
-                }
-
-                if (!more)
-                {
-                    yield break;
-                }
-
-                yield return enumerator.Current;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 1)
-            {
-                return;
-            }
-
-            try
-            {
-                // Stops the upstream call if the stream did not run to its end (client gone, error).
-                await streamCts.CancelAsync().ConfigureAwait(false);
-                await enumerator.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            finally
-            {
-                streamCts.Dispose();
-                lease.Dispose();
-            }
-        }
-    }
 }

@@ -1,24 +1,6 @@
 using App.Application.Traffic;
-using Microsoft.Extensions.AI;
 
-namespace App.Application.Gateway;
-
-/// <summary>A validated chat request, in provider-neutral form, with who is asking.</summary>
-/// <param name="Alias">The model alias the client named.</param>
-/// <param name="Messages">The conversation, in order.</param>
-/// <param name="Options">Everything forwarded to the provider. Whatever is here is part of the cache key.</param>
-/// <param name="Scope">The tenant or principal scope the cache is partitioned by.</param>
-/// <param name="EndUser">The client's <c>user</c> field: recorded, never forwarded upstream.</param>
-public sealed record GatewayRequest(
-    string Alias,
-    IReadOnlyList<ChatMessage> Messages,
-    ChatOptions Options,
-    string Scope,
-    string? EndUser)
-{
-    /// <summary>Whose rate limits and budget the call counts against; null for calls that count against none.</summary>
-    public UsageCaller? Caller { get; init; }
-}
+namespace App.Application.Calls;
 
 /// <summary>What happened to one call, filled in as it goes: the trace record and telemetry are made from it.</summary>
 public sealed class ChatCallRecord
@@ -36,18 +18,11 @@ public sealed class ChatCallRecord
     public string? ErrorType { get; set; }
 
     /// <summary>What the input guard found (null when the route does not check).</summary>
-    public App.Application.Guard.GuardVerdict? Guard { get; set; }
+    public GuardVerdict? Guard { get; set; }
 
     /// <summary>What the rate limiter decided, for the RateLimit headers (null when the call was not checked).</summary>
     public Admission? Admission { get; set; }
 
     /// <summary>The answer's text as the client received it (for the trace; null when nothing was produced).</summary>
     public string? Output { get; set; }
-}
-
-public enum CacheStatus
-{
-    Bypass,
-    Miss,
-    Hit,
 }

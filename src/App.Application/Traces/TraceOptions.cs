@@ -1,0 +1,34 @@
+namespace App.Application.Traces;
+
+/// <summary><c>Traces</c>: what is captured and how it is written.</summary>
+public sealed class TraceOptions
+{
+    public const string Section = "Traces";
+
+    public bool Enabled { get; init; } = true;
+
+    /// <summary><c>Off</c>: no content. <c>Redacted</c> (default): personal data and secrets replaced, then encrypted. <c>Full</c>: encrypted as is.</summary>
+    public ContentCapture Content { get; init; } = ContentCapture.Redacted;
+
+    /// <summary>Traces waiting to be written; beyond it new traces are dropped and counted, requests never wait.</summary>
+    public int QueueCapacity { get; init; } = 10_000;
+
+    public int BatchSize { get; init; } = 500;
+
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The writer's thread runs at the lowest CPU priority, so requests take the core from it at once; when its queue is
+    /// half full it catches up at normal priority. Off: it always runs at normal priority.
+    /// </summary>
+    public bool LowPriority { get; init; } = true;
+
+    /// <summary>Content longer than this (characters) is cut before redaction and encryption.</summary>
+    public int MaxContentChars { get; init; } = 32_768;
+
+    /// <summary>
+    /// A file of this instance's own where the writer notes how many accepted traces are not stored yet, so that the
+    /// next start counts what a crash lost (<c>app.traces.lost_at_crash</c>). Empty: not kept.
+    /// </summary>
+    public string? LedgerPath { get; init; }
+}
