@@ -9,7 +9,8 @@ namespace App.Infrastructure.Traces;
 /// Inserts a batch of traces in one statement: each column is sent as one array parameter and <c>unnest</c> turns
 /// them back into rows. No per-row tracking, and still an ordinary INSERT, so row-level security checks every row
 /// against the tenant the transaction is bound to (COPY would be refused on such a table). It runs in the same round
-/// trip as the binding of the tenant (<see cref="TenantData.ExecuteAsync"/>).
+/// trip as the binding of the tenant (<see cref="TenantData.ExecuteAsync"/>). A trace already stored is skipped: a batch
+/// whose commit went unanswered (PostgreSQL stalled after committing) is sent again, and must not look refused.
 /// </summary>
 internal static class TraceInsert
 {
@@ -27,6 +28,7 @@ internal static class TraceInsert
             AS t(tenant_id, id, trace_id, user_id, model_alias, provider, deployment, response_model, status,
             error_type, started_at, latency_ms, ttft, input_tokens, output_tokens, token_source, cached,
             streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt, output, guard_score, guard_rules, cost_nano_usd)
+        ON CONFLICT (tenant_id, id) DO NOTHING
         """;
 
     /// <summary>The insert of <paramref name="rows"/>, to run with the tenant bound (<see cref="TenantData.ExecuteAsync"/>).</summary>
