@@ -6,6 +6,7 @@ using App.Api.OpenAi;
 using App.Api.Prompts;
 using App.Api.Traces;
 using App.Api.Usage;
+using App.Application;
 using App.Infrastructure;
 using App.Infrastructure.Jobs;
 
@@ -15,6 +16,7 @@ var role = new ProcessRole { IsWorker = args is ["worker", ..] };
 builder.Services.AddSingleton(role);
 
 builder.AddServiceDefaults();       // Serilog, problem details, OpenAPI, health checks
+builder.Services.AddApplication();  // the gateway, guard policy, prompt and job runners, and their options
 builder.AddInfrastructure();        // options, PostgreSQL, Redis cache, providers behind Polly, key ring, OpenTelemetry
 builder.AddAppAuthentication();     // bearer tokens (ours and OIDC issuers), scope policies, auth rate limits
 

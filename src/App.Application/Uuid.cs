@@ -3,11 +3,9 @@ using System.Security.Cryptography;
 namespace App.Application;
 
 /// <summary>
-/// Version 7 UUIDs (RFC 9562: 48 bits of Unix milliseconds, then 74 random bits), ordered by time so rows keyed by
-/// them insert at the end of their index. On Linux <see cref="Guid.CreateVersion7()"/> reads <c>/dev/urandom</c>
-/// once per call, a system call per id (two per chat request, seen with strace). These take their random bits
-/// from <see cref="RandomNumberGenerator"/> (OpenSSL's generator, in user space) 250 bytes at a time per thread,
-/// so 25 ids cost one call into it.
+/// Version 7 UUIDs (RFC 9562), ordered by time so rows keyed by them insert at the end of their index; the random
+/// bits come from a per-thread buffer filled by <see cref="RandomNumberGenerator"/>, since
+/// <see cref="Guid.CreateVersion7()"/> makes a system call for every id on Linux (docs/benchmarks-history.md).
 /// </summary>
 public static class Uuid
 {

@@ -7,12 +7,6 @@ using System.Text.RegularExpressions;
 
 namespace App.Application.Privacy;
 
-/// <summary>What was redacted, by kind.</summary>
-public sealed record Redaction(string Text, IReadOnlyDictionary<string, int> Counts)
-{
-    public int Total => Counts.Values.Sum();
-}
-
 /// <summary>
 /// Replaces personal data and secrets in text with typed placeholders before it is stored: JWTs, API keys and
 /// other secrets, e-mail addresses, IBANs (mod-97 checked), payment card numbers (Luhn checked), IP addresses

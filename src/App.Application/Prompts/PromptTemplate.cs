@@ -1,49 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace App.Application.Prompts;
-
-/// <summary>A JSON Schema, compiled: the port the prompt contracts validate through.</summary>
-public interface IJsonSchema
-{
-    /// <summary>The schema as JSON (sent to the model as its response format).</summary>
-    JsonElement Document { get; }
-
-    /// <summary>Top-level property names (the placeholders a template may use).</summary>
-    IReadOnlyCollection<string> Properties { get; }
-
-    /// <summary>Empty when valid; otherwise one line per violation, <c>path: problem</c>.</summary>
-    IReadOnlyList<string> Validate(string json);
-}
-
-/// <summary>A template file: <c>prompts/&lt;name&gt;/v&lt;n&gt;.json</c>.</summary>
-public sealed class PromptDefinition
-{
-    [JsonPropertyName("description")]
-    public string Description { get; init; } = string.Empty;
-
-    /// <summary>The model alias it runs on.</summary>
-    [JsonPropertyName("model")]
-    public string Model { get; init; } = string.Empty;
-
-    [JsonPropertyName("temperature")]
-    public float? Temperature { get; init; }
-
-    [JsonPropertyName("seed")]
-    public long? Seed { get; init; }
-
-    [JsonPropertyName("max_tokens")]
-    public int? MaxTokens { get; init; }
-
-    [JsonPropertyName("system")]
-    public string? System { get; init; }
-
-    /// <summary>The user message, with <c>{{name}}</c> placeholders for the input's top-level properties.</summary>
-    [JsonPropertyName("template")]
-    public string Template { get; init; } = string.Empty;
-}
 
 /// <summary>
 /// A named, versioned prompt with its contracts: the input it accepts and the output it must produce, both as JSON
@@ -138,7 +97,3 @@ public sealed class PromptTemplate
         return [.. parts];
     }
 }
-
-[JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
-[JsonSerializable(typeof(PromptDefinition))]
-public sealed partial class PromptJsonContext : JsonSerializerContext;

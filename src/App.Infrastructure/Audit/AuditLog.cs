@@ -1,36 +1,14 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using App.Application.Audit;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace App.Infrastructure.Audit;
-
-/// <summary><c>Audit</c>: checkpoints of the audit chains, written outside the database.</summary>
-public sealed class AuditOptions
-{
-    public const string Section = "Audit";
-
-    /// <summary>A file checkpoints are appended to (one JSON line each); they are also logged. Empty: log only.</summary>
-    public string? CheckpointFile { get; init; }
-
-    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
-}
-
-/// <summary>A signed statement of a chain's head at a moment, kept where the database cannot rewrite it.</summary>
-public sealed record AuditCheckpoint(
-    [property: JsonPropertyName("tenant")] string Tenant,
-    [property: JsonPropertyName("seq")] long Sequence,
-    [property: JsonPropertyName("head")] string Head,
-    [property: JsonPropertyName("at")] DateTimeOffset At,
-    [property: JsonPropertyName("key")] string KeyId,
-    [property: JsonPropertyName("sig")] string Signature);
 
 /// <summary>
 /// The tenant audit logs: appends are serialized per tenant (an advisory lock) and chained by hash; the table is
@@ -214,40 +192,4 @@ public sealed partial class AuditLog(
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Audit checkpoint: tenant {TenantId} seq {Sequence} head {Head} sig {Signature}")]
     private partial void LogCheckpoint(string tenantId, long sequence, string head, string signature);
-}
-
-/// <summary>Writes checkpoints every <see cref="AuditOptions.CheckpointInterval"/>, and once more on a graceful stop.</summary>
-internal sealed partial class AuditCheckpointer(AuditLog audit, IOptions<AuditOptions> options, ILogger<AuditCheckpointer> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.CheckpointInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                await audit.CheckpointAsync(stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await audit.CheckpointAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or System.Data.Common.DbException or OperationCanceledException or IOException)
-        {
-            // The last checkpoint is a courtesy: a stop must not fail on it (the chain itself is intact).
-            LogFinalCheckpointFailed(ex.GetType().Name, ex.Message);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the final audit checkpoint ({ErrorType}: {Error})")]
-    private partial void LogFinalCheckpointFailed(string errorType, string error);
 }

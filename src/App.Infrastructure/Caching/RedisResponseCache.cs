@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using App.Application.Caching;
 using App.Application.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -55,7 +54,3 @@ internal sealed partial class RedisResponseCache(IConnectionMultiplexer redis, T
     [LoggerMessage(Level = LogLevel.Warning, Message = "Response cache {Operation} failed ({ErrorType}: {Error}); serving uncached until Redis answers again")]
     private partial void LogCacheUnavailable(string operation, string errorType, string error);
 }
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-[JsonSerializable(typeof(CachedCompletion))]
-internal sealed partial class CacheJsonContext : JsonSerializerContext;

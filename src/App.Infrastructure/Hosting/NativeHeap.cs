@@ -3,11 +3,9 @@ using System.Runtime.InteropServices;
 namespace App.Infrastructure.Hosting;
 
 /// <summary>
-/// The C library's heap (glibc's malloc), which the runtime, its JIT and OpenSSL allocate from. glibc gives a thread
-/// that finds the shared arena busy an arena of its own (up to eight per CPU it sees), and an arena keeps the pages
-/// of what was freed in it. <see cref="Trim"/> hands those pages back to the kernel. Measured on the gateway at
-/// 1,000 req/s: the trace writer's own thread brought 10-12 MB more resident (240 against 228 MB) until it trimmed
-/// after its batches (225 MB; docs/benchmarks.md).
+/// The C library's heap (glibc's malloc), whose per-thread arenas keep the pages of what was freed in them, so a
+/// thread that allocates in bursts holds memory it no longer uses until <see cref="Trim"/> hands it back (the effect
+/// is measured in docs/benchmarks-history.md).
 /// </summary>
 public static partial class NativeHeap
 {

@@ -7,27 +7,6 @@ using StackExchange.Redis;
 
 namespace App.Infrastructure.Idempotency;
 
-/// <summary>What the store says about a key: go ahead (claimed), replay a stored answer, or refuse.</summary>
-public enum IdempotencyState
-{
-    Claimed,
-    Replay,
-
-    /// <summary>The key was used with another request (another body, method or path).</summary>
-    Mismatch,
-
-    /// <summary>A request with this key is still running.</summary>
-    InProgress,
-}
-
-/// <summary>A stored answer: enough to send the same response again.</summary>
-public sealed record StoredResponse(int Status, string? ContentType, string? Location, byte[] Body);
-
-/// <summary>Whose key it is: keys are the caller's own, so two users of a tenant may use the same one.</summary>
-public readonly record struct IdempotencyCaller(string Tenant, string User);
-
-public sealed record IdempotencyClaim(IdempotencyState State, StoredResponse? Response = null);
-
 /// <summary>
 /// Idempotency keys in Redis, per caller (tenant and user, as the jobs they guard are): the first request with a key
 /// claims it atomically (a pending record with the request's fingerprint and a lease), runs, and stores its answer

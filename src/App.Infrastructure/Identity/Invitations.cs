@@ -9,9 +9,6 @@ using Microsoft.Extensions.Logging;
 
 namespace App.Infrastructure.Identity;
 
-/// <summary>An invitation as its creator sees it, once: the code is shown here and never stored.</summary>
-public sealed record IssuedInvitation(Guid Id, string Code, string TenantId, IReadOnlyList<string> Scopes, DateTimeOffset ExpiresAt);
-
 /// <summary>
 /// Invitations into a tenant. A code is <c>inv_</c> and 256 random bits; only its SHA-256 is stored. It can be
 /// accepted once (a conditional update in the sign-up's transaction, so two sign-ups racing for one code make one

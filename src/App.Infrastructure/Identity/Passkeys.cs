@@ -13,43 +13,6 @@ using StackExchange.Redis;
 
 namespace App.Infrastructure.Identity;
 
-/// <summary><c>Passkeys</c>: the WebAuthn relying party.</summary>
-public sealed class PasskeyOptions
-{
-    public const string Section = "Passkeys";
-
-    /// <summary>The RP ID: the registrable domain the passkeys are bound to (not an IP address).</summary>
-    public string RelyingPartyId { get; init; } = "localhost";
-
-    public string RelyingPartyName { get; init; } = "App";
-
-    /// <summary>Exact origins the ceremonies may come from (scheme, host and port).</summary>
-    public List<string> Origins { get; init; } = ["http://localhost:5080"];
-
-    /// <summary>How long a ceremony's challenge can be answered; it can be answered once.</summary>
-    public TimeSpan CeremonyTimeout { get; init; } = TimeSpan.FromMinutes(2);
-}
-
-public enum PasskeyFailure
-{
-    None,
-    UnknownCeremony,
-    SignUpClosed,
-    TenantExists,
-    Rejected,
-    UnknownCredential,
-    UserDisabled,
-    InvitationInvalid,
-    UserNameTaken,
-}
-
-public sealed record CeremonyStart(string CeremonyId, string OptionsJson);
-
-public sealed record PasskeyResult(PasskeyFailure Failure, TokenPair? Tokens, string? Detail = null)
-{
-    public static PasskeyResult Fail(PasskeyFailure failure, string? detail = null) => new(failure, null, detail);
-}
-
 /// <summary>
 /// Passkey registration and sign-in (Fido2 4.x). User verification is required; challenges are 256 bits,
 /// kept in Redis for <see cref="PasskeyOptions.CeremonyTimeout"/> and consumed on first use (GETDEL), so a

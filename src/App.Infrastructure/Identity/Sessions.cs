@@ -10,20 +10,6 @@ using Microsoft.Extensions.Options;
 
 namespace App.Infrastructure.Identity;
 
-/// <summary>What a client gets when a session starts or is refreshed.</summary>
-public sealed record TokenPair(string AccessToken, DateTimeOffset AccessTokenExpiresAt, string RefreshToken, IReadOnlyList<string> Scopes, string TenantId, Guid UserId);
-
-public enum RefreshOutcome
-{
-    Ok,
-
-    /// <summary>Unknown, malformed, expired, revoked or belonging to a disabled user: all look the same to the client.</summary>
-    Invalid,
-
-    /// <summary>A used token was presented again: the whole family was revoked.</summary>
-    ReuseDetected,
-}
-
 /// <summary>
 /// Sessions: a refresh-token family per sign-in. Refresh tokens are 256-bit random values, stored only as
 /// SHA-256 hashes, rotated on every use, bounded by the family's absolute lifetime. Reuse of a rotated token

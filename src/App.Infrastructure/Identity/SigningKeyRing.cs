@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text.Json;
 using App.Application.Audit;
@@ -6,7 +5,6 @@ using App.Application.Identity;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Security;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -156,42 +154,4 @@ public sealed partial class SigningKeyRing(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signing key {KeyId} retired early; its tokens stay valid until they expire")]
     private partial void LogKeyRetired(string keyId);
-}
-
-/// <param name="Signing">What new tokens are signed with.</param>
-/// <param name="ValidationKeys">Every key whose tokens may still be live (published in the JWKS).</param>
-/// <param name="Jwks">The JWKS document.</param>
-/// <param name="LoadedAt">When the ring was read.</param>
-public sealed record KeySnapshot(SigningCredentials Signing, IReadOnlyList<SecurityKey> ValidationKeys, string Jwks, DateTimeOffset LoadedAt);
-
-/// <summary>Loads the ring before the server accepts requests, then keeps it current.</summary>
-internal sealed partial class SigningKeyMaintenance(SigningKeyRing ring, ILogger<SigningKeyMaintenance> logger) : BackgroundService
-{
-    private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(60);
-
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await DatabaseOutage.WhileStartingAsync(ring.ReloadAsync, StartPatience, logger, cancellationToken).ConfigureAwait(false);
-        await base.StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(SigningKeyRing.ReloadEvery);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                await ring.ReloadAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
-            {
-                // Keep signing with what we have; the next tick tries again.
-                LogReloadFailed(ex.GetType().Name, ex.Message);
-            }
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reload the signing key ring ({ErrorType}: {Error})")]
-    private partial void LogReloadFailed(string errorType, string error);
 }

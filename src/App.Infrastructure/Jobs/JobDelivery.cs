@@ -1,19 +1,9 @@
-using System.Globalization;
 using App.Application.Jobs;
 using App.Infrastructure.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace App.Infrastructure.Jobs;
-
-/// <summary>A job's address on the queue: the tenant (to open its row under row-level security) and its id.</summary>
-public readonly record struct JobRef(string Tenant, Guid Id)
-{
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Tenant}/{Id:N}");
-}
-
-/// <summary>A delivered message: which job, and the stream entry to acknowledge.</summary>
-public sealed record JobMessage(RedisValue MessageId, JobRef Job);
 
 /// <summary>
 /// The delivery side of jobs, on Redis Streams: one stream read by one consumer group (<c>workers</c>), so each

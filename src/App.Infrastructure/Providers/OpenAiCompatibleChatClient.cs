@@ -1,10 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using App.Application.Gateway;
 using App.Application.OpenAi;
 using App.Application.Routing;
@@ -21,24 +19,6 @@ namespace App.Infrastructure.Providers;
 /// </summary>
 public sealed class OpenAiCompatibleChatClient : IChatClient
 {
-    private const int MaxErrorBodyBytes = 8 * 1024;
-
-    // Upstreams add and omit members freely; reading them must not fail on that.
-    private static readonly JsonSerializerOptions Lenient = new()
-    {
-        TypeInfoResolver = UpstreamJsonContext.Default.WithAddedModifier(static info =>
-        {
-            foreach (var property in info.Properties)
-            {
-                property.IsRequired = false;
-            }
-        }),
-    };
-
-    private static readonly JsonTypeInfo<ChatCompletion> CompletionInfo = (JsonTypeInfo<ChatCompletion>)Lenient.GetTypeInfo(typeof(ChatCompletion));
-    private static readonly JsonTypeInfo<ChatCompletionChunk> ChunkInfo = (JsonTypeInfo<ChatCompletionChunk>)Lenient.GetTypeInfo(typeof(ChatCompletionChunk));
-    private static readonly JsonTypeInfo<WireErrorEnvelope> ErrorInfo = (JsonTypeInfo<WireErrorEnvelope>)Lenient.GetTypeInfo(typeof(WireErrorEnvelope));
-
     private readonly HttpClient _http;
     private readonly DeploymentOptions _deployment;
     private readonly Uri _endpoint;
@@ -62,7 +42,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            completion = await JsonSerializer.DeserializeAsync(body, CompletionInfo, cancellationToken).ConfigureAwait(false);
+            completion = await JsonSerializer.DeserializeAsync(body, UpstreamWire.Completion, cancellationToken).ConfigureAwait(false);
         }
         catch (JsonException ex)
         {
@@ -153,7 +133,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         ChatCompletionChunk? chunk;
         try
         {
-            chunk = eventType == "error" ? null : JsonSerializer.Deserialize(data.Span, ChunkInfo);
+            chunk = eventType == "error" ? null : JsonSerializer.Deserialize(data.Span, UpstreamWire.Chunk);
         }
         catch (JsonException ex)
         {
@@ -162,7 +142,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
 
         if (chunk?.Choices is null && chunk?.Usage is null)
         {
-            var message = TryReadError(data.Span) ?? "The upstream sent an error event.";
+            var message = UpstreamWire.TryReadError(data.Span) ?? "The upstream sent an error event.";
             throw new UpstreamException(UpstreamFailureKind.StreamBroken, message);
         }
 
@@ -194,18 +174,6 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         }
 
         return update;
-    }
-
-    private static string? TryReadError(ReadOnlySpan<char> data)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(data, ErrorInfo)?.Error?.Message;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private HttpRequestMessage BuildRequest(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
@@ -289,55 +257,8 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
 
         using (response)
         {
-            throw await ToExceptionAsync(response, cancellationToken).ConfigureAwait(false);
+            throw await UpstreamFailures.FromResponseAsync(response, _time, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private async Task<UpstreamException> ToExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var status = (int)response.StatusCode;
-        string? message = null;
-        try
-        {
-            var buffer = new byte[MaxErrorBodyBytes];
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var read = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            message = JsonSerializer.Deserialize(buffer.AsSpan(0, read), ErrorInfo)?.Error?.Message;
-        }
-        catch (Exception ex) when (ex is JsonException or IOException or HttpRequestException)
-        {
-            // the status code says enough
-        }
-
-        message = message is null ? $"HTTP {status}" : $"HTTP {status}: {Truncate(message, 300)}";
-        var kind = status switch
-        {
-            429 => UpstreamFailureKind.RateLimited,
-            // A redirect is not followed (see ModelRoutes): the base URL is wrong, and retrying will not fix it.
-            401 or 403 or 404 or (>= 300 and < 400) => UpstreamFailureKind.Misconfigured,
-            408 => UpstreamFailureKind.Timeout,
-            400 or 409 or 413 or 422 => UpstreamFailureKind.BadRequest,
-            >= 500 => UpstreamFailureKind.ServerError,
-            _ => UpstreamFailureKind.ServerError,
-        };
-        return new UpstreamException(kind, message, status, RetryAfter(response));
-    }
-
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        // OpenAI sends retry-after-ms beside the standard header; it is the more precise of the two.
-        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
-            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
-        {
-            return TimeSpan.FromMilliseconds(millis);
-        }
-
-        return response.Headers.RetryAfter switch
-        {
-            { Delta: { } delta } => delta,
-            { Date: { } date } => date - _time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
-            _ => null,
-        };
     }
 
     private static UsageDetails? ToUsage(WireUsage? usage) => usage is null
@@ -346,6 +267,4 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
 
     private static string RoleOf(ChatRole role) =>
         role == ChatRole.System ? "system" : role == ChatRole.Assistant ? "assistant" : "user";
-
-    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "...";
 }

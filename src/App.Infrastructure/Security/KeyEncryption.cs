@@ -5,53 +5,6 @@ using Microsoft.Extensions.Options;
 namespace App.Infrastructure.Security;
 
 /// <summary>
-/// <c>Encryption</c>: the key-encryption keys (KEKs) that protect secrets at rest (signing keys now, trace
-/// content later). Keys are versioned by id; new data uses <see cref="ActiveKey"/>, old data stays readable as
-/// long as its key is listed, so a rotation never rewrites old rows.
-/// </summary>
-public sealed class EncryptionOptions
-{
-    public const string Section = "Encryption";
-
-    /// <summary>Key id to base64 of 32 random bytes (AES-256). Set them from a secret store, never from a file.</summary>
-    public Dictionary<string, string> Keys { get; init; } = new(StringComparer.Ordinal);
-
-    public string? ActiveKey { get; init; }
-}
-
-internal sealed class EncryptionOptionsValidator : IValidateOptions<EncryptionOptions>
-{
-    public ValidateOptionsResult Validate(string? name, EncryptionOptions options)
-    {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.ActiveKey))
-        {
-            errors.Add("Encryption:ActiveKey is required (the id of one of Encryption:Keys).");
-        }
-        else if (!options.Keys.ContainsKey(options.ActiveKey))
-        {
-            errors.Add($"Encryption:ActiveKey '{options.ActiveKey}' is not one of Encryption:Keys.");
-        }
-
-        var buffer = new byte[64];
-        foreach (var (id, value) in options.Keys)
-        {
-            if (id.Length is 0 or > 32 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            {
-                errors.Add($"Encryption:Keys:{id}: key ids are 1-32 letters, digits, '-' or '_'.");
-            }
-
-            if (!Convert.TryFromBase64String(value, buffer, out var length) || length != 32)
-            {
-                errors.Add($"Encryption:Keys:{id} must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32).");
-            }
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
-/// <summary>
 /// AES-256-GCM with a versioned key ring. Layout: <c>[1: format=1][1: id length][id][12: nonce][16: tag][ciphertext]</c>.
 /// The associated data binds a ciphertext to its place (e.g. <c>signing-key:{kid}</c>), so a blob copied to
 /// another row does not decrypt.

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics.Metrics;
-using System.Text;
-using System.Text.Json;
-using App.Application.Privacy;
 using App.Application.Traces;
 using App.Application.Traffic;
 using App.Infrastructure.Hosting;
@@ -16,20 +13,17 @@ using Microsoft.Extensions.Options;
 namespace App.Infrastructure.Traces;
 
 /// <summary>
-/// Writes traces off the request path: requests queue drafts (never waiting; beyond <c>Traces:QueueCapacity</c>
-/// the draft is dropped and counted), and a thread of the writer's own redacts and encrypts their content, then
-/// inserts them in batches (by size or time), one statement per tenant so row-level security checks every row. On
-/// a graceful stop it writes everything queued. (PostgreSQL refuses COPY into tables with row security, hence
-/// batched INSERTs.) A row PostgreSQL refuses is set aside without costing its batch the other rows; while the
-/// database does not answer, the writer waits for it and requests fill the queue (<see cref="TraceLosses"/>).
+/// Writes traces off the request path: requests queue drafts without waiting (beyond <c>Traces:QueueCapacity</c> a
+/// draft is dropped and counted), and a thread of the writer's own seals them (<see cref="TraceSealer"/>) and inserts
+/// them in batches, one statement per tenant so row-level security checks every row (PostgreSQL refuses COPY into
+/// tables with row security). A graceful stop writes everything queued, a row PostgreSQL refuses is set aside without
+/// costing its batch the other rows, and while the database does not answer the writer waits for it and requests
+/// fill the queue (<see cref="TraceLosses"/>).
 /// <para>
-/// The thread runs at the lowest CPU priority (<c>Traces:LowPriority</c>, default on): sealing a batch is CPU
-/// work in one burst (a 200-trace batch is ~10-20 ms of redaction, encryption and serialization), and at normal
-/// priority the scheduler shares the core between it and the requests that arrive meanwhile, which is what their
-/// tail latency was made of. At nice 19 a request takes the core from it at once, and the writer uses what
-/// requests leave. When the queue is more than half full it is no longer keeping up on what is left, and batches
-/// are then written from the thread pool, at the requests' priority, until it has caught up: traces are never
-/// dropped for the sake of the priority.
+/// The thread runs at the lowest CPU priority (<c>Traces:LowPriority</c>) so that sealing a batch, a burst of CPU
+/// work, takes only what requests leave of the core; when the queue is more than half full, batches are written from
+/// the thread pool at the requests' priority until it has caught up, so no trace is dropped for the sake of the
+/// priority (docs/benchmarks.md).
 /// </para>
 /// </summary>
 public sealed partial class TraceWriter : BackgroundService, ITraceSink
@@ -45,10 +39,9 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TenantData _data;
-    private readonly KeyEncryption _encryption;
+    private readonly TraceSealer _sealer;
     private readonly TraceOptions _options;
     private readonly ILogger<TraceWriter> _logger;
-    private readonly IOptionsMonitor<TrafficOptions>? _traffic;
     private readonly Counter<long> _written;
     private readonly TraceLosses _losses;
     // Traces accepted and not yet taken by the writer (plus Closed once closed). A request that brings it to one or
@@ -72,10 +65,9 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(meters);
         _data = data;
-        _encryption = encryption;
         _options = options.Value;
         _logger = logger;
-        _traffic = traffic;
+        _sealer = new TraceSealer(encryption, _options, traffic);
         var meter = meters.Create(MeterName);
         _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
         _losses = new TraceLosses(meter, logger, TimeProvider.System);
@@ -190,7 +182,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 }
 
                 // A batch gathers for FlushInterval, or until it is full, or until the stop: one wake-up per interval,
-                // not one per trace (at moderate load that was a wake-up and a one-row insert per request).
+                // not one per trace.
                 if (queued < _options.BatchSize && !IsClosed)
                 {
                     _wake.Wait(_options.FlushInterval);
@@ -211,9 +203,8 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 Volatile.Write(ref _inFlight, 0);
                 if (Environment.TickCount64 - trimmed >= 1000)
                 {
-                    // This thread's C heap arena (and the others) keeps the pages of what was freed in it: 10-12 MB
-                    // resident under load until handed back (docs/benchmarks.md). Once a second at most, at this
-                    // thread's priority; pages handed back and used again cost a fault each.
+                    // The C heap holds on to the pages this thread frees until they are handed back; now and then rather
+                    // than after every batch, since a page handed back and used again costs a fault.
                     NativeHeap.Trim();
                     trimmed = Environment.TickCount64;
                 }
@@ -257,7 +248,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     {
         foreach (var tenant in batch.GroupBy(d => d.Record.TenantId, StringComparer.Ordinal))
         {
-            await StoreAsync(tenant.Key, tenant.Select(Seal).ToArray(), synchronously).ConfigureAwait(false);
+            await StoreAsync(tenant.Key, tenant.Select(_sealer.Seal).ToArray(), synchronously).ConfigureAwait(false);
         }
 
         _losses.Report();
@@ -339,78 +330,6 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
                 }
             }
         }
-    }
-
-    /// <summary>Applies the capture mode: nothing, redacted then encrypted, or encrypted as is.</summary>
-    private TraceRecord Seal(TraceDraft draft)
-    {
-        var record = draft.Record;
-        // Usage the provider did not report is counted here, off the request path.
-        if (record.InputTokens is null && record.OutputTokens is null && draft.Messages is { Count: > 0 } messages && record.Status == TraceStatus.Ok)
-        {
-            record.InputTokens = TokenCounter.CountPrompt(messages);
-            record.OutputTokens = draft.Output is null ? 0 : TokenCounter.Count(draft.Output);
-            record.TokenSource = "tokenizer";
-        }
-
-        // Priced as it is now, with the tokens as they are now known: what the call cost, for this trace.
-        if (_traffic is not null && (record.InputTokens is not null || record.OutputTokens is not null))
-        {
-            record.CostNanoUsd = record.Cached ? 0 : _traffic.CurrentValue.PriceOf(record.ModelAlias).NanoDollars(record.InputTokens ?? 0, record.OutputTokens ?? 0);
-        }
-
-        if (_options.Content == ContentCapture.Off)
-        {
-            return record;
-        }
-
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        record.PromptCiphertext = Protect(PromptText(draft.Messages), record, "prompt", counts);
-        record.OutputCiphertext = Protect(draft.Output, record, "output", counts);
-        record.Classification = _options.Content == ContentCapture.Full ? "full" : "redacted";
-        record.Redactions = counts.Count == 0 ? null : JsonSerializer.Serialize(counts);
-        return record;
-    }
-
-    private byte[]? Protect(string? content, TraceRecord record, string field, Dictionary<string, int> counts)
-    {
-        if (content is null)
-        {
-            return null;
-        }
-
-        if (content.Length > _options.MaxContentChars)
-        {
-            content = content[.._options.MaxContentChars];
-        }
-
-        if (_options.Content == ContentCapture.Redacted)
-        {
-            var redaction = Redactor.Redact(content);
-            content = redaction.Text;
-            foreach (var (kind, count) in redaction.Counts)
-            {
-                counts[kind] = counts.GetValueOrDefault(kind) + count;
-            }
-        }
-
-        return _encryption.Encrypt(Encoding.UTF8.GetBytes(content), ContentContext(record.TenantId, record.Id, field));
-    }
-
-    private static string? PromptText(IReadOnlyList<(string Role, string Text)>? messages)
-    {
-        if (messages is null)
-        {
-            return null;
-        }
-
-        var prompt = new StringBuilder();
-        foreach (var (role, text) in messages)
-        {
-            prompt.Append(role).Append(": ").AppendLine(text);
-        }
-
-        return prompt.ToString();
     }
 
     /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>

@@ -6,9 +6,6 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace App.Infrastructure.Identity;
 
-/// <summary>Who an access token is for.</summary>
-public sealed record TokenSubject(string Subject, string TenantId, IReadOnlyList<string> Scopes, string SessionId);
-
 /// <summary>
 /// Issues our access tokens: JWT, ES256, header <c>typ: at+jwt</c> and <c>kid</c> (RFC 9068), with <c>iss</c>,
 /// <c>aud</c>, <c>sub</c>, <c>tenant_id</c>, <c>scope</c>, <c>sid</c>, <c>jti</c>, and a lifetime of at most 5 minutes.

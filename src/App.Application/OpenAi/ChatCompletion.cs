@@ -1,0 +1,30 @@
+using System.Text.Json.Serialization;
+
+namespace App.Application.OpenAi;
+
+public sealed class ChatCompletion
+{
+    [JsonPropertyName("id")]
+    [JsonRequired]
+    public string Id { get; set; } = null!;
+
+    [JsonPropertyName("object")]
+    public string Object { get; set; } = "chat.completion";
+
+    [JsonPropertyName("created")]
+    public long Created { get; set; }
+
+    [JsonPropertyName("model")]
+    [JsonRequired]
+    public string Model { get; set; } = null!;
+
+    [JsonPropertyName("choices")]
+    [JsonRequired]
+    public List<CompletionChoice> Choices { get; set; } = null!;
+
+    [JsonPropertyName("usage")]
+    public WireUsage? Usage { get; set; }
+
+    [JsonPropertyName("system_fingerprint")]
+    public string? SystemFingerprint { get; set; }
+}

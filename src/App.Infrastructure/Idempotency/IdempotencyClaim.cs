@@ -1,0 +1,3 @@
+namespace App.Infrastructure.Idempotency;
+
+public sealed record IdempotencyClaim(IdempotencyState State, StoredResponse? Response = null);

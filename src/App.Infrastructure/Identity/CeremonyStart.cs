@@ -1,0 +1,3 @@
+namespace App.Infrastructure.Identity;
+
+public sealed record CeremonyStart(string CeremonyId, string OptionsJson);
