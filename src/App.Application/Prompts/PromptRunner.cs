@@ -12,57 +12,6 @@ using Microsoft.Extensions.Options;
 
 namespace App.Application.Prompts;
 
-/// <summary>The catalog of prompt templates, latest version first by name.</summary>
-public interface IPromptCatalog
-{
-    IReadOnlyList<PromptTemplate> All { get; }
-
-    /// <summary>The named template at <paramref name="version"/>, or its latest version when null.</summary>
-    PromptTemplate? Find(string name, int? version);
-}
-
-/// <summary><c>Prompts</c>: where templates live and how output is held to its contract.</summary>
-public sealed class PromptOptions
-{
-    public const string Section = "Prompts";
-
-    /// <summary>The templates' directory, relative to the content root.</summary>
-    public string Directory { get; init; } = "prompts";
-
-    /// <summary>Calls made to fix output that does not match its schema (0 or 1).</summary>
-    public int RepairAttempts { get; init; } = 1;
-
-    /// <summary>Rendered templates kept in memory, by template and input.</summary>
-    public int RenderCacheSize { get; init; } = 1024;
-}
-
-public enum PromptFailure
-{
-    /// <summary>The input does not match the template's input schema.</summary>
-    InputInvalid,
-
-    /// <summary>The model's output did not match the output schema, repair included.</summary>
-    OutputInvalid,
-}
-
-public sealed class PromptException(PromptFailure failure, string message, IReadOnlyList<string> errors) : Exception(message)
-{
-    public PromptFailure Failure { get; } = failure;
-
-    public IReadOnlyList<string> Errors { get; } = errors;
-}
-
-/// <summary>A run's answer: the output (valid against its schema) and how it came to be.</summary>
-public sealed record PromptResult(
-    PromptTemplate Template,
-    JsonElement Output,
-    string Model,
-    long InputTokens,
-    long OutputTokens,
-    bool Repaired,
-    bool Cached,
-    GuardVerdict? Guard);
-
 /// <summary>
 /// Runs a prompt template as a contract: the input is validated against its schema, rendered, screened by the
 /// input guard, sent with the output schema as the JSON response format, and the answer is validated against that
