@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Application.Identity;
 using App.Infrastructure.Idempotency;
 using StackExchange.Redis;
@@ -170,7 +170,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
     }
 
     private static Task Refuse(HttpContext context, int status, string slug, string title, string detail, string code) =>
-        OpenAiErrors.Problem(status, slug, title, detail, "invalid_request_error", Header, code).ExecuteAsync(context);
+        ApiProblems.Problem(status, slug, title, detail, "invalid_request_error", Header, code).ExecuteAsync(context);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency store unavailable ({Error}); the request runs without it")]
     private partial void LogStoreUnavailable(string error);

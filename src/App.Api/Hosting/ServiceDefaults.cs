@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
-using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Application.OpenAi;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -270,11 +270,11 @@ internal static class ServiceDefaults
                 ProblemDetails =
                 {
                     Status = bad.StatusCode,
-                    Type = OpenAiErrors.ProblemBase + (bad.StatusCode == 413 ? "request-too-large" : "bad-request"),
+                    Type = ApiProblems.ProblemBase + (bad.StatusCode == 413 ? "request-too-large" : "bad-request"),
                     Title = bad.StatusCode == 413 ? "The request body is too large." : "The request could not be read.",
                     Detail = bad.StatusCode == 413
                         ? $"The request body exceeds the limit of {httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes."
-                        : bad.InnerException is JsonException json && OpenAiErrors.DuplicateMember(json.Message) is { } duplicate
+                        : bad.InnerException is JsonException json && ApiProblems.DuplicateMember(json.Message) is { } duplicate
                             ? $"The member '{duplicate}' appears more than once. Send each member once."
                             : bad.Message,
                 },

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using App.Api.Hosting;
 using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Application;
 using App.Application.Caching;
 using App.Application.Calls;
@@ -90,7 +91,7 @@ internal static partial class JobsApi
         var (stored, created) = await store.CreateAsync(job, context.RequestAborted);
         if (!created && !stored.RequestHash.AsSpan().SequenceEqual(job.RequestHash))
         {
-            return OpenAiErrors.Problem(422, "idempotency-key-reused", "The Idempotency-Key was used for another request.",
+            return ApiProblems.Problem(422, "idempotency-key-reused", "The Idempotency-Key was used for another request.",
                 "This Idempotency-Key was already used with a different request. Use a new key for a new request.", "invalid_request_error", IdempotencyMiddleware.Header, "idempotency_key_reused");
         }
 
@@ -157,7 +158,7 @@ internal static partial class JobsApi
             {
                 // Invalid (400 invalid-request) or refused by the guard (400 input-rejected), naming the request's member.
                 var (status, slug, title, type, code) = GatewayErrors.Describe(ex.Kind);
-                return (null, OpenAiErrors.Problem(status, slug, title, ex.Message, type, ex.Param is null ? at : $"{at}.{ex.Param}", code));
+                return (null, ApiProblems.Problem(status, slug, title, ex.Message, type, ex.Param is null ? at : $"{at}.{ex.Param}", code));
             }
         }
 
@@ -165,7 +166,7 @@ internal static partial class JobsApi
     }
 
     private static IResult Invalid(string detail, string? param) =>
-        OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, "invalid_value");
+        ApiProblems.Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, "invalid_value");
 
     private static async Task<IResult> GetAsync(Guid id, ClaimsPrincipal caller, JobStore store, HttpContext context)
     {
@@ -247,7 +248,7 @@ internal static partial class JobsApi
     }
 
     private static IResult NotFound(Guid id) =>
-        OpenAiErrors.Problem(404, "job-not-found", "The job does not exist.", $"No job '{id}' of yours exists.", "invalid_request_error", "id", "job_not_found");
+        ApiProblems.Problem(404, "job-not-found", "The job does not exist.", $"No job '{id}' of yours exists.", "invalid_request_error", "id", "job_not_found");
 
     private static JobView View(Job job, IReadOnlyList<JobItemResult>? results) => new(
         job.Id,

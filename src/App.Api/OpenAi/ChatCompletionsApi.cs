@@ -1,5 +1,6 @@
 using System.Net.Mime;
 using System.Text.Json;
+using App.Api.Problems;
 using App.Application.Caching;
 using App.Application.Calls;
 using App.Application.Gateway;
@@ -186,7 +187,7 @@ internal static partial class ChatCompletionsApi
         {
             var request = await JsonSerializer.DeserializeAsync(context.Request.Body, OpenAiJson.Wire.ChatCompletionRequest, context.RequestAborted);
             return request is null
-                ? (null, OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", "The request body must be a JSON object.", "invalid_request_error", null, "invalid_json"))
+                ? (null, ApiProblems.Problem(400, "invalid-request", "The request is invalid.", "The request body must be a JSON object.", "invalid_request_error", null, "invalid_json"))
                 : (request, null);
         }
         catch (JsonException ex)

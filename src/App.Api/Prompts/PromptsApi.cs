@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Application.Calls;
 using App.Application.Identity;
 using App.Application.Prompts;
@@ -78,12 +79,12 @@ internal static class PromptsApi
 
         if (body is null || body.Input.ValueKind != JsonValueKind.Object)
         {
-            return OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", "The body must be {\"input\": {...}} with an object that matches the prompt's input schema.", "invalid_request_error", "input", "invalid_value");
+            return ApiProblems.Problem(400, "invalid-request", "The request is invalid.", "The body must be {\"input\": {...}} with an object that matches the prompt's input schema.", "invalid_request_error", "input", "invalid_value");
         }
 
         if (catalog.Find(name, body.Version) is not { } template)
         {
-            return OpenAiErrors.Problem(404, "prompt-not-found", "The prompt does not exist.",
+            return ApiProblems.Problem(404, "prompt-not-found", "The prompt does not exist.",
                 $"No prompt '{name}'{(body.Version is { } v ? $" at version {v}" : string.Empty)}. GET /v1/prompts lists them.", "invalid_request_error", "name", "prompt_not_found");
         }
 
@@ -113,7 +114,7 @@ internal static class PromptsApi
         return TypedResults.Problem(new ProblemDetails
         {
             Status = status,
-            Type = OpenAiErrors.ProblemBase + slug,
+            Type = ApiProblems.ProblemBase + slug,
             Title = title,
             Detail = ex.Message,
             Extensions =
