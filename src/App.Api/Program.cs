@@ -1,4 +1,5 @@
 using App.Api.Audit;
+using App.Api.Auth;
 using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.Jobs;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json.Serialization;
+using App.Api.Auth;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,11 +11,9 @@ namespace App.Api.Identity;
 /// <summary>Session endpoints: refresh (rotating), logout, and who-am-I. Rate limited against brute force.</summary>
 internal static class TokenApi
 {
-    public const string RateLimitPolicy = "auth";
-
     public static RouteGroupBuilder MapTokenApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/auth").WithTags("Sessions").RequireRateLimiting(RateLimitPolicy);
+        var group = app.MapGroup("/auth").WithTags("Sessions").RequireRateLimiting(Authentication.RateLimitPolicy);
         group.MapPost("/refresh", RefreshAsync).AllowAnonymous()
             .WithName("RefreshSession")
             .WithSummary("Exchanges a refresh token for a new access token and a new refresh token (the old one is spent).");

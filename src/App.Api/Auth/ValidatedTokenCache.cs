@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace App.Api.Hosting;
+namespace App.Api.Auth;
 
 /// <summary>
 /// Remembers our own tokens that validated, until they expire, so a client that sends the same token again does

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 
-namespace App.Api.Hosting;
+namespace App.Api.Auth;
 
 /// <summary>
 /// JwtBearer for our own tokens, with a shortcut for a token validated before (<see cref="ValidatedTokenCache"/>).
