@@ -1,6 +1,5 @@
-using System.Security.Claims;
+using App.Api.Auth;
 using App.Api.Problems;
-using App.Application.Identity;
 using App.Infrastructure.Idempotency;
 using StackExchange.Redis;
 
@@ -32,7 +31,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
     public async Task InvokeAsync(HttpContext context)
     {
         var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IdempotencyMetadata>();
-        if (metadata is null || context.User.FindFirstValue(TokenClaims.Tenant) is not { } tenant)
+        if (metadata is null || Caller.From(context.User) is not { TenantOrNull: { } tenant } user)
         {
             await next(context);
             return;
@@ -59,7 +58,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
             return;
         }
 
-        var caller = new IdempotencyCaller(tenant, context.User.FindFirstValue(TokenClaims.Subject) ?? "-");
+        var caller = new IdempotencyCaller(tenant, user.Subject ?? "-");
         context.Request.EnableBuffering();
         using var buffered = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffered, context.RequestAborted);

@@ -59,10 +59,10 @@ internal static class TokenApi
         return TypedResults.NoContent();
     }
 
-    private static Ok<Caller> Me(ClaimsPrincipal user) => TypedResults.Ok(new Caller(
-        user.FindFirstValue(TokenClaims.Subject) ?? string.Empty,
-        user.FindFirstValue(TokenClaims.Tenant) ?? string.Empty,
-        [.. user.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value))],
+    private static Ok<Caller> Me(Auth.Caller caller, ClaimsPrincipal user) => TypedResults.Ok(new Caller(
+        caller.Subject ?? string.Empty,
+        caller.TenantOrNull ?? string.Empty,
+        caller.HeldScopes,
         user.FindFirstValue(TokenClaims.Session),
         long.TryParse(user.FindFirstValue("exp"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : null));
 

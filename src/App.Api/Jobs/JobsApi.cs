@@ -1,6 +1,6 @@
-using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using App.Api.Auth;
 using App.Api.Hosting;
 using App.Api.OpenAi;
 using App.Api.Problems;
@@ -42,7 +42,7 @@ internal static partial class JobsApi
     }
 
     private static async Task<IResult> SubmitAsync(
-        HttpContext context, ClaimsPrincipal caller, JobStore store, JobDelivery delivery, GuardPolicy guard, IOptions<JobOptions> options, TimeProvider time, ILogger<JobStore> logger)
+        HttpContext context, Caller caller, JobStore store, JobDelivery delivery, GuardPolicy guard, IOptions<JobOptions> options, TimeProvider time, ILogger<JobStore> logger)
     {
         if (!context.Request.HasJsonContentType())
         {
@@ -61,8 +61,8 @@ internal static partial class JobsApi
             return OpenAiErrors.InvalidJson(ex);
         }
 
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        var user = caller.FindFirstValue(TokenClaims.Subject) ?? "-";
+        var tenant = caller.Tenant;
+        var user = caller.Subject ?? "-";
         var (requests, invalid) = Validate(submission, tenant, options.Value.MaxBatchSize, guard);
         if (invalid is not null)
         {
@@ -168,7 +168,7 @@ internal static partial class JobsApi
     private static IResult Invalid(string detail, string? param) =>
         ApiProblems.Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, "invalid_value");
 
-    private static async Task<IResult> GetAsync(Guid id, ClaimsPrincipal caller, JobStore store, HttpContext context)
+    private static async Task<IResult> GetAsync(Guid id, Caller caller, JobStore store, HttpContext context)
     {
         var job = await FindOwnAsync(id, caller, store, context.RequestAborted);
         return job is null
@@ -176,7 +176,7 @@ internal static partial class JobsApi
             : TypedResults.Json(View(job, JobStatus.IsFinal(job.Status) ? store.DecryptResults(job) : null), JobJson.Wire.JobView);
     }
 
-    private static async Task EventsAsync(Guid id, ClaimsPrincipal caller, JobStore store, IOptions<JobOptions> options, HttpContext context)
+    private static async Task EventsAsync(Guid id, Caller caller, JobStore store, IOptions<JobOptions> options, HttpContext context)
     {
         var aborted = context.RequestAborted;
         var job = await FindOwnAsync(id, caller, store, aborted);
@@ -238,13 +238,11 @@ internal static partial class JobsApi
         await context.Response.Body.FlushAsync(cancellationToken);
     }
 
-    private static async Task<Job?> FindOwnAsync(Guid id, ClaimsPrincipal caller, JobStore store, CancellationToken cancellationToken)
+    private static async Task<Job?> FindOwnAsync(Guid id, Caller caller, JobStore store, CancellationToken cancellationToken)
     {
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        var user = caller.FindFirstValue(TokenClaims.Subject) ?? "-";
-        var job = await store.FindAsync(new JobRef(tenant, id), cancellationToken);
+        var job = await store.FindAsync(new JobRef(caller.Tenant, id), cancellationToken);
         // Row-level security keeps other tenants out; within a tenant a job is its submitter's.
-        return job is not null && (job.UserId == user || caller.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).Contains(Scopes.Admin, StringComparer.Ordinal)) ? job : null;
+        return job is not null && (job.UserId == (caller.Subject ?? "-") || caller.IsAdmin) ? job : null;
     }
 
     private static IResult NotFound(Guid id) =>
