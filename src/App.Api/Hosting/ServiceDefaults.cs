@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
+using App.Api.Idempotency;
 using App.Api.Problems;
 using App.Application.OpenAi;
 using Microsoft.AspNetCore.Diagnostics;

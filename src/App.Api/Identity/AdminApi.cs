@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 using App.Api.Auth;
-using App.Api.Hosting;
+using App.Api.Idempotency;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using App.Infrastructure.Persistence;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using App.Api.Auth;
-using App.Api.Hosting;
+using App.Api.Idempotency;
 using App.Api.OpenAi;
 using App.Api.Problems;
 using App.Application;

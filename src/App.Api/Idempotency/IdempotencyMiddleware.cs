@@ -3,23 +3,15 @@ using App.Api.Problems;
 using App.Infrastructure.Idempotency;
 using StackExchange.Redis;
 
-namespace App.Api.Hosting;
-
-/// <summary>Marks an endpoint as honouring <c>Idempotency-Key</c> (required: requests without one are refused).</summary>
-internal sealed record IdempotencyMetadata(bool Required);
-
-internal static class IdempotencyExtensions
-{
-    public static RouteHandlerBuilder Idempotent(this RouteHandlerBuilder builder, bool required = false) =>
-        builder.WithMetadata(new IdempotencyMetadata(required));
-}
+namespace App.Api.Idempotency;
 
 /// <summary>
 /// <c>Idempotency-Key</c> on write endpoints (draft-ietf-httpapi-idempotency-key-header): the first request with a
-/// key runs and its answer is kept for 24 hours; the same key with the same request gets that answer again
-/// (<c>Idempotent-Replayed: true</c>), with a different request 422, while the first is still running 409 (after
-/// waiting up to two seconds for it). Keys are the caller's (tenant and user), and the request is compared as canonical
-/// JSON, so whitespace and member order do not make it another. Answers that invite a retry (5xx, 429) are not kept.
+/// key runs and its answer is kept (<see cref="Retention"/>); the same key with the same request gets that answer
+/// again (<c>Idempotent-Replayed: true</c>), with a different request 422, while the first is still running 409 (after
+/// waiting a little for it, <see cref="WaitForFirst"/>). Keys are the caller's (tenant and user), and the request is
+/// compared as canonical JSON, so whitespace and member order do not make it another. Answers that invite a retry
+/// (5xx, 429) are not kept.
 /// </summary>
 internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store, ILogger<IdempotencyMiddleware> logger)
 {
