@@ -1,5 +1,6 @@
 using App.Api.Audit;
 using App.Api.Auth;
+using App.Api.Commands;
 using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.Jobs;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
+using App.Api.Commands;
 using App.Api.Idempotency;
 using App.Api.Problems;
 using App.Application.OpenAi;
@@ -45,7 +46,7 @@ internal static class ServiceDefaults
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning);
             // A command's output is its stdout; its logs go to stderr.
-            var toStderr = Commands.IsCommand(Environment.GetCommandLineArgs().Skip(1).ToArray()) ? LogEventLevel.Verbose : (LogEventLevel?)null;
+            var toStderr = CommandLine.IsCommand(Environment.GetCommandLineArgs().Skip(1).ToArray()) ? LogEventLevel.Verbose : (LogEventLevel?)null;
             // Structured JSON for machines, text for people at a terminal.
             if (builder.Configuration.GetValue("Logging:Json", !builder.Environment.IsDevelopment()))
             {
