@@ -113,14 +113,10 @@ internal static class ServiceDefaults
     }
 
     /// <summary>
-    /// <c>Hosting:InlineSocketCompletions</c> (default on): the code that follows a completed socket read or write
-    /// (an upstream answer, a Redis reply, a request body) runs on the thread that polled the socket, instead of
-    /// being handed to the thread pool. The hand-off costs a thread wake-up and a context switch per I/O, which on
-    /// one core was about a third of the gateway's CPU per request (docs/benchmarks.md). The price: code that blocks
-    /// (sync-over-async, synchronous I/O, long locks) after an await on a socket stalls every connection served by
-    /// that polling thread, so request code must stay asynchronous. The runtime reads the setting
-    /// (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>) once, when the first socket is used, so it is set here,
-    /// before any is; an explicit value of that variable in the environment wins over the configuration.
+    /// <c>Hosting:InlineSocketCompletions</c> (default on): the code after a completed socket read or write runs on
+    /// the thread that polled the socket, sparing a thread wake-up per I/O (docs/benchmarks-history.md), so request
+    /// code must never block. The runtime reads <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c> once, at the
+    /// first socket, so it is set here, before any; an explicit value in the environment wins.
     /// </summary>
     private static void ApplySocketCompletions(IConfiguration configuration)
     {
@@ -132,12 +128,10 @@ internal static class ServiceDefaults
     }
 
     /// <summary>
-    /// <c>Hosting:CompactHeapAfterStart</c> (default on): one full, compacting collection once the host has started,
-    /// which returns start-up's garbage (building the input guard's automata, loading the key ring and the prompt
-    /// catalog) to the operating system instead of leaving it committed for the life of the process: idle resident
-    /// memory 204 MB without the collection, 192-195 MB with it (docs/benchmarks.md, "Where the memory goes").
-    /// It runs once per process (a process hosting several apps, as the integration tests do, would otherwise pause
-    /// all of them for each start), before the first request is likely, and takes tens of milliseconds.
+    /// <c>Hosting:CompactHeapAfterStart</c> (default on): one full, compacting collection once the host has started
+    /// returns start-up's garbage to the operating system instead of leaving it committed for the life of the process
+    /// (docs/benchmarks-history.md, "Where the memory goes"); once per process, so that a process hosting several
+    /// apps, as the integration tests do, is not paused for each start.
     /// </summary>
     private static void CompactHeapOnceStarted(WebApplication app)
     {
