@@ -16,7 +16,7 @@ var builder = WebApplication.CreateBuilder(args);
 var role = new ProcessRole { IsWorker = args is ["worker", ..] };
 builder.Services.AddSingleton(role);
 
-builder.AddServiceDefaults();       // Serilog, problem details, OpenAPI, health checks
+builder.AddServiceDefaults(runsCommand: CommandLine.IsCommand(args));   // Serilog, problem details, OpenAPI, health checks
 builder.AddInfrastructure();        // options, PostgreSQL, Redis cache, providers behind Polly, key ring, OpenTelemetry
 builder.AddAppAuthentication();     // bearer tokens (ours and OIDC issuers), scope policies, auth rate limits
 

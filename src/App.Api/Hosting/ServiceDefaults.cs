@@ -1,13 +1,9 @@
 using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
-using App.Api.Commands;
 using App.Api.Idempotency;
-using App.Api.Problems;
 using App.Application.OpenAi;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
@@ -22,7 +18,7 @@ internal static class ServiceDefaults
 {
     private static int _heapCompacted;
 
-    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, bool runsCommand = false)
     {
         ApplySocketCompletions(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -46,7 +42,7 @@ internal static class ServiceDefaults
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning);
             // A command's output is its stdout; its logs go to stderr.
-            var toStderr = CommandLine.IsCommand(Environment.GetCommandLineArgs().Skip(1).ToArray()) ? LogEventLevel.Verbose : (LogEventLevel?)null;
+            var toStderr = runsCommand ? LogEventLevel.Verbose : (LogEventLevel?)null;
             // Structured JSON for machines, text for people at a terminal.
             if (builder.Configuration.GetValue("Logging:Json", !builder.Environment.IsDevelopment()))
             {
@@ -246,35 +242,5 @@ internal static class ServiceDefaults
         }
 
         return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
-    }
-
-    /// <summary>Oversized or unreadable bodies are the client's fault: a 4xx problem, never a 500.</summary>
-    private sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
-    {
-        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
-        {
-            if (exception is not BadHttpRequestException bad)
-            {
-                return false;
-            }
-
-            httpContext.Response.StatusCode = bad.StatusCode;
-            return await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails =
-                {
-                    Status = bad.StatusCode,
-                    Type = ApiProblems.ProblemBase + (bad.StatusCode == 413 ? "request-too-large" : "bad-request"),
-                    Title = bad.StatusCode == 413 ? "The request body is too large." : "The request could not be read.",
-                    Detail = bad.StatusCode == 413
-                        ? $"The request body exceeds the limit of {httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes."
-                        : bad.InnerException is JsonException json && ApiProblems.DuplicateMember(json.Message) is { } duplicate
-                            ? $"The member '{duplicate}' appears more than once. Send each member once."
-                            : bad.Message,
-                },
-            });
-        }
     }
 }
