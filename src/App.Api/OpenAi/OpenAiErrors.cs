@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using App.Application.Calls;
 using App.Api.Problems;
+using App.Application.Calls;
 
 namespace App.Api.OpenAi;
 
