@@ -1,4 +1,6 @@
 using App.Api.Audit;
+using App.Api.Auth;
+using App.Api.Commands;
 using App.Api.Hosting;
 using App.Api.Identity;
 using App.Api.Jobs;
@@ -15,7 +17,7 @@ var builder = WebApplication.CreateBuilder(args);
 var role = new ProcessRole { IsWorker = args is ["worker", ..] };
 builder.Services.AddSingleton(role);
 
-builder.AddServiceDefaults();       // Serilog, problem details, OpenAPI, health checks
+builder.AddServiceDefaults(runsCommand: CommandLine.IsCommand(args));   // Serilog, problem details, OpenAPI, health checks
 builder.Services.AddApplication();  // the gateway, guard policy, prompt and job runners, and their options
 builder.AddInfrastructure();        // options, PostgreSQL, Redis cache, providers behind Polly, key ring, OpenTelemetry
 builder.AddAppAuthentication();     // bearer tokens (ours and OIDC issuers), scope policies, auth rate limits

@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using App.Api.Auth;
 using App.Application.Audit;
 using App.Application.Identity;
 using App.Infrastructure.Audit;
@@ -18,9 +18,9 @@ internal static class AuditApi
         return group;
     }
 
-    private static async Task<Ok<AuditVerification>> VerifyAsync(ClaimsPrincipal caller, AuditLog audit, IOptions<AuditOptions> options, HttpContext context)
+    private static async Task<Ok<AuditVerification>> VerifyAsync(Caller caller, AuditLog audit, IOptions<AuditOptions> options, HttpContext context)
     {
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var tenant = caller.Tenant;
         var file = options.Value.CheckpointFile;
         var result = string.IsNullOrWhiteSpace(file) || !File.Exists(file)
             ? await audit.VerifyAsync(tenant, context.RequestAborted)

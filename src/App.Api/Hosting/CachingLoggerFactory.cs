@@ -3,10 +3,9 @@ using System.Collections.Concurrent;
 namespace App.Api.Hosting;
 
 /// <summary>
-/// Hands out one logger per category, as the framework's own LoggerFactory does. Serilog's factory makes a new
-/// logger (with a cache of its own) on every call, and the framework asks for one on every request: each
-/// authentication handler is created per request and creates its logger in its constructor. That was ~0.8 KB of
-/// garbage per authenticated request for the same logger every time.
+/// Hands out one logger per category, as the framework's own LoggerFactory does, because Serilog's factory makes a
+/// new logger on every call and the framework asks for one on every request (each authentication handler is created
+/// per request and creates its logger); docs/benchmarks-history.md has what that cost.
 /// </summary>
 internal sealed class CachingLoggerFactory(ILoggerFactory inner, bool ownsInner) : ILoggerFactory
 {

@@ -1,5 +1,5 @@
 using System.Globalization;
-using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Infrastructure.Persistence;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -31,7 +31,7 @@ internal sealed class DatabaseUnavailableHandler(IProblemDetailsService problems
             ProblemDetails =
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
-                Type = OpenAiErrors.ProblemBase + "database-unavailable",
+                Type = ApiProblems.ProblemBase + "database-unavailable",
                 Title = "The database is unavailable.",
                 Detail = string.Create(CultureInfo.InvariantCulture, $"The database did not answer in time. Retry in {RetryAfterSeconds} seconds (with the same Idempotency-Key, a retried write runs once)."),
             },

@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
-using App.Api.OpenAi;
+using App.Api.Idempotency;
 using App.Application.OpenAi;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
@@ -20,7 +18,7 @@ internal static class ServiceDefaults
 {
     private static int _heapCompacted;
 
-    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, bool runsCommand = false)
     {
         ApplySocketCompletions(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -44,7 +42,7 @@ internal static class ServiceDefaults
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning);
             // A command's output is its stdout; its logs go to stderr.
-            var toStderr = Commands.IsCommand(Environment.GetCommandLineArgs().Skip(1).ToArray()) ? LogEventLevel.Verbose : (LogEventLevel?)null;
+            var toStderr = runsCommand ? LogEventLevel.Verbose : (LogEventLevel?)null;
             // Structured JSON for machines, text for people at a terminal.
             if (builder.Configuration.GetValue("Logging:Json", !builder.Environment.IsDevelopment()))
             {
@@ -111,14 +109,10 @@ internal static class ServiceDefaults
     }
 
     /// <summary>
-    /// <c>Hosting:InlineSocketCompletions</c> (default on): the code that follows a completed socket read or write
-    /// (an upstream answer, a Redis reply, a request body) runs on the thread that polled the socket, instead of
-    /// being handed to the thread pool. The hand-off costs a thread wake-up and a context switch per I/O, which on
-    /// one core was about a third of the gateway's CPU per request (docs/benchmarks.md). The price: code that blocks
-    /// (sync-over-async, synchronous I/O, long locks) after an await on a socket stalls every connection served by
-    /// that polling thread, so request code must stay asynchronous. The runtime reads the setting
-    /// (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>) once, when the first socket is used, so it is set here,
-    /// before any is; an explicit value of that variable in the environment wins over the configuration.
+    /// <c>Hosting:InlineSocketCompletions</c> (default on): the code after a completed socket read or write runs on
+    /// the thread that polled the socket, sparing a thread wake-up per I/O (docs/benchmarks-history.md), so request
+    /// code must never block. The runtime reads <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c> once, at the
+    /// first socket, so it is set here, before any; an explicit value in the environment wins.
     /// </summary>
     private static void ApplySocketCompletions(IConfiguration configuration)
     {
@@ -130,12 +124,10 @@ internal static class ServiceDefaults
     }
 
     /// <summary>
-    /// <c>Hosting:CompactHeapAfterStart</c> (default on): one full, compacting collection once the host has started,
-    /// which returns start-up's garbage (building the input guard's automata, loading the key ring and the prompt
-    /// catalog) to the operating system instead of leaving it committed for the life of the process: idle resident
-    /// memory 204 MB without the collection, 192-195 MB with it (docs/benchmarks.md, "Where the memory goes").
-    /// It runs once per process (a process hosting several apps, as the integration tests do, would otherwise pause
-    /// all of them for each start), before the first request is likely, and takes tens of milliseconds.
+    /// <c>Hosting:CompactHeapAfterStart</c> (default on): one full, compacting collection once the host has started
+    /// returns start-up's garbage to the operating system instead of leaving it committed for the life of the process
+    /// (docs/benchmarks-history.md, "Where the memory goes"); once per process, so that a process hosting several
+    /// apps, as the integration tests do, is not paused for each start.
     /// </summary>
     private static void CompactHeapOnceStarted(WebApplication app)
     {
@@ -250,35 +242,5 @@ internal static class ServiceDefaults
         }
 
         return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
-    }
-
-    /// <summary>Oversized or unreadable bodies are the client's fault: a 4xx problem, never a 500.</summary>
-    private sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
-    {
-        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
-        {
-            if (exception is not BadHttpRequestException bad)
-            {
-                return false;
-            }
-
-            httpContext.Response.StatusCode = bad.StatusCode;
-            return await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails =
-                {
-                    Status = bad.StatusCode,
-                    Type = OpenAiErrors.ProblemBase + (bad.StatusCode == 413 ? "request-too-large" : "bad-request"),
-                    Title = bad.StatusCode == 413 ? "The request body is too large." : "The request could not be read.",
-                    Detail = bad.StatusCode == 413
-                        ? $"The request body exceeds the limit of {httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes."
-                        : bad.InnerException is JsonException json && OpenAiErrors.DuplicateMember(json.Message) is { } duplicate
-                            ? $"The member '{duplicate}' appears more than once. Send each member once."
-                            : bad.Message,
-                },
-            });
-        }
     }
 }

@@ -1,6 +1,6 @@
-using System.Security.Claims;
 using System.Text.Json.Serialization;
-using App.Api.Hosting;
+using App.Api.Auth;
+using App.Api.Idempotency;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using App.Infrastructure.Persistence;
@@ -76,29 +76,29 @@ internal static class AdminApi
 
     public sealed record InvitationList([property: JsonPropertyName("data")] IReadOnlyList<InvitationSummary> Data);
 
-    private static async Task<Ok<InvitationList>> ListInvitationsAsync(ClaimsPrincipal caller, Invitations invitations, TimeProvider time, HttpContext context)
+    private static async Task<Ok<InvitationList>> ListInvitationsAsync(Caller caller, Invitations invitations, TimeProvider time, HttpContext context)
     {
         var now = time.GetUtcNow();
-        var list = await invitations.ListAsync(caller.FindFirstValue(TokenClaims.Tenant)!, context.RequestAborted);
+        var list = await invitations.ListAsync(caller.Tenant, context.RequestAborted);
         return TypedResults.Ok(new InvitationList([.. list.Select(i => new InvitationSummary(
             i.Id, i.AcceptedAt is not null ? "accepted" : i.ExpiresAt > now ? "open" : "expired", Scopes.Parse(i.Scopes), i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.AcceptedBy))]));
     }
 
-    private static async Task<Results<NoContent, NotFound>> RevokeInvitationAsync(Guid invitationId, ClaimsPrincipal caller, Invitations invitations, HttpContext context) =>
-        await invitations.RevokeAsync(caller.FindFirstValue(TokenClaims.Tenant)!, invitationId, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", context.RequestAborted)
+    private static async Task<Results<NoContent, NotFound>> RevokeInvitationAsync(Guid invitationId, Caller caller, Invitations invitations, HttpContext context) =>
+        await invitations.RevokeAsync(caller.Tenant, invitationId, caller.Subject ?? "unknown", context.RequestAborted)
             ? TypedResults.NoContent()
             : TypedResults.NotFound();
 
-    private static async Task<Ok<UserList>> ListUsersAsync(ClaimsPrincipal caller, TenantData data, HttpContext context)
+    private static async Task<Ok<UserList>> ListUsersAsync(Caller caller, TenantData data, HttpContext context)
     {
-        var users = await data.ReadAsync(caller.FindFirstValue(TokenClaims.Tenant)!, db => db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ThenBy(u => u.Id).ToListAsync(context.RequestAborted), context.RequestAborted);
+        var users = await data.ReadAsync(caller.Tenant, db => db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ThenBy(u => u.Id).ToListAsync(context.RequestAborted), context.RequestAborted);
         return TypedResults.Ok(new UserList([.. users.Select(View)]));
     }
 
     private static async Task<Results<Ok<UserView>, NotFound, ProblemHttpResult>> ChangeScopesAsync(
-        Guid userId, ScopesRequest body, ClaimsPrincipal caller, Sessions sessions, HttpContext context)
+        Guid userId, ScopesRequest body, Caller caller, Sessions sessions, HttpContext context)
     {
-        var actor = caller.FindFirstValue(TokenClaims.Subject) ?? "unknown";
+        var actor = caller.Subject ?? "unknown";
         if (actor == userId.ToString())
         {
             return Invalid("userId", "urn:app:problem:own-scopes", "You cannot change your own scopes; ask another administrator.");
@@ -109,20 +109,18 @@ internal static class AdminApi
             return refused;
         }
 
-        return await sessions.ChangeScopesAsync(caller.FindFirstValue(TokenClaims.Tenant)!, userId, scopes, actor, context.RequestAborted) is { } user
+        return await sessions.ChangeScopesAsync(caller.Tenant, userId, scopes, actor, context.RequestAborted) is { } user
             ? TypedResults.Ok(View(user))
             : TypedResults.NotFound();
     }
 
-    private static async Task<Results<NoContent, NotFound>> DisableUserAsync(Guid userId, ClaimsPrincipal caller, Sessions sessions, HttpContext context)
+    private static async Task<Results<NoContent, NotFound>> DisableUserAsync(Guid userId, Caller caller, Sessions sessions, HttpContext context)
     {
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        var actor = caller.FindFirstValue(TokenClaims.Subject) ?? "unknown";
-        return await sessions.DisableUserAsync(tenant, userId, actor, context.RequestAborted) ? TypedResults.NoContent() : TypedResults.NotFound();
+        return await sessions.DisableUserAsync(caller.Tenant, userId, caller.Subject ?? "unknown", context.RequestAborted) ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
     private static async Task<Results<Created<InvitationView>, ProblemHttpResult>> InviteAsync(
-        InvitationRequest body, ClaimsPrincipal caller, Invitations invitations, IOptions<AuthOptions> auth, HttpContext context)
+        InvitationRequest body, Caller caller, Invitations invitations, IOptions<AuthOptions> auth, HttpContext context)
     {
         var validFor = body.ExpiresIn is { } seconds ? TimeSpan.FromSeconds(seconds) : Invitations.DefaultLifetime;
         if (validFor < Invitations.MinLifetime || validFor > Invitations.MaxLifetime)
@@ -135,14 +133,14 @@ internal static class AdminApi
             return refused;
         }
 
-        var issued = await invitations.CreateAsync(caller.FindFirstValue(TokenClaims.Tenant)!, scopes, validFor, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", context.RequestAborted);
+        var issued = await invitations.CreateAsync(caller.Tenant, scopes, validFor, caller.Subject ?? "unknown", context.RequestAborted);
         // The code is shown once and is a credential: nothing on the way may keep it.
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Created((string?)null, new InvitationView(issued.Id, issued.Code, issued.TenantId, issued.Scopes, issued.ExpiresAt));
     }
 
     /// <summary>Null when every scope is known and held by the caller; else the refusal.</summary>
-    private static ProblemHttpResult? Grantable(string? requested, ClaimsPrincipal caller, out IReadOnlyList<string> scopes)
+    private static ProblemHttpResult? Grantable(string? requested, Caller caller, out IReadOnlyList<string> scopes)
     {
         scopes = Scopes.Parse(requested);
         if (requested is null)
@@ -155,8 +153,7 @@ internal static class AdminApi
             return Invalid("scopes", "urn:app:problem:invalid-request", $"'{unknown}' is not a known scope. Known: {string.Join(' ', Scopes.All)}.");
         }
 
-        var held = caller.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).ToHashSet(StringComparer.Ordinal);
-        if (scopes.FirstOrDefault(s => !held.Contains(s)) is { } notHeld)
+        if (scopes.FirstOrDefault(s => !caller.HasScope(s)) is { } notHeld)
         {
             return TypedResults.Problem(statusCode: 403, type: "urn:app:problem:scope-not-held", title: "You cannot grant a scope you do not hold.", detail: $"'{notHeld}' is not among your scopes.");
         }

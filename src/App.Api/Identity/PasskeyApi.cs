@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using App.Api.Auth;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using Fido2NetLib;
@@ -16,7 +17,7 @@ internal static class PasskeyApi
 {
     public static RouteGroupBuilder MapPasskeyApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/auth/passkeys").WithTags("Passkeys").AllowAnonymous().RequireRateLimiting(TokenApi.RateLimitPolicy);
+        var group = app.MapGroup("/auth/passkeys").WithTags("Passkeys").AllowAnonymous().RequireRateLimiting(Authentication.RateLimitPolicy);
         group.MapPost("/register/options", BeginRegistrationAsync).WithName("BeginPasskeyRegistration")
             .WithSummary("Starts a sign-up with a passkey: a new tenant and its first user, or, with an invitation, a new user of its tenant.");
         group.MapPost("/register", CompleteRegistrationAsync).WithName("CompletePasskeyRegistration")

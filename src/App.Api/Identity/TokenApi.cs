@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json.Serialization;
+using App.Api.Auth;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,11 +11,9 @@ namespace App.Api.Identity;
 /// <summary>Session endpoints: refresh (rotating), logout, and who-am-I. Rate limited against brute force.</summary>
 internal static class TokenApi
 {
-    public const string RateLimitPolicy = "auth";
-
     public static RouteGroupBuilder MapTokenApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/auth").WithTags("Sessions").RequireRateLimiting(RateLimitPolicy);
+        var group = app.MapGroup("/auth").WithTags("Sessions").RequireRateLimiting(Authentication.RateLimitPolicy);
         group.MapPost("/refresh", RefreshAsync).AllowAnonymous()
             .WithName("RefreshSession")
             .WithSummary("Exchanges a refresh token for a new access token and a new refresh token (the old one is spent).");
@@ -60,10 +59,10 @@ internal static class TokenApi
         return TypedResults.NoContent();
     }
 
-    private static Ok<Caller> Me(ClaimsPrincipal user) => TypedResults.Ok(new Caller(
-        user.FindFirstValue(TokenClaims.Subject) ?? string.Empty,
-        user.FindFirstValue(TokenClaims.Tenant) ?? string.Empty,
-        [.. user.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value))],
+    private static Ok<Caller> Me(Auth.Caller caller, ClaimsPrincipal user) => TypedResults.Ok(new Caller(
+        caller.Subject ?? string.Empty,
+        caller.TenantOrNull ?? string.Empty,
+        caller.HeldScopes,
         user.FindFirstValue(TokenClaims.Session),
         long.TryParse(user.FindFirstValue("exp"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : null));
 

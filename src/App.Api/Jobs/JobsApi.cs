@@ -1,8 +1,9 @@
-using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
-using App.Api.Hosting;
+using App.Api.Auth;
+using App.Api.Idempotency;
 using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Application;
 using App.Application.Caching;
 using App.Application.Calls;
@@ -41,7 +42,7 @@ internal static partial class JobsApi
     }
 
     private static async Task<IResult> SubmitAsync(
-        HttpContext context, ClaimsPrincipal caller, JobStore store, JobDelivery delivery, GuardPolicy guard, IOptions<JobOptions> options, TimeProvider time, ILogger<JobStore> logger)
+        HttpContext context, Caller caller, JobStore store, JobDelivery delivery, GuardPolicy guard, IOptions<JobOptions> options, TimeProvider time, ILogger<JobStore> logger)
     {
         if (!context.Request.HasJsonContentType())
         {
@@ -60,8 +61,8 @@ internal static partial class JobsApi
             return OpenAiErrors.InvalidJson(ex);
         }
 
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        var user = caller.FindFirstValue(TokenClaims.Subject) ?? "-";
+        var tenant = caller.Tenant;
+        var user = caller.Subject ?? "-";
         var (requests, invalid) = Validate(submission, tenant, options.Value.MaxBatchSize, guard);
         if (invalid is not null)
         {
@@ -90,7 +91,7 @@ internal static partial class JobsApi
         var (stored, created) = await store.CreateAsync(job, context.RequestAborted);
         if (!created && !stored.RequestHash.AsSpan().SequenceEqual(job.RequestHash))
         {
-            return OpenAiErrors.Problem(422, "idempotency-key-reused", "The Idempotency-Key was used for another request.",
+            return ApiProblems.Problem(422, "idempotency-key-reused", "The Idempotency-Key was used for another request.",
                 "This Idempotency-Key was already used with a different request. Use a new key for a new request.", "invalid_request_error", IdempotencyMiddleware.Header, "idempotency_key_reused");
         }
 
@@ -157,7 +158,7 @@ internal static partial class JobsApi
             {
                 // Invalid (400 invalid-request) or refused by the guard (400 input-rejected), naming the request's member.
                 var (status, slug, title, type, code) = GatewayErrors.Describe(ex.Kind);
-                return (null, OpenAiErrors.Problem(status, slug, title, ex.Message, type, ex.Param is null ? at : $"{at}.{ex.Param}", code));
+                return (null, ApiProblems.Problem(status, slug, title, ex.Message, type, ex.Param is null ? at : $"{at}.{ex.Param}", code));
             }
         }
 
@@ -165,9 +166,9 @@ internal static partial class JobsApi
     }
 
     private static IResult Invalid(string detail, string? param) =>
-        OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, "invalid_value");
+        ApiProblems.Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, "invalid_value");
 
-    private static async Task<IResult> GetAsync(Guid id, ClaimsPrincipal caller, JobStore store, HttpContext context)
+    private static async Task<IResult> GetAsync(Guid id, Caller caller, JobStore store, HttpContext context)
     {
         var job = await FindOwnAsync(id, caller, store, context.RequestAborted);
         return job is null
@@ -175,7 +176,7 @@ internal static partial class JobsApi
             : TypedResults.Json(View(job, JobStatus.IsFinal(job.Status) ? store.DecryptResults(job) : null), JobJson.Wire.JobView);
     }
 
-    private static async Task EventsAsync(Guid id, ClaimsPrincipal caller, JobStore store, IOptions<JobOptions> options, HttpContext context)
+    private static async Task EventsAsync(Guid id, Caller caller, JobStore store, IOptions<JobOptions> options, HttpContext context)
     {
         var aborted = context.RequestAborted;
         var job = await FindOwnAsync(id, caller, store, aborted);
@@ -237,17 +238,15 @@ internal static partial class JobsApi
         await context.Response.Body.FlushAsync(cancellationToken);
     }
 
-    private static async Task<Job?> FindOwnAsync(Guid id, ClaimsPrincipal caller, JobStore store, CancellationToken cancellationToken)
+    private static async Task<Job?> FindOwnAsync(Guid id, Caller caller, JobStore store, CancellationToken cancellationToken)
     {
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
-        var user = caller.FindFirstValue(TokenClaims.Subject) ?? "-";
-        var job = await store.FindAsync(new JobRef(tenant, id), cancellationToken);
+        var job = await store.FindAsync(new JobRef(caller.Tenant, id), cancellationToken);
         // Row-level security keeps other tenants out; within a tenant a job is its submitter's.
-        return job is not null && (job.UserId == user || caller.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).Contains(Scopes.Admin, StringComparer.Ordinal)) ? job : null;
+        return job is not null && (job.UserId == (caller.Subject ?? "-") || caller.IsAdmin) ? job : null;
     }
 
     private static IResult NotFound(Guid id) =>
-        OpenAiErrors.Problem(404, "job-not-found", "The job does not exist.", $"No job '{id}' of yours exists.", "invalid_request_error", "id", "job_not_found");
+        ApiProblems.Problem(404, "job-not-found", "The job does not exist.", $"No job '{id}' of yours exists.", "invalid_request_error", "id", "job_not_found");
 
     private static JobView View(Job job, IReadOnlyList<JobItemResult>? results) => new(
         job.Id,

@@ -1,12 +1,13 @@
 using System.Net.Mime;
 using System.Text.Json;
+using App.Api.Auth;
+using App.Api.Problems;
 using App.Application.Caching;
 using App.Application.Calls;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
 using App.Application.OpenAi;
-using App.Application.Traffic;
 using Microsoft.Extensions.AI;
 
 namespace App.Api.OpenAi;
@@ -34,7 +35,7 @@ internal static partial class ChatCompletionsApi
         return group;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, ChatCalls calls, GuardPolicy guard, ILogger<ChatGateway> logger)
+    private static async Task<IResult> CreateAsync(HttpContext context, Caller caller, ChatCalls calls, GuardPolicy guard, ILogger<ChatGateway> logger)
     {
         var parsed = await ReadRequestAsync(context);
         if (parsed.Error is not null)
@@ -43,11 +44,10 @@ internal static partial class ChatCompletionsApi
         }
 
         var wire = parsed.Request!;
-        var (tenant, subject) = CallerScope.Read(context.User);
         GatewayRequest request;
         try
         {
-            request = ChatRequestMapper.Map(wire, CacheKey.TenantScope(tenant)) with { Caller = new UsageCaller(tenant, subject ?? "-") };
+            request = ChatRequestMapper.Map(wire, CacheKey.TenantScope(caller.Tenant)) with { Caller = caller.Usage };
         }
         catch (GatewayException ex)
         {
@@ -60,7 +60,7 @@ internal static partial class ChatCompletionsApi
             bypass |= value?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true;
         }
 
-        using var call = calls.Start(request, tenant, subject, streaming: wire.Stream == true);
+        using var call = calls.Start(request, caller.Tenant, caller.Subject, streaming: wire.Stream == true);
         try
         {
             call.Record.Guard = guard.Check(GuardPolicy.Chat, GuardPolicy.UserTexts(request.Messages));
@@ -186,7 +186,7 @@ internal static partial class ChatCompletionsApi
         {
             var request = await JsonSerializer.DeserializeAsync(context.Request.Body, OpenAiJson.Wire.ChatCompletionRequest, context.RequestAborted);
             return request is null
-                ? (null, OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", "The request body must be a JSON object.", "invalid_request_error", null, "invalid_json"))
+                ? (null, ApiProblems.Problem(400, "invalid-request", "The request is invalid.", "The request body must be a JSON object.", "invalid_request_error", null, "invalid_json"))
                 : (request, null);
         }
         catch (JsonException ex)

@@ -1,20 +1,16 @@
 using System.Globalization;
 using System.Text.Json;
+using App.Api.Problems;
 using App.Application.Calls;
-using App.Application.OpenAi;
-using Microsoft.AspNetCore.Mvc;
 
 namespace App.Api.OpenAi;
 
 /// <summary>
-/// Errors on <c>/v1</c>: RFC 9457 problem details that also carry OpenAI's <c>error</c> member, so official
-/// OpenAI SDKs surface the message, type, param and code, and generic HTTP clients get a standard problem.
-/// The <c>type</c> URIs are stable and listed in docs/api.md.
+/// Errors on <c>/v1</c> raised by the gateway or found while reading a request body, shaped by
+/// <see cref="ApiProblems"/> so that OpenAI SDKs read them.
 /// </summary>
 internal static class OpenAiErrors
 {
-    public const string ProblemBase = "urn:app:problem:";
-
     public static IResult From(GatewayException ex, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(ex);
@@ -31,25 +27,12 @@ internal static class OpenAiErrors
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
 
-        return Problem(status, slug, title, ex.Message, openAiType, ex.Param, code);
+        return ApiProblems.Problem(status, slug, title, ex.Message, openAiType, ex.Param, code);
     }
-
-    public static IResult Problem(int status, string slug, string title, string detail, string openAiType, string? param, string? code) =>
-        TypedResults.Problem(new ProblemDetails
-        {
-            Status = status,
-            Type = ProblemBase + slug,
-            Title = title,
-            Detail = detail,
-            Extensions =
-            {
-                ["error"] = new WireError { Message = detail, Type = openAiType, Param = param, Code = code },
-            },
-        });
 
     /// <summary>The body is not JSON; every JSON endpoint answers this the same way.</summary>
     public static IResult UnsupportedMediaType() =>
-        Problem(415, "unsupported-media-type", "Unsupported media type.",
+        ApiProblems.Problem(415, "unsupported-media-type", "Unsupported media type.",
             "Send the request body as JSON with 'Content-Type: application/json'.", "invalid_request_error", null, "unsupported_media_type");
 
     public static IResult InvalidJson(JsonException ex)
@@ -58,7 +41,7 @@ internal static class OpenAiErrors
         var param = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
         string detail;
         string code;
-        if (DuplicateMember(ex.Message) is { } duplicate)
+        if (ApiProblems.DuplicateMember(ex.Message) is { } duplicate)
         {
             // Last-wins would let this gateway check one value while the upstream acts on another.
             param = param is null ? duplicate : param.EndsWith(duplicate, StringComparison.Ordinal) ? param : $"{param}.{duplicate}";
@@ -99,22 +82,7 @@ internal static class OpenAiErrors
             code = "invalid_json";
         }
 
-        return Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, code);
-    }
-
-    /// <summary>The member named by a duplicate-member refusal (the serializer's, or a converter's of the same wording).</summary>
-    public static string? DuplicateMember(string message)
-    {
-        const string Marker = "Duplicate property '";
-        var start = message.IndexOf(Marker, StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return null;
-        }
-
-        start += Marker.Length;
-        var end = message.IndexOf('\'', start);
-        return end > start ? message[start..end] : null;
+        return ApiProblems.Problem(400, "invalid-request", "The request is invalid.", detail, "invalid_request_error", param, code);
     }
 
     private static string Expected(string param)

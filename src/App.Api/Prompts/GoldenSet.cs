@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using App.Application.Calls;
@@ -11,49 +9,16 @@ namespace App.Api.Prompts;
 /// <summary>
 /// The golden set: per template version, <c>prompts/&lt;name&gt;/golden/v&lt;n&gt;.jsonl</c> holds inputs with the
 /// outputs recorded from the model (the offline model, with each template's fixed seed). Replaying runs every
-/// input through the real prompt path and compares: schema validity must be 100 %, exact matches at least the
-/// budget. Recording rewrites the files, so a template or model change shows up as a reviewable diff.
+/// input through the real prompt path and compares: every output must match its schema, and exact matches must
+/// reach the budget. Recording rewrites the files, so a template or model change shows up as a reviewable diff.
 /// </summary>
 internal sealed class GoldenSet(IPromptCatalog catalog, PromptRunner runner)
 {
     public static readonly UsageCaller Caller = new("_golden", "golden");
 
-    public sealed record CaseResult(string Template, string Id, bool Valid, bool Exact, IReadOnlyList<string> Deltas, string? Error);
-
-    public sealed record Report(IReadOnlyList<CaseResult> Cases, double MinExactMatch)
+    public async Task<GoldenReport> RunAsync(string promptsDirectory, bool record, double minExactMatch, string? only, CancellationToken cancellationToken)
     {
-        public int Total => Cases.Count;
-
-        public double ValidityRate => Total == 0 ? 0 : (double)Cases.Count(c => c.Valid) / Total;
-
-        public double ExactMatchRate => Total == 0 ? 0 : (double)Cases.Count(c => c.Exact) / Total;
-
-        public bool Passed => Total > 0 && ValidityRate >= 1.0 && ExactMatchRate >= MinExactMatch;
-
-        public string ToText()
-        {
-            var text = new StringBuilder();
-            foreach (var group in Cases.GroupBy(c => c.Template))
-            {
-                text.AppendLine(CultureInfo.InvariantCulture, $"{group.Key}: {group.Count(c => c.Valid)}/{group.Count()} valid, {group.Count(c => c.Exact)}/{group.Count()} exact");
-                foreach (var c in group.Where(c => !c.Exact || !c.Valid))
-                {
-                    text.AppendLine(CultureInfo.InvariantCulture, $"  {c.Id}: {(c.Valid ? "valid" : "INVALID")}{(c.Error is null ? string.Empty : " (" + c.Error + ")")}");
-                    foreach (var delta in c.Deltas.Take(10))
-                    {
-                        text.AppendLine(CultureInfo.InvariantCulture, $"    {delta}");
-                    }
-                }
-            }
-
-            text.AppendLine(CultureInfo.InvariantCulture, $"golden set: {Total} cases, schema validity {ValidityRate:P1} (budget 100 %), exact match {ExactMatchRate:P1} (budget {MinExactMatch:P1}): {(Passed ? "PASS" : "FAIL")}");
-            return text.ToString();
-        }
-    }
-
-    public async Task<Report> RunAsync(string promptsDirectory, bool record, double minExactMatch, string? only, CancellationToken cancellationToken)
-    {
-        var results = new List<CaseResult>();
+        var results = new List<GoldenCaseResult>();
         foreach (var template in catalog.All.Where(t => only is null || t.Name == only))
         {
             var file = Path.Combine(promptsDirectory, template.Name, "golden", $"v{template.Version}.jsonl");
@@ -100,7 +65,7 @@ internal sealed class GoldenSet(IPromptCatalog catalog, PromptRunner runner)
                     deltas.Add("$: no recorded output");
                 }
 
-                results.Add(new CaseResult(template.Id, id, output is not null, output is not null && deltas.Count == 0, deltas, error));
+                results.Add(new GoldenCaseResult(template.Id, id, output is not null, output is not null && deltas.Count == 0, deltas, error));
                 if (record && output is { } recorded)
                 {
                     node["expected"] = JsonNode.Parse(recorded.GetRawText());
@@ -115,7 +80,7 @@ internal sealed class GoldenSet(IPromptCatalog catalog, PromptRunner runner)
             }
         }
 
-        return new Report(results, minExactMatch);
+        return new GoldenReport(results, minExactMatch);
     }
 
     /// <summary>Lists where two JSON values differ, as JSON paths with both values.</summary>

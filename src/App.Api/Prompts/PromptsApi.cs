@@ -1,11 +1,11 @@
-using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using App.Api.Auth;
 using App.Api.OpenAi;
+using App.Api.Problems;
 using App.Application.Calls;
 using App.Application.Identity;
 using App.Application.Prompts;
-using App.Application.Traffic;
 using Microsoft.AspNetCore.Mvc;
 
 namespace App.Api.Prompts;
@@ -60,7 +60,7 @@ internal static class PromptsApi
     private static PromptList List(IPromptCatalog catalog) =>
         new([.. catalog.All.Select(t => new PromptInfo(t.Name, t.Version, t.Definition.Description, t.Definition.Model, t.Input.Document, t.Output.Document))]);
 
-    private static async Task<IResult> RunAsync(string name, HttpContext context, ClaimsPrincipal caller, IPromptCatalog catalog, PromptRunner runner)
+    private static async Task<IResult> RunAsync(string name, HttpContext context, Caller caller, IPromptCatalog catalog, PromptRunner runner)
     {
         RunRequest? body;
         try
@@ -78,19 +78,18 @@ internal static class PromptsApi
 
         if (body is null || body.Input.ValueKind != JsonValueKind.Object)
         {
-            return OpenAiErrors.Problem(400, "invalid-request", "The request is invalid.", "The body must be {\"input\": {...}} with an object that matches the prompt's input schema.", "invalid_request_error", "input", "invalid_value");
+            return ApiProblems.Problem(400, "invalid-request", "The request is invalid.", "The body must be {\"input\": {...}} with an object that matches the prompt's input schema.", "invalid_request_error", "input", "invalid_value");
         }
 
         if (catalog.Find(name, body.Version) is not { } template)
         {
-            return OpenAiErrors.Problem(404, "prompt-not-found", "The prompt does not exist.",
+            return ApiProblems.Problem(404, "prompt-not-found", "The prompt does not exist.",
                 $"No prompt '{name}'{(body.Version is { } v ? $" at version {v}" : string.Empty)}. GET /v1/prompts lists them.", "invalid_request_error", "name", "prompt_not_found");
         }
 
-        var user = new UsageCaller(caller.FindFirstValue(TokenClaims.Tenant)!, caller.FindFirstValue(TokenClaims.Subject) ?? "-");
         try
         {
-            var result = await runner.RunAsync(template, body.Input, user, context.RequestAborted);
+            var result = await runner.RunAsync(template, body.Input, caller.Usage, context.RequestAborted);
             return TypedResults.Ok(new RunResponse(
                 template.Name, template.Version, result.Model, result.Output, result.Repaired, result.Cached,
                 new RunUsage(result.InputTokens, result.OutputTokens, result.InputTokens + result.OutputTokens)));
@@ -113,7 +112,7 @@ internal static class PromptsApi
         return TypedResults.Problem(new ProblemDetails
         {
             Status = status,
-            Type = OpenAiErrors.ProblemBase + slug,
+            Type = ApiProblems.ProblemBase + slug,
             Title = title,
             Detail = ex.Message,
             Extensions =

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Globalization;
-using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using App.Api.Auth;
 using App.Application;
 using App.Application.Audit;
 using App.Application.Identity;
@@ -81,7 +81,7 @@ internal static class TracesApi
         [property: JsonPropertyName("output")] string? Output);
 
     private static async Task<Results<Ok<TracePage>, ProblemHttpResult>> ListAsync(
-        ClaimsPrincipal caller, TenantData data, HttpContext context,
+        Caller caller, TenantData data, HttpContext context,
         string? model = null, string? status = null, DateTimeOffset? from = null, DateTimeOffset? to = null, int limit = 50, string? cursor = null)
     {
         if (limit is < 1 or > MaxPageSize)
@@ -105,7 +105,7 @@ internal static class TracesApi
             after = decoded;
         }
 
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var tenant = caller.Tenant;
         var page = await data.ReadAsync(tenant, db => Matching(db, model, status, from, to, after).Take(limit + 1).ToListAsync(context.RequestAborted), context.RequestAborted);
 
         var more = page.Count > limit;
@@ -114,7 +114,7 @@ internal static class TracesApi
     }
 
     private static async Task<IResult> ExportAsync(
-        ClaimsPrincipal caller, TenantData data, IAuditLog audit, IOptions<JsonOptions> json, HttpContext context,
+        Caller caller, TenantData data, IAuditLog audit, IOptions<JsonOptions> json, HttpContext context,
         string? model = null, string? status = null, DateTimeOffset? from = null, DateTimeOffset? to = null)
     {
         if (InvalidFilter(model, status, from, to) is { } invalid)
@@ -122,9 +122,9 @@ internal static class TracesApi
             return invalid;
         }
 
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var tenant = caller.Tenant;
         // Recorded before anything leaves: an export cut short is still on record.
-        await audit.AppendAsync(tenant, AuditKinds.TracesExported, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", null, new { model, status, from, to }, context.RequestAborted);
+        await audit.AppendAsync(tenant, AuditKinds.TracesExported, caller.Subject ?? "unknown", null, new { model, status, from, to }, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.ContentDisposition = "attachment; filename=\"traces.ndjson\"";
         return Results.Stream(async body =>
@@ -204,20 +204,20 @@ internal static class TracesApi
         return query.OrderByDescending(t => t.StartedAt).ThenByDescending(t => t.Id);
     }
 
-    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, TenantData data, KeyEncryption encryption, IAuditLog audit, HttpContext context)
+    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, Caller caller, TenantData data, KeyEncryption encryption, IAuditLog audit, HttpContext context)
     {
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var tenant = caller.Tenant;
         var trace = await data.ReadAsync(tenant, db => db.Traces.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, context.RequestAborted), context.RequestAborted);
         if (trace is null)
         {
             return TypedResults.NotFound();
         }
 
-        var canReadContent = caller.FindAll(TokenClaims.Scope).SelectMany(c => Scopes.Parse(c.Value)).Contains(Scopes.TracesContent);
+        var canReadContent = caller.HasScope(Scopes.TracesContent);
         if (canReadContent && (trace.PromptCiphertext is not null || trace.OutputCiphertext is not null))
         {
             // Reading what users sent is itself a security event.
-            await audit.AppendAsync(tenant, AuditKinds.TraceContentRead, caller.FindFirstValue(TokenClaims.Subject) ?? "unknown", trace.Id.ToString(), null, context.RequestAborted);
+            await audit.AppendAsync(tenant, AuditKinds.TraceContentRead, caller.Subject ?? "unknown", trace.Id.ToString(), null, context.RequestAborted);
         }
 
         string? Open(byte[]? ciphertext, string field) => canReadContent && ciphertext is not null

@@ -1,5 +1,5 @@
-using System.Security.Claims;
 using System.Text.Json.Serialization;
+using App.Api.Auth;
 using App.Application.Identity;
 using App.Application.Traffic;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -39,9 +39,9 @@ internal static class UsageApi
         [property: JsonPropertyName("day")] Period Day,
         [property: JsonPropertyName("month")] Period Month);
 
-    private static async Task<Results<Ok<UsageResponse>, ProblemHttpResult>> GetAsync(ClaimsPrincipal caller, IUsageLimiter limiter, HttpContext context)
+    private static async Task<Results<Ok<UsageResponse>, ProblemHttpResult>> GetAsync(Caller caller, IUsageLimiter limiter, HttpContext context)
     {
-        var tenant = caller.FindFirstValue(TokenClaims.Tenant)!;
+        var tenant = caller.Tenant;
         UsageReport report;
         try
         {

@@ -5,7 +5,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using App.Api.Hosting;
+using App.Api.Auth;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using App.Testing;

@@ -105,7 +105,7 @@ public class PromptTests : GatewayTest
             Assert.Equal("login", changed.Id);
             Assert.Contains(changed.Deltas, d => d.StartsWith("$.priority: expected", StringComparison.Ordinal));
             Assert.True(changed.Valid);
-            Assert.True(new GoldenSet.Report(report.Cases, 0.8).Passed, "7 of 8 exact passes a budget of 80 %");
+            Assert.True(new GoldenReport(report.Cases, 0.8).Passed, "7 of 8 exact passes a budget of 80 %");
 
             // Re-recording writes back exactly what is committed: the snapshots are reproducible.
             await golden.RunAsync(copy, record: true, minExactMatch: 1.0, only: null, default);

@@ -1,26 +1,17 @@
-using System.Security.Claims;
-using App.Api.OpenAi;
-using App.Application.Identity;
+using App.Api.Auth;
+using App.Api.Problems;
 using App.Infrastructure.Idempotency;
 using StackExchange.Redis;
 
-namespace App.Api.Hosting;
-
-/// <summary>Marks an endpoint as honouring <c>Idempotency-Key</c> (required: requests without one are refused).</summary>
-internal sealed record IdempotencyMetadata(bool Required);
-
-internal static class IdempotencyExtensions
-{
-    public static RouteHandlerBuilder Idempotent(this RouteHandlerBuilder builder, bool required = false) =>
-        builder.WithMetadata(new IdempotencyMetadata(required));
-}
+namespace App.Api.Idempotency;
 
 /// <summary>
 /// <c>Idempotency-Key</c> on write endpoints (draft-ietf-httpapi-idempotency-key-header): the first request with a
-/// key runs and its answer is kept for 24 hours; the same key with the same request gets that answer again
-/// (<c>Idempotent-Replayed: true</c>), with a different request 422, while the first is still running 409 (after
-/// waiting up to two seconds for it). Keys are the caller's (tenant and user), and the request is compared as canonical
-/// JSON, so whitespace and member order do not make it another. Answers that invite a retry (5xx, 429) are not kept.
+/// key runs and its answer is kept (<see cref="Retention"/>); the same key with the same request gets that answer
+/// again (<c>Idempotent-Replayed: true</c>), with a different request 422, while the first is still running 409 (after
+/// waiting a little for it, <see cref="WaitForFirst"/>). Keys are the caller's (tenant and user), and the request is
+/// compared as canonical JSON, so whitespace and member order do not make it another. Answers that invite a retry
+/// (5xx, 429) are not kept.
 /// </summary>
 internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IdempotencyStore store, ILogger<IdempotencyMiddleware> logger)
 {
@@ -32,7 +23,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
     public async Task InvokeAsync(HttpContext context)
     {
         var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IdempotencyMetadata>();
-        if (metadata is null || context.User.FindFirstValue(TokenClaims.Tenant) is not { } tenant)
+        if (metadata is null || Caller.From(context.User) is not { TenantOrNull: { } tenant } user)
         {
             await next(context);
             return;
@@ -59,7 +50,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
             return;
         }
 
-        var caller = new IdempotencyCaller(tenant, context.User.FindFirstValue(TokenClaims.Subject) ?? "-");
+        var caller = new IdempotencyCaller(tenant, user.Subject ?? "-");
         context.Request.EnableBuffering();
         using var buffered = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffered, context.RequestAborted);
@@ -170,7 +161,7 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, Idempo
     }
 
     private static Task Refuse(HttpContext context, int status, string slug, string title, string detail, string code) =>
-        OpenAiErrors.Problem(status, slug, title, detail, "invalid_request_error", Header, code).ExecuteAsync(context);
+        ApiProblems.Problem(status, slug, title, detail, "invalid_request_error", Header, code).ExecuteAsync(context);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency store unavailable ({Error}); the request runs without it")]
     private partial void LogStoreUnavailable(string error);

@@ -4,19 +4,20 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 
-namespace App.Api.Hosting;
+namespace App.Api.Auth;
 
 /// <summary>
-/// JwtBearer for our own tokens, with a shortcut for a token validated before (<see cref="ValidatedTokenCache"/>).
-/// JwtBearer's own path would still, on every request, copy the token out of the header, clone the validation
-/// parameters and format the ticket's two dates before it found the remembered result: about 2.5 KB of garbage per
-/// call, the largest single share of what an uncached chat completion allocates. Here the token is looked up where
-/// it stands in the header, and the request is then given exactly what JwtBearer gives it: the same events
-/// (<c>MessageReceived</c> and <c>TokenValidated</c>, so the query-string refusal and the revocation check run as
-/// before), a principal over the validated identity, the token, and the expiry and issue dates in the ticket.
-/// Anything else (no header, an unknown, expired or oversized token, a token an event supplies) takes JwtBearer's
-/// path unchanged.
+/// JwtBearer for our own tokens, with a shortcut for a token validated before (<see cref="ValidatedTokenCache"/>):
+/// the token is looked up where it stands in the header, because JwtBearer's own path would copy it, clone the
+/// validation parameters and format the ticket's dates on every request before finding the remembered result
+/// (docs/benchmarks-history.md).
 /// </summary>
+/// <remarks>
+/// The request is given exactly what JwtBearer gives it: the same events (<c>MessageReceived</c> and
+/// <c>TokenValidated</c>, so the query-string refusal and the revocation check still run), a principal over the
+/// validated identity, the token, and the ticket's dates. Anything else (no header, an unknown, expired or oversized
+/// token, a token an event supplies) takes JwtBearer's path unchanged.
+/// </remarks>
 internal sealed class FirstPartyBearerHandler(IOptionsMonitor<JwtBearerOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : JwtBearerHandler(options, logger, encoder)
 {

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace App.Api.Hosting;
+namespace App.Api.Auth;
 
 /// <summary>
 /// Remembers our own tokens that validated, until they expire, so a client that sends the same token again does
@@ -16,8 +16,8 @@ namespace App.Api.Hosting;
 /// <remarks>
 /// Looked up by the token's characters as they stand in the request header (<see cref="TryGet"/>), so a request
 /// with a remembered token copies nothing (<see cref="FirstPartyBearerHandler"/>). At most
-/// <see cref="MaxEntries"/> tokens are kept; when full, expired and stale entries are dropped (at most once a
-/// second) and a token that still finds no room is validated every time instead of being remembered.
+/// <see cref="MaxEntries"/> tokens are kept; when full, expired and stale entries are dropped (not more often than
+/// <see cref="Prune"/> allows) and a token that still finds no room is validated every time instead of being remembered.
 /// </remarks>
 internal sealed class ValidatedTokenCache : JsonWebTokenHandler
 {
@@ -55,7 +55,7 @@ internal sealed class ValidatedTokenCache : JsonWebTokenHandler
             return cached.Result;
         }
 
-        // The ring's load time stands for its content: each reload (every 30 s, or on rotation) starts afresh.
+        // The ring's load time stands for its content: each reload (periodic, or on rotation) starts afresh.
         var ring = RingVersion;
         var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
         if (result.IsValid && ring != 0 && result.ClaimsIdentity is not null && result.SecurityToken is not null)

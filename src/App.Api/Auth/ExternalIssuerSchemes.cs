@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Tokens;
 
-namespace App.Api.Hosting;
+namespace App.Api.Auth;
 
 /// <summary>
 /// One JwtBearer scheme per configured external OIDC issuer (<c>Auth:ExternalIssuers</c>), held to the same rules as
@@ -71,12 +71,12 @@ internal sealed class ExternalIssuerSchemes(
             return;
         }
 
-        Authentication.Harden(o, new JsonWebTokenHandler(), a.MaxTokenBytes);
+        BearerHardening.Apply(o, new JsonWebTokenHandler(), a.MaxTokenBytes);
         o.Authority = issuer.Authority!.AbsoluteUri.TrimEnd('/');
         o.MetadataAddress = o.Authority + "/.well-known/openid-configuration";
         o.Audience = issuer.Audience;
         // Metadata over plain HTTP only for local development and tests.
-        var requireHttps = !AllowsHttpMetadata(environment);
+        var requireHttps = !HttpsAuthorities.AllowsHttpMetadata(environment);
         o.RequireHttpsMetadata = requireHttps;
         // Ours rather than IdentityModel's, which would follow the issuer's key rotation only within minutes or hours.
         o.ConfigurationManager = new IssuerMetadataManager(
@@ -100,7 +100,7 @@ internal sealed class ExternalIssuerSchemes(
             NameClaimType = TokenClaims.Subject,
             RoleClaimType = "role",
         };
-        var events = Authentication.Events(checkRevocation: false);
+        var events = BearerHardening.Events(checkRevocation: false);
         var validated = events.OnTokenValidated;
         events.OnTokenValidated = async context =>
         {
@@ -118,7 +118,7 @@ internal sealed class ExternalIssuerSchemes(
         if (Refusal(principal, issuer) is { } reason)
         {
             context.Fail($"The token's {reason}.");
-            Authentication.LogFailure(context.HttpContext, context.Scheme.Name, reason);
+            BearerHardening.LogFailure(context.HttpContext, context.Scheme.Name, reason);
             return;
         }
 
@@ -173,9 +173,6 @@ internal sealed class ExternalIssuerSchemes(
             : null;
     }
 
-    /// <summary>Whether metadata and keys may be fetched over plain HTTP: local development and tests only.</summary>
-    private static bool AllowsHttpMetadata(IHostEnvironment environment) => environment.IsDevelopment() || environment.IsEnvironment("Testing");
-
     /// <summary>
     /// IdentityModel retries a failed validation with the "last known good" metadata for up to an hour, so a key
     /// the issuer has withdrawn (rotated out after a compromise, say) would keep working. We trust what the issuer
@@ -189,30 +186,6 @@ internal sealed class ExternalIssuerSchemes(
             {
                 manager.UseLastKnownGoodConfiguration = false;
             }
-        }
-    }
-
-    /// <summary>
-    /// Outside Development an external issuer's authority must be HTTPS: its metadata and signing keys are fetched
-    /// from it, and over HTTP anyone on the path could hand us keys of their own. Refused at start-up, naming the key,
-    /// rather than at the first request.
-    /// </summary>
-    internal sealed class HttpsAuthorities(IHostEnvironment environment) : IValidateOptions<AuthOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, AuthOptions options)
-        {
-            ArgumentNullException.ThrowIfNull(options);
-            if (AllowsHttpMetadata(environment))
-            {
-                return ValidateOptionsResult.Success;
-            }
-
-            var errors = options.ExternalIssuers
-                .Select((issuer, i) => (issuer, i))
-                .Where(x => x.issuer.Authority is { IsAbsoluteUri: true } a && a.Scheme != Uri.UriSchemeHttps)
-                .Select(x => $"Auth:ExternalIssuers:{x.i}:Authority must use https outside Development (its metadata and signing keys are fetched from it).")
-                .ToList();
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }
 }
