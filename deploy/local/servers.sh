@@ -73,7 +73,11 @@ stop_all() {
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop > /dev/null || true
   fi
   if [ -f "$REDIS_DIR/redis.pid" ]; then
-    kill "$(cat "$REDIS_DIR/redis.pid")" 2> /dev/null || true
+    # Waited for: Redis writes its append-only file as it stops, and a caller may remove the directory next.
+    local pid
+    pid="$(cat "$REDIS_DIR/redis.pid")"
+    kill "$pid" 2> /dev/null || true
+    timeout 15 tail --pid="$pid" -f /dev/null 2> /dev/null || kill -9 "$pid" 2> /dev/null || true
     rm -f "$REDIS_DIR/redis.pid"
   fi
 }
