@@ -260,10 +260,11 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     /// </summary>
     private async ValueTask StoreAsync(string tenant, ArraySegment<TraceRecord> rows, bool synchronously)
     {
-        var failure = await InsertAsync(tenant, rows, synchronously).ConfigureAwait(false);
+        var (failure, stored) = await InsertAsync(tenant, rows, synchronously).ConfigureAwait(false);
         if (failure is null)
         {
-            _written.Add(rows.Count);
+            // What PostgreSQL inserted: a trace already stored by an earlier attempt is skipped and not counted again.
+            _written.Add(stored);
         }
         else if (TraceLosses.IsCausedByRows(failure))
         {
@@ -286,32 +287,26 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     /// <summary>
     /// One insert, tried again while the database does not answer: for as long as the writer runs (requests meanwhile
     /// fill the queue, and only beyond its capacity are traces dropped), a few more times once it is stopping. Returns
-    /// what ended the attempts, or null once the rows are stored.
+    /// what ended the attempts, or null and the number of rows inserted once the rows are stored.
     /// </summary>
-    private async ValueTask<Exception?> InsertAsync(string tenant, ArraySegment<TraceRecord> rows, bool synchronously)
+    private async ValueTask<(Exception? Failure, int Stored)> InsertAsync(string tenant, ArraySegment<TraceRecord> rows, bool synchronously)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 var statement = TraceInsert.Command(rows);
-                if (synchronously)
-                {
-                    _data.Execute(tenant, statement);
-                }
-                else
-                {
-                    await _data.ExecuteAsync(tenant, statement, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                return null;
+                var stored = synchronously
+                    ? _data.Execute(tenant, statement)
+                    : await _data.ExecuteAsync(tenant, statement, CancellationToken.None).ConfigureAwait(false);
+                return (null, stored);
             }
             catch (Exception ex) when (ex is DbException or TimeoutException or InvalidOperationException or ArgumentException or InvalidCastException)
             {
                 var unavailable = DatabaseOutage.IsUnavailable(ex);
                 if (TraceLosses.IsCausedByRows(ex) || (unavailable ? IsClosed && attempt >= 3 : attempt >= 3))
                 {
-                    return ex;
+                    return (ex, 0);
                 }
 
                 var pause = TimeSpan.FromMilliseconds(Math.Min(200 * attempt, 2000));
