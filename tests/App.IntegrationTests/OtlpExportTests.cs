@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Json;
+using App.Application.Identity;
 using App.FakeUpstream;
 using App.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -54,6 +56,12 @@ public sealed class OtlpExportTests : GatewayTest
             Assert.Equal("hit", Header(hit, "x-cache"));
         }
 
+        // app.traces.written moves once the writer has stored the traces. On a machine busy with the rest of the
+        // suite that can take a while, and it is not what this test is about: it first waits for both traces to be
+        // readable, then gives the export its own deadline, so a failure says which of the two was late.
+        var stored = await StoredTracesAsync(expected: 2, TimeSpan.FromSeconds(60));
+        Assert.True(stored == 2, $"the writer stored {stored} of 2 traces within 60 s");
+
         // One instrument of each meter the service creates (App.Gateway, App.Traces), the GenAI conventions, and
         // the framework meters operations.md promises.
         string[] metrics = ["gen_ai.client.token.usage", "app.gateway.cache.lookups", "app.gateway.cache.local.size", "app.traces.written", "app.traces.queued", "http.server.request.duration"];
@@ -81,6 +89,23 @@ public sealed class OtlpExportTests : GatewayTest
         if (_collector is not null)
         {
             await _collector.DisposeAsync();
+        }
+    }
+
+    private async Task<int> StoredTracesAsync(int expected, TimeSpan wait)
+    {
+        using var reader = Factory.CreateClientFor(Tenant, "auditor", Scopes.TracesRead);
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            using var page = JsonDocument.Parse(await reader.GetStringAsync("/v1/traces?limit=10"));
+            var count = page.RootElement.GetProperty("data").GetArrayLength();
+            if (count >= expected || DateTime.UtcNow > deadline)
+            {
+                return count;
+            }
+
+            await Task.Delay(100);
         }
     }
 
