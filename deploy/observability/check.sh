@@ -88,10 +88,7 @@ caught=0
 plant() {
   local name="$1" file="$2" edit="$3" copy="$work/$planted"
   shift 3
-  mkdir -p "$copy"
-  cp -r "$PROM" "$copy/prometheus"
-  cp -r "$HERE/grafana" "$copy/grafana"
-  cp "$ROOT/docs/operations.md" "$copy/operations.md"
+  copy_to "$copy"
   cp "$copy/$file" "$copy/original"
   sed -i -E "$edit" "$copy/$file"
   if cmp -s "$copy/original" "$copy/$file"; then
@@ -106,6 +103,23 @@ plant() {
     echo "self-test: caught: $name"
   fi
 }
+
+# Copies the rules, the dashboards and the contract to $1.
+copy_to() {
+  mkdir -p "$1"
+  cp -r "$PROM" "$1/prometheus"
+  cp -r "$HERE/grafana" "$1/grafana"
+  cp "$ROOT/docs/operations.md" "$1/operations.md"
+}
+
+# The control: unchanged copies pass, so a defect below is caught for what was planted, not for the copying.
+control="$work/control"
+copy_to "$control"
+if ! run_checks "$control/prometheus" "$control/grafana" "$control/operations.md" slo-availability.yml slo-latency.yml operations.yml sli.yml; then
+  echo "self-test: the unchanged copies fail the checks" >&2
+  exit 1
+fi
+echo "self-test: unchanged copies pass"
 
 plant "page threshold 14.4x raised to 24x (0.072 -> 0.12)" prometheus/alerts.yml \
   's/slo:api_errors:ratio_rate(1h|5m) > 0\.072/slo:api_errors:ratio_rate\1 > 0.12/' slo-availability.yml
