@@ -60,7 +60,7 @@ internal static partial class ChatCompletionsApi
             bypass |= value?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true;
         }
 
-        using var call = calls.Start(request, caller.Tenant, caller.Subject, streaming: wire.Stream == true);
+        using var call = calls.Start(request, caller.Tenant, caller.Subject, streaming: wire.Stream == true, timing: context.Features.Get<CallTiming>());
         try
         {
             call.Record.Guard = guard.Check(GuardPolicy.Chat, GuardPolicy.UserTexts(request.Messages));

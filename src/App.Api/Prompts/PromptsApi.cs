@@ -89,7 +89,7 @@ internal static class PromptsApi
 
         try
         {
-            var result = await runner.RunAsync(template, body.Input, caller.Usage, context.RequestAborted);
+            var result = await runner.RunAsync(template, body.Input, caller.Usage, context.RequestAborted, context.Features.Get<CallTiming>());
             return TypedResults.Ok(new RunResponse(
                 template.Name, template.Version, result.Model, result.Output, result.Repaired, result.Cached,
                 new RunUsage(result.InputTokens, result.OutputTokens, result.InputTokens + result.OutputTokens)));

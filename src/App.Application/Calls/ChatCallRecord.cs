@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using App.Application.Traffic;
 
 namespace App.Application.Calls;
@@ -5,6 +6,9 @@ namespace App.Application.Calls;
 /// <summary>What happened to one call, filled in as it goes: the trace record and telemetry are made from it.</summary>
 public sealed class ChatCallRecord
 {
+    private long _upstreamTicks;
+    private long _upstreamSince;
+
     public CacheStatus Cache { get; set; } = CacheStatus.Bypass;
     public string? DeploymentId { get; set; }
     public string? Provider { get; set; }
@@ -25,4 +29,35 @@ public sealed class ChatCallRecord
 
     /// <summary>The answer's text as the client received it (for the trace; null when nothing was produced).</summary>
     public string? Output { get; set; }
+
+    /// <summary>Whether the call waited on a model provider at all (a cache hit or a refusal did not).</summary>
+    public bool CalledUpstream => _upstreamTicks > 0 || _upstreamSince != 0;
+
+    /// <summary>Time spent waiting on model providers so far, a wait in progress included (Server-Timing's split).</summary>
+    public TimeSpan UpstreamTime
+    {
+        get
+        {
+            var ticks = _upstreamTicks;
+            if (_upstreamSince != 0)
+            {
+                ticks += Stopwatch.GetTimestamp() - _upstreamSince;
+            }
+
+            return TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
+        }
+    }
+
+    /// <summary>A wait on the model provider begins: an attempt, or the next piece of a stream.</summary>
+    public void UpstreamBegins() => _upstreamSince = Stopwatch.GetTimestamp();
+
+    /// <summary>The wait begun by <see cref="UpstreamBegins"/> is over, answered or not.</summary>
+    public void UpstreamEnds()
+    {
+        if (_upstreamSince != 0)
+        {
+            _upstreamTicks += Stopwatch.GetTimestamp() - _upstreamSince;
+            _upstreamSince = 0;
+        }
+    }
 }

@@ -10,17 +10,22 @@ namespace App.Application.Gateway;
 /// </summary>
 public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvider time)
 {
-    /// <summary>Starts a call's record, clock and span; disposing the call writes its trace and finishes its span.</summary>
-    public ChatCall Start(GatewayRequest request, string tenant, string? user, bool streaming, GuardVerdict? guard = null)
+    /// <summary>
+    /// Starts a call's record, clock and span; disposing the call writes its trace and finishes its span. A
+    /// <c>timing</c> is the clock of the HTTP request the call is made for, if any (jobs have none).
+    /// </summary>
+    public ChatCall Start(GatewayRequest request, string tenant, string? user, bool streaming, GuardVerdict? guard = null, CallTiming? timing = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new ChatCall(gateway, traces, time, request, tenant, user, streaming, guard);
+        var call = new ChatCall(gateway, traces, time, request, tenant, user, streaming, guard);
+        timing?.Follow(call.Record);
+        return call;
     }
 
     /// <summary>A whole non-streaming call: the answer, or the error the client would have been told.</summary>
-    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, GuardVerdict? guard = null)
+    public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, GuardVerdict? guard = null, CallTiming? timing = null)
     {
-        using var call = Start(request, tenant, user, streaming: false, guard);
+        using var call = Start(request, tenant, user, streaming: false, guard, timing);
         try
         {
             var response = await call.CompleteAsync(bypassCache: false, cancellationToken).ConfigureAwait(false);

@@ -246,6 +246,7 @@ public sealed partial class ChatGateway(
             }
 
             Mark(record, deployment, i);
+            record.UpstreamBegins();
             try
             {
                 return await call(deployment).ConfigureAwait(false);
@@ -258,6 +259,10 @@ public sealed partial class ChatGateway(
             catch (UpstreamException ex)
             {
                 throw Rejected(ex, record);
+            }
+            finally
+            {
+                record.UpstreamEnds();
             }
         }
 

@@ -34,10 +34,31 @@ internal sealed class LiveStream(
 
         Observe(opened.First);
         yield return opened.First;
-        await foreach (var update in opened.ReadRestAsync(cancellationToken).ConfigureAwait(false))
+        // Each wait for the next piece is the provider's time; the rest, relaying it, is the gateway's.
+        var rest = opened.ReadRestAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (rest.ConfigureAwait(false))
         {
-            Observe(update);
-            yield return update;
+            while (true)
+            {
+                record.UpstreamBegins();
+                bool more;
+                try
+                {
+                    more = await rest.MoveNextAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    record.UpstreamEnds();
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                Observe(rest.Current);
+                yield return rest.Current;
+            }
         }
 
         record.FinishReason = finish?.Value;

@@ -22,7 +22,8 @@ public sealed class PromptRunner(ChatCalls calls, GuardPolicy guard, IOptionsMon
 {
     private readonly ConcurrentDictionary<string, string> _rendered = new(StringComparer.Ordinal);
 
-    public async Task<PromptResult> RunAsync(PromptTemplate template, JsonElement input, UsageCaller caller, CancellationToken cancellationToken)
+    /// <summary>Runs a template on an input; a <c>timing</c> is the clock of the HTTP request it is run for, if any.</summary>
+    public async Task<PromptResult> RunAsync(PromptTemplate template, JsonElement input, UsageCaller caller, CancellationToken cancellationToken, CallTiming? timing = null)
     {
         ArgumentNullException.ThrowIfNull(template);
         var inputJson = input.GetRawText();
@@ -58,7 +59,7 @@ public sealed class PromptRunner(ChatCalls calls, GuardPolicy guard, IOptionsMon
         for (var attempt = 0; attempt < attempts; attempt++)
         {
             var request = new GatewayRequest(template.Definition.Model, messages, chatOptions, CacheKey.TenantScope(caller.Tenant), null) { Caller = caller };
-            var call = await calls.CompleteAsync(request, caller.Tenant, caller.User, cancellationToken, verdict).ConfigureAwait(false);
+            var call = await calls.CompleteAsync(request, caller.Tenant, caller.User, cancellationToken, verdict, timing).ConfigureAwait(false);
             if (call.Error is { } error)
             {
                 throw error;

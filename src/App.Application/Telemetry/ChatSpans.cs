@@ -62,6 +62,11 @@ public static class ChatSpans
         if (record.TimeToFirstToken is { } ttft && record.Cache != CacheStatus.Hit)
         {
             GatewayTelemetry.TimeToFirstToken.Record(ttft.TotalSeconds, tags);
+            // The decode pace: what came after the first token, per token after the first.
+            if (record.ErrorType is null && record.OutputTokens is > 1 and { } tokens && elapsed > ttft)
+            {
+                GatewayTelemetry.TimePerOutputToken.Record((elapsed - ttft).TotalSeconds / (tokens - 1), tags);
+            }
         }
 
         if (activity is null)

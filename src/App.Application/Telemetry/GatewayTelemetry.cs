@@ -15,17 +15,31 @@ public static class GatewayTelemetry
 
     private static readonly Meter Meter = new(SourceName);
 
+    // Bucket edges as the GenAI semantic conventions give them.
     public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>(
         "gen_ai.client.token.usage", "{token}", "Tokens used per model call, by gen_ai.token.type.",
-        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576] });
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
 
     public static readonly Histogram<double> OperationDuration = Meter.CreateHistogram<double>(
         "gen_ai.client.operation.duration", "s", "Duration of model calls as the client saw them.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60] });
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
 
     public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram<double>(
         "gen_ai.server.time_to_first_token", "s", "Time from request to the first streamed token.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] });
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0] });
+
+    public static readonly Histogram<double> TimePerOutputToken = Meter.CreateHistogram<double>(
+        "gen_ai.server.time_per_output_token", "s", "Time per output token after the first, of streamed answers that came from a model.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5] });
+
+    // Sub-millisecond edges: the gateway's own share of a request is tens to hundreds of microseconds.
+    public static readonly Histogram<double> Overhead = Meter.CreateHistogram<double>(
+        "app.gateway.overhead", "s", "The gateway's own time per /v1 request (the whole request less the time spent waiting on a model provider), by app.route_group.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+
+    public static readonly Histogram<double> UpstreamDuration = Meter.CreateHistogram<double>(
+        "app.gateway.upstream.duration", "s", "Time a /v1 request spent waiting on model providers (every attempt, and a stream to its end), by app.route_group.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10, 30, 60] });
 
     public static readonly Counter<long> CacheLookups = Meter.CreateCounter<long>(
         "app.gateway.cache.lookups", "{lookup}", "Response cache outcomes by app.cache.result (hit, miss, bypass).");
