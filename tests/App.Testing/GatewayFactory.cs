@@ -86,6 +86,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["ConnectionStrings:Postgres"] = _database.Runtime,
             ["ConnectionStrings:PostgresMigrations"] = _database.Owner,
             ["Database:MigrateOnStart"] = "false",
+            // Many hosts run in one test process: the management listener is turned on only by the tests about it.
+            ["Management:Urls"] = string.Empty,
             // Many hosts share one PostgreSQL on two cores in a run: the production timeouts, which DatabaseStallTests
             // measures, would turn its busy moments into 503s in tests about something else.
             ["Database:ConnectTimeout"] = "00:00:10",

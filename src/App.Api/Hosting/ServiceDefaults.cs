@@ -3,6 +3,7 @@ using System.Runtime;
 using System.Text.Json;
 using App.Api.Idempotency;
 using App.Application.OpenAi;
+using App.Infrastructure.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -65,12 +66,19 @@ internal static class ServiceDefaults
         // environment, not only in Development.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
+        if (!runsCommand && ManagementEndpoint.IsEnabled(builder.Configuration))
+        {
+            builder.Services.AddHostedService<ManagementServer>();
+        }
+
         return builder;
     }
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
         CompactHeapOnceStarted(app);
+        // First, so that the gateway's own time includes everything the pipeline does.
+        app.UseMiddleware<ServerTimingMiddleware>();
         // Outside the exception handler, so the request log records the status the client received (a body over the
         // limit is a 413 from the handler, not the 500 an exception passing by would log); the handler logs the
         // exceptions it does not handle itself.
@@ -204,7 +212,7 @@ internal static class ServiceDefaults
         }
     }
 
-    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    internal static Task WriteHealthAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
         using var buffer = new MemoryStream();

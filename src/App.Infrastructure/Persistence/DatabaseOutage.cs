@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using App.Application.Telemetry;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -21,11 +22,14 @@ public sealed partial class DatabaseOutage
     public DatabaseOutage(IMeterFactory meters, TimeProvider time, ILogger<DatabaseOutage> logger)
     {
         ArgumentNullException.ThrowIfNull(meters);
-        _unavailable = meters.Create("App.Database").CreateCounter<long>(
+        _unavailable = meters.Create(MeterNames.Database).CreateCounter<long>(
             "app.database.unavailable", "{request}", "Requests answered 503 because PostgreSQL did not answer in time.");
         _log = new Throttle(LogInterval, time);
         _logger = logger;
     }
+
+    /// <summary>The counter at zero, once the metrics pipeline listens.</summary>
+    internal void Baseline() => _unavailable.Add(0);
 
     /// <summary>True when the exception, or one it wraps, says the database did not answer rather than said no.</summary>
     public static bool IsUnavailable(Exception? exception)

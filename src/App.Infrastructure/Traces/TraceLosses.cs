@@ -56,6 +56,15 @@ internal sealed partial class TraceLosses
         _ => false,
     };
 
+    /// <summary>Every counter at zero, so that a rule sees "none lost" instead of no series at all.</summary>
+    public void Baseline()
+    {
+        _dropped.Add(0, new KeyValuePair<string, object?>("app.traces.reason", "queue full"));
+        _dropped.Add(0, new KeyValuePair<string, object?>("app.traces.reason", "writer stopped"));
+        _rejected.Add(0);
+        _lostAtCrash.Add(0);
+    }
+
     public void Drop(int count, string reason)
     {
         Interlocked.Add(ref _droppedTotal, count);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics.Metrics;
+using App.Application.Telemetry;
 using App.Application.Traces;
 using App.Application.Traffic;
 using App.Infrastructure.Hosting;
@@ -29,7 +30,7 @@ namespace App.Infrastructure.Traces;
 public sealed partial class TraceWriter : BackgroundService, ITraceSink
 {
     /// <summary>The meter of the writer's instruments (<c>app.traces.*</c>).</summary>
-    public const string MeterName = "App.Traces";
+    public const string MeterName = MeterNames.Traces;
 
     // Added to the count when the writer closes: a trace is accepted only if the count it raised is below it, so
     // after closing nothing more is accepted, and every trace accepted before is counted until it is taken.
@@ -326,6 +327,9 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
             }
         }
     }
+
+    /// <summary>The loss counters at zero, once the metrics pipeline listens.</summary>
+    internal void Baseline() => _losses.Baseline();
 
     /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>
     public static string ContentContext(string tenantId, Guid id, string field) => $"trace:{tenantId}:{id:N}:{field}";
