@@ -65,6 +65,12 @@ public sealed class TrafficOptions
     /// <summary>Price by model alias, in US dollars per million tokens. An alias without a price costs nothing.</summary>
     public Dictionary<string, ModelPrice> Prices { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How many tenants get a <c>tenant</c> label of their own in the spend, token and budget metrics, besides those
+    /// named under <see cref="Tenants"/> (always labelled): the first seen by this instance; any other is <c>other</c>.
+    /// </summary>
+    public int MetricTenants { get; init; } = 100;
+
     public RateLimitSettings RateLimitsFor(string tenant, string alias)
     {
         var tenantLimits = Tenants.TryGetValue(tenant, out var t) ? t.RateLimits : null;

@@ -34,6 +34,11 @@ public sealed class TrafficOptionsValidator : IValidateOptions<TrafficOptions>
             errors.Add("Traffic:LeaseTime must be between 00:00:00.010 and 00:01:00.");
         }
 
+        if (options.MetricTenants is < 0 or > 10_000)
+        {
+            errors.Add("Traffic:MetricTenants must be between 0 (every tenant is 'other') and 10000.");
+        }
+
         Check("Traffic:RateLimits", options.RateLimits, errors);
         Check("Traffic:Budgets", options.Budgets, errors);
         foreach (var (tenant, t) in options.Tenants)

@@ -104,6 +104,27 @@ public sealed class JobDelivery(IConnectionMultiplexer redis, IOptions<JobOption
         await tx.ExecuteAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Jobs waiting for a worker: stream entries not yet delivered to one (acknowledged entries are deleted, so that is
+    /// the length less the pending), plus retries waiting for their time. Blocking: for the metrics collection only.
+    /// </summary>
+    public long CountWaiting()
+    {
+        var db = Db;
+        var length = db.StreamLength(Stream);
+        long pending;
+        try
+        {
+            pending = db.StreamPending(Stream, Group).PendingMessageCount;
+        }
+        catch (RedisServerException)
+        {
+            pending = 0; // no group yet: nothing was delivered
+        }
+
+        return Math.Max(0, length - pending) + db.SortedSetLength(Delayed);
+    }
+
     public Task DelayAsync(JobRef job, DateTimeOffset due) =>
         Db.SortedSetAddAsync(Delayed, Member(job), due.ToUnixTimeMilliseconds());
 

@@ -32,6 +32,8 @@ public sealed partial class JobWorker(
     // Jobs running in this process, with the message each runs under: a reclaim or a sweep must not start one twice here.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<JobRef, RedisValue> _running = new();
 
+    private JobGauges? _gauges;
+
     private bool _disposed;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -53,6 +55,7 @@ public sealed partial class JobWorker(
         }
 
         _disposed = true;
+        _gauges?.Dispose();
         _runs.Cancel();
         _runs.Dispose();
         base.Dispose();
@@ -61,6 +64,7 @@ public sealed partial class JobWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
+        _gauges = new JobGauges(delivery, () => _running.Count);
         if (!o.RunWorkers && !role.IsWorker)
         {
             return;

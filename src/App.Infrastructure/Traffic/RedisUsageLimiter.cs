@@ -31,7 +31,7 @@ internal sealed class RedisUsageLimiter : IUsageLimiter, IHostedService, IDispos
         var failures = new LimiterFailures(logger, options, time);
         _leases = new LeaseTable(redis, time, options.CurrentValue.LeaseTime, failures);
         _admitter = new Admitter(redis, options, time, _leases, failures);
-        _settlements = new SettlementBatcher(redis, options, _gauge, failures);
+        _settlements = new SettlementBatcher(redis, options, _gauge, new TenantLabels(options), failures);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -11,7 +11,7 @@ namespace App.Infrastructure.Traffic;
 /// go together in the next write (one <see cref="IBatch"/>), so under load a settlement costs a fraction of a
 /// write to Redis instead of one each. Each caller's task still completes when its own script has answered.
 /// </summary>
-internal sealed class SettlementBatcher(IConnectionMultiplexer redis, IOptionsMonitor<TrafficOptions> options, BudgetGauge gauge, LimiterFailures failures)
+internal sealed class SettlementBatcher(IConnectionMultiplexer redis, IOptionsMonitor<TrafficOptions> options, BudgetGauge gauge, TenantLabels labels, LimiterFailures failures)
 {
     private static readonly RedisScript SettleScript = RedisScript.Load("Traffic/Settle.lua");
 
@@ -152,7 +152,8 @@ internal sealed class SettlementBatcher(IConnectionMultiplexer redis, IOptionsMo
     private void Account(Settlement settled, RedisResult[] totals)
     {
         var (reserved, usage) = (settled.Reserved, settled.Usage);
-        var tenant = new KeyValuePair<string, object?>("tenant", reserved.Caller.Tenant);
+        var label = labels.For(reserved.Caller.Tenant);
+        var tenant = new KeyValuePair<string, object?>("tenant", label);
         var model = new KeyValuePair<string, object?>("gen_ai.request.model", reserved.Alias);
         if (settled.Cost > 0)
         {
@@ -167,6 +168,11 @@ internal sealed class SettlementBatcher(IConnectionMultiplexer redis, IOptionsMo
         else if (usage.Cached)
         {
             GatewayTelemetry.UsageTokens.Add(usage.InputTokens + usage.OutputTokens, tenant, model, new("app.usage.kind", "cached"));
+        }
+
+        if (label == TenantLabels.Other)
+        {
+            return;
         }
 
         var budgets = options.CurrentValue.BudgetsFor(reserved.Caller.Tenant);
