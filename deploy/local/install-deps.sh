@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the local servers the service and its tests use: PostgreSQL (15 or newer) and Redis, from Debian's
 # packages; with --with-browser also Chromium for the browser tests (skipped when CHROMIUM_PATH names one), and with
-# --with-haproxy HAProxy, the native proxy the benchmarks measure beside the gateway (bench/run.sh).
+# --with-haproxy HAProxy, the native proxy the benchmarks measure beside the gateway (bench/run.sh), and with
+# --with-prometheus Prometheus and promtool (the observability tests: rules, and a real scrape of the service).
 # Does nothing for what is already there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -10,13 +11,15 @@ have_redis() { command -v redis-server > /dev/null 2>&1; }
 
 have_browser() { [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; }
 have_haproxy() { command -v haproxy > /dev/null 2>&1; }
+have_prometheus() { command -v prometheus > /dev/null 2>&1 && command -v promtool > /dev/null 2>&1; }
 
-browser=""; haproxy=""
+browser=""; haproxy=""; prometheus=""
 for arg in "$@"; do
   case "$arg" in
     --with-browser) browser=1 ;;
     --with-haproxy) haproxy=1 ;;
-    *) echo "unknown option: $arg (expected --with-browser or --with-haproxy)" >&2; exit 2 ;;
+    --with-prometheus) prometheus=1 ;;
+    *) echo "unknown option: $arg (expected --with-browser, --with-haproxy or --with-prometheus)" >&2; exit 2 ;;
   esac
 done
 
@@ -25,6 +28,7 @@ have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
 [ -n "$browser" ] && ! have_browser && missing+=(chromium)
 [ -n "$haproxy" ] && ! have_haproxy && missing+=(haproxy)
+[ -n "$prometheus" ] && ! have_prometheus && missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -40,6 +44,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 # The packages start system-wide services on the default ports; this project runs its own on other ports.
 if command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now redis-server postgresql haproxy > /dev/null 2>&1 || true
+  $SUDO systemctl disable --now redis-server postgresql haproxy prometheus > /dev/null 2>&1 || true
 fi
-have_postgres && have_redis && { [ -z "$browser" ] || have_browser; } && { [ -z "$haproxy" ] || have_haproxy; }
+have_postgres && have_redis && { [ -z "$browser" ] || have_browser; } && { [ -z "$haproxy" ] || have_haproxy; } && { [ -z "$prometheus" ] || have_prometheus; }

@@ -94,9 +94,10 @@ const dashboards = {
     panels: [
       panel('Request rate by route group', 'reqps', [[`sum by (route_group) (${routeGroup(`sum by (http_route) (${rate(`http_server_request_duration_seconds_count{${api}}`)})`)})`, '{{route_group}}']], { stack: true }),
       panel('5xx ratio by route group', 'percentunit', [[
-        `sum by (route_group) (${routeGroup(`sum by (http_route) (${rate(`http_server_request_duration_seconds_count{${api}, http_response_status_code=~"5.."}`)})`)})
+        `(sum by (route_group) (${routeGroup(`sum by (http_route) (${rate(`http_server_request_duration_seconds_count{${api}, http_response_status_code=~"5.."}`)})`)})
+  or 0 * sum by (route_group) (${routeGroup(`sum by (http_route) (${rate(`http_server_request_duration_seconds_count{${api}}`)})`)}))
   / sum by (route_group) (${routeGroup(`sum by (http_route) (${rate(`http_server_request_duration_seconds_count{${api}}`)})`)})`, '{{route_group}}']],
-      { min: 0, thresholds: [[0.005, 'red']], description: 'The availability objective allows 0.5 % of API requests to answer 5xx.' }),
+      { min: 0, thresholds: [[0.005, 'red']], description: 'The availability objective allows 0.5 % of API requests to answer 5xx. A group with no 5xx reads 0.' }),
       panel('Responses by status code', 'reqps', [[`sum by (http_response_status_code) (${rate(`http_server_request_duration_seconds_count{${api}}`)})`, '{{http_response_status_code}}']], { stack: true }),
       panel('p50 latency by route group', 's', [[quantileByGroup(0.5), '{{route_group}}']]),
       panel('p95 latency by route group', 's', [[quantileByGroup(0.95), '{{route_group}}']],
@@ -107,8 +108,8 @@ const dashboards = {
       panel('Upstream duration p95 by route group', 's', [[`histogram_quantile(0.95, sum by (app_route_group, le) (${rate('app_gateway_upstream_duration_seconds_bucket')}))`, '{{app_route_group}}']]),
       panel('In-flight requests', 'short', [['sum by (instance) (http_server_active_requests)', '{{instance}}']]),
       panel('Thread pool', 'short', [
-        ['sum by (instance) (dotnet_thread_pool_thread_count)', 'threads {{instance}}'],
-        ['sum by (instance) (dotnet_thread_pool_queue_length)', 'queued work items {{instance}}'],
+        ['sum by (instance) (dotnet_thread_pool_thread_count_total)', 'threads {{instance}}'],
+        ['sum by (instance) (dotnet_thread_pool_queue_length_total)', 'queued work items {{instance}}'],
       ]),
       panel('CPU used (share of the instance\'s CPUs)', 'percentunit', [[
         `sum by (instance) (${rate('dotnet_process_cpu_time_seconds_total')}) / sum by (instance) (dotnet_process_cpu_count)`, '{{instance}}']], { min: 0 }),
@@ -184,7 +185,7 @@ const dashboards = {
     description: 'The job queue: backlog, throughput, failures and redeliveries.',
     variables: ['datasource'],
     panels: [
-      panel('Jobs queued', 'short', [['sum(app_jobs_queued)', 'queued']]),
+      panel('Jobs queued', 'short', [['max(app_jobs_queued)', 'queued']]),
       panel('Jobs running', 'short', [['sum by (instance) (app_jobs_running)', '{{instance}}']], { stack: true }),
       panel('Jobs finished by status', 'ops', [[`sum by (app_job_status) (${rate('app_jobs_finished_total')})`, '{{app_job_status}}']], { stack: true }),
       panel('Dead-lettered in the range', 'short', [['sum(increase(app_jobs_finished_total{app_job_status="dead_lettered"}[$__range]))', 'dead-lettered']],
