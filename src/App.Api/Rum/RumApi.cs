@@ -25,7 +25,6 @@ internal static class RumApi
         group.MapPost(string.Empty, ReceiveAsync).WithName("ReceiveRumBeacon")
             .WithSummary("Records one page view's LCP, INP, CLS and time to first token (times in milliseconds), as navigator.sendBeacon sends them.")
             .RequireRateLimiting(new RumRateLimitPolicy(options.PermitsPerMinute))
-            .Accepts<RumBeacon>("application/json", "text/plain")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)

@@ -5,7 +5,7 @@ public sealed class RumOptions
 {
     public const string Section = "Rum";
 
-    /// <summary>Off: <c>POST /rum</c> is not mapped, so the page's beacon gets a 404 and nothing is recorded.</summary>
+    /// <summary>Off: <c>POST /rum</c> is not mapped, so the page's beacon is refused like any path the service does not serve.</summary>
     public bool Enabled { get; init; } = true;
 
     /// <summary>Beacons accepted per minute from one client address, counted by each instance on its own.</summary>
