@@ -17,10 +17,12 @@
     drains.push(() => onEntries(observer.takeRecords()));
   };
 
-  // LCP: the last candidate; the browser stops reporting candidates after the first input or scroll.
+  // LCP: the last candidate; the browser stops reporting candidates after the first input or scroll. A page
+  // opened in a background tab paints when first shown, which says nothing about its speed, so it reports none.
+  const loadedHidden = document.visibilityState === "hidden";
   observe("largest-contentful-paint", (entries) => {
     const last = entries[entries.length - 1];
-    if (last) values.lcp = last.startTime;
+    if (last && !loadedHidden) values.lcp = last.startTime;
   });
 
   // CLS as web-vitals defines it: the largest session window of shifts not caused by input, a window ending after
