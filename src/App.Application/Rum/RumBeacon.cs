@@ -11,7 +11,7 @@ namespace App.Application.Rum;
 /// </summary>
 public sealed record RumBeacon(double? Lcp, double? Inp, double? Cls, double? Ttft)
 {
-    /// <summary>A beacon of the four metrics takes under 100 bytes; the rest is room for formatting.</summary>
+    /// <summary>Room to spare for four numbers, and a small read for a body anyone may send.</summary>
     public const int MaxBytes = 2048;
 
     public const double MaxMilliseconds = 60_000;
