@@ -6,6 +6,7 @@ using App.Api.Identity;
 using App.Api.Jobs;
 using App.Api.OpenAi;
 using App.Api.Prompts;
+using App.Api.Rum;
 using App.Api.Traces;
 using App.Api.Usage;
 using App.Application;
@@ -47,6 +48,7 @@ app.MapAuditApi();                  // GET  /v1/audit/verify
 app.MapUsageApi();                  // GET  /v1/usage
 app.MapPromptsApi();                // GET  /v1/prompts; POST /v1/prompts/{name}/run
 app.MapJobsApi();                   // POST /v1/jobs; GET /v1/jobs/{id}, /v1/jobs/{id}/events
+app.MapRum();                       // POST /rum (the page's real-user monitoring beacons)
 
 app.Run();
 

@@ -5,6 +5,7 @@ using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.Prompts;
 using App.Application.Routing;
+using App.Application.Rum;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,8 @@ public static class ApplicationServices
         services.AddSingleton<JobRunner>();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<RumOptions>().BindConfiguration(RumOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RumOptions>, RumOptionsValidator>();
         return services;
     }
 }

@@ -28,6 +28,15 @@ public class StartupValidationTests
         Assert.Contains(error, ex.Failures);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("10001")]
+    public async Task AnInvalidRumLimitStopsStartUpNamingTheKey(string permitsPerMinute)
+    {
+        var ex = await StartUpFailureAsync(new Settings().With("Rum:PermitsPerMinute", permitsPerMinute));
+        Assert.Contains("Rum:PermitsPerMinute must be between 1 and 10000.", ex.Failures);
+    }
+
     [Fact]
     public async Task OutsideDevelopmentAnExternalIssuerMustUseHttps()
     {

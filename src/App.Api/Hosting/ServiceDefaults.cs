@@ -166,7 +166,7 @@ internal static class ServiceDefaults
         // The API serves data, not documents; the Scalar UI (Development only) needs its scripts; the demo page
         // gets a strict policy: its own script and style files only, no inline code, no other origin.
         var path = context.Request.Path;
-        if (path == "/" || path == "/index.html" || path == "/app.js" || path == "/app.css")
+        if (path == "/" || path == "/index.html" || path == "/app.js" || path == "/rum.js" || path == "/app.css")
         {
             headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
         }

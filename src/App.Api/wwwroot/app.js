@@ -147,6 +147,8 @@ async function chat(event) {
   if ($("deterministic").checked) body.temperature = 0;
   $("answer").textContent = "";
   $("chat-status").textContent = "streaming";
+  // rum.js times the answer from these two events; nothing about the message goes with them.
+  document.dispatchEvent(new Event("chat:send"));
   $("send-button").disabled = true;
   try {
     let response = await send(body);
@@ -173,6 +175,7 @@ function send(body) {
 async function readStream(response) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
+  let shown = false;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -187,7 +190,11 @@ async function readStream(response) {
       if (type === "error") { $("chat-status").textContent = "interrupted"; showError(JSON.parse(data).error.message); return; }
       if (data === "[DONE]") { $("chat-status").textContent = "done"; return; }
       const chunk = JSON.parse(data);
-      for (const choice of chunk.choices) if (choice.delta.content) $("answer").textContent += choice.delta.content;
+      for (const choice of chunk.choices) {
+        if (!choice.delta.content) continue;
+        $("answer").textContent += choice.delta.content;
+        if (!shown) { shown = true; document.dispatchEvent(new Event("chat:first-token")); }
+      }
     }
   }
   $("chat-status").textContent = "ended without [DONE]";
