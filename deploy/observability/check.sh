@@ -134,7 +134,7 @@ plant "syntax error in a rule" prometheus/alerts.yml \
 plant "a panel rate() over [5m] instead of \$__rate_interval" grafana/jobs.json \
   '0,/\[\$__rate_interval\]/ s/\[\$__rate_interval\]/[5m]/'
 plant "a panel queries a series outside the contract" grafana/jobs.json \
-  's/sum\(app_jobs_queued\)/sum(app_jobs_waiting)/'
+  's/max\(app_jobs_queued\)/max(app_jobs_waiting)/'
 plant "a panel without a unit" grafana/slo.json \
   '0,/"unit": "percentunit"/ s/"unit": "percentunit"/"unit": ""/'
 plant "two panels with the same id" grafana/llm.json \

@@ -123,6 +123,13 @@ const dashboards = {
         [`sum(${rate('app_traces_rejected_total')})`, 'rejected'],
       ]),
       panel('Database unavailable (503s)', 'reqps', [[`sum(${rate('app_database_unavailable_total')})`, '503 database-unavailable']]),
+      panel('Real users: p75 LCP, INP and time to first token', 's', [
+        [`histogram_quantile(0.75, sum by (le) (${rate('app_rum_lcp_seconds_bucket')}))`, 'LCP'],
+        [`histogram_quantile(0.75, sum by (le) (${rate('app_rum_inp_seconds_bucket')}))`, 'INP'],
+        [`histogram_quantile(0.75, sum by (le) (${rate('app_rum_ttft_seconds_bucket')}))`, 'time to first token'],
+      ], { thresholds: [[0.2, 'orange'], [2.5, 'red']], description: 'As the page at / measured them in users\' browsers (POST /rum). Good: LCP <= 2.5 s, INP <= 200 ms (web-vitals, at the 75th percentile).' }),
+      panel('Real users: p75 CLS', 'none', [[`histogram_quantile(0.75, sum by (le) (${rate('app_rum_cls_bucket')}))`, 'CLS']],
+        { min: 0, thresholds: [[0.1, 'orange'], [0.25, 'red']], description: 'Cumulative Layout Shift; good <= 0.1, poor > 0.25.' }),
     ],
   },
   llm: {

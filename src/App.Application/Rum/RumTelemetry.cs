@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using App.Application.Telemetry;
 
 namespace App.Application.Rum;
 
@@ -9,7 +10,7 @@ namespace App.Application.Rum;
 /// </summary>
 public static class RumTelemetry
 {
-    public const string MeterName = "App.Rum";
+    public const string MeterName = MeterNames.Rum;
 
     private static readonly Meter Meter = new(MeterName);
 

@@ -329,7 +329,11 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     }
 
     /// <summary>The loss counters at zero, once the metrics pipeline listens.</summary>
-    internal void Baseline() => _losses.Baseline();
+    internal void Baseline()
+    {
+        _written.Add(0);
+        _losses.Baseline();
+    }
 
     /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>
     public static string ContentContext(string tenantId, Guid id, string field) => $"trace:{tenantId}:{id:N}:{field}";

@@ -37,6 +37,11 @@ public sealed class ManagementListenerTests : GatewayTest
             Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
         }
 
+        using (var beacon = await Factory.CreateClient().PostAsync("/rum", new StringContent("{\"lcp\":1200,\"inp\":80,\"cls\":0.02,\"ttft\":450}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, beacon.StatusCode);
+        }
+
         using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port.ToString(CultureInfo.InvariantCulture)}") };
         var text = await ScrapeUntilAsync(management, "app_budget_limit{");
         foreach (var series in new[]
@@ -47,6 +52,7 @@ public sealed class ManagementListenerTests : GatewayTest
             "app_usage_cost_USD_total{", "app_usage_tokens_total{", "app_budget_utilization{", "app_budget_limit{", "app_jobs_queued",
             "app_jobs_running", "app_jobs_finished_total{", "app_traces_written_total", "app_traces_dropped_total{", "app_database_unavailable_total",
             "dotnet_process_cpu_time_seconds_total", "dotnet_thread_pool_queue_length_total",
+            "app_rum_lcp_seconds_bucket{", "app_rum_inp_seconds_bucket{", "app_rum_cls_bucket{", "app_rum_ttft_seconds_bucket{",
         })
         {
             Assert.Contains(series, text, StringComparison.Ordinal);
