@@ -1,5 +1,4 @@
 using App.Bench;
-using App.Bench.Flame;
 
 // dotnet run -c Release --project bench/App.Bench -- <scenario> [options]; docs/benchmarks.md has the commands.
 // A scenario that fails returns 1 instead of crashing: the servers it started (PostgreSQL, Redis) are stopped on a

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
+using App.Bench;
 using App.Bench.Flame;
 
 namespace App.IntegrationTests;

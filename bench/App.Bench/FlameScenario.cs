@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
+using App.Bench.Flame;
 
-namespace App.Bench.Flame;
+namespace App.Bench;
 
 /// <summary>
 /// <c>App.Bench flame</c>: from <c>perf script</c> output (a file, or - for standard input) or from folded stacks,
