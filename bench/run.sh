@@ -3,7 +3,7 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile | allocations | tail
+#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile | flame | allocations | tail
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
 #               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
@@ -17,6 +17,8 @@
 #               BENCH_PROFILE_PATH=hit for cache hits)
 #     profile:  CPU samples of the gateway under closed-loop load (64 connections, real path; BENCH_PROFILE_PATH=hit for
 #               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
+#     flame:    the same samples as a flame graph: folded stacks, an SVG and a speedscope file in BENCH_FLAME_DIR
+#               (default artifacts/flame), with run.md saying what was profiled
 #   BENCH_TIMELINE=file: the soak profile also writes every request's start and latency (the load generator's --timeline)
 #   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
 #   BENCH_REDIS_DELAY_MS=N: the gateway's Redis replies held N ms by a relay (bench/App.Bench delay-proxy), a remote Redis
@@ -44,6 +46,8 @@ cleanup() {
   for p in "${pids[@]}"; do timeout 15 tail --pid="$p" -f /dev/null 2> /dev/null || kill -9 "$p" 2> /dev/null || true; done
   deploy/local/servers.sh stop > /dev/null 2>&1 || true
   [ -n "${BENCH_KEEP:-}" ] && echo "logs kept in $OUT" >&2 || rm -rf "$OUT"
+  # The runtime's perf map and jitdump of a profiled gateway; kept with the logs, which perf report needs them for.
+  [ -n "${BENCH_KEEP:-}" ] || [ -z "${GW_PID:-}" ] || rm -f "/tmp/perf-$GW_PID.map" "/tmp/perfinfo-$GW_PID.map" "/tmp/jit-$GW_PID.dump"
 }
 trap cleanup EXIT
 
@@ -154,9 +158,11 @@ gateway_env=(
   Traffic__RateLimits__RequestsPerMinute=1000000000
   Traffic__RateLimits__TokensPerMinute=1000000000000
 )
-# The profile needs the runtime to name its methods for perf: a perf map, and no double-mapped code. After the
-# warm-up the hot methods have been recompiled by the tiered JIT and are in the map.
-[ "$PROFILE" = "profile" ] && gateway_env+=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+# The profiles need the runtime to name its methods for perf: a perf map, and no double-mapped code. After the
+# warm-up the hot methods have been recompiled by the tiered JIT and are in the map. Only the gateway gets them: the
+# migration and the token minting would leave maps of their own in /tmp.
+perf_env=()
+case "$PROFILE" in profile | flame) perf_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0) ;; esac
 # Extra gateway settings, e.g. to see what a feature costs: BENCH_GATEWAY_ENV="Traffic__Enabled=false Guard__Routes__chat=Off"
 read -r -a extra_env <<< "${BENCH_GATEWAY_ENV:-}"
 gateway_env+=("${extra_env[@]}")
@@ -166,7 +172,7 @@ gateway_env+=("${extra_env[@]}")
 ONLY="${BENCH_ONLY:-all}"
 # Migrations run as a release step, as in production (docs/operations.md), not inside the gateway under test.
 env "${gateway_env[@]}" dotnet "$API" migrate --contentRoot "$ROOT/src/App.Api" > "$OUT/migrate.log" 2>&1 || { cat "$OUT/migrate.log" >&2; exit 1; }
-env "${gateway_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
+env "${gateway_env[@]}" "${perf_env[@]}" taskset -c 1 dotnet "$API" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GW_PORT/health/live" > /dev/null && break; sleep 0.5; done
 # Resident memory before any load: after start-up, and after the one compacting collection the host runs then.
 sleep 5
@@ -247,10 +253,15 @@ case "$PROFILE" in
         --duration 30 --warmup 2 --url "$url" --token-file "$TOKEN_FILE" $([ "$label" = "direct" ] || echo "--pid $GW_PID")
     done
     exit 0 ;;
-  profile)
+  profile | flame)
     # CPU samples of the gateway (perf, with the runtime's perf map naming JIT-compiled methods) under closed-loop
-    # load on the real path (64 connections, cache off), printed as the methods with the most samples.
+    # load on the real path (64 connections, cache off), printed as the methods with the most samples (profile) or
+    # drawn as a flame graph (flame).
     command -v perf > /dev/null || { echo "perf is needed (apt-get install linux-perf)" >&2; exit 1; }
+    # perf keeps at most kernel.perf_event_max_stack frames of a stack and drops the rest from its root end: the
+    # gateway's async request path is deeper than the default 127, and a cut stack stands apart from its tower.
+    max_stack="$(cat /proc/sys/kernel/perf_event_max_stack 2> /dev/null || echo 127)"
+    [ "$PROFILE" != "flame" ] || [ "$max_stack" -ge 512 ] || echo "kernel.perf_event_max_stack is $max_stack: deeper stacks lose their root frames (sudo sysctl -w kernel.perf_event_max_stack=1024 keeps them whole)" >&2
     # BENCH_PROFILE_PATH=hit profiles cache hits instead, BENCH_PROFILE_PATH=open an open loop at BENCH_PROFILE_RATE
     # (default 250) requests a second.
     path_args=(--label "gateway, cache off (profiled)" --mode closed --connections 64)
@@ -262,6 +273,26 @@ case "$PROFILE" in
     perf record -F 499 -g -p $GW_PID -o "$OUT/perf.data" -- sleep "$DURATION" > "$OUT/perf.log" 2>&1
     wait $load_pid
     header; cat "$OUT/profiled.md"
+    if [ "$PROFILE" = "flame" ]; then
+      # The samples folded into stacks, drawn as an SVG flame graph and written as a speedscope file (App.Bench
+      # flame), with what was profiled beside them; BENCH_FLAME_DIR is relative to the repository's root.
+      flame_dir="${BENCH_FLAME_DIR:-artifacts/flame}"
+      mkdir -p "$flame_dir"
+      label="$(awk -F'|' '{ gsub(/^ +| +$/, "", $2); gsub(/^ +| +$/, "", $3); print $2 ", " $3; exit }' "$OUT/profiled.md")"
+      title="$label: $DURATION s at $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2> /dev/null || echo unknown)"
+      echo
+      # perf script stops at 127 frames unless told, whatever perf record kept.
+      perf script --max-stack "$max_stack" -i "$OUT/perf.data" 2> "$OUT/perf-script.log" | dotnet "$BENCH" flame --perf-script - --max-stack "$max_stack" --out "$flame_dir" --title "$title" --top "${BENCH_TOP:-25}"
+      {
+        echo "# $title"
+        echo
+        echo "- command: \`BENCH_PROFILE=flame bash bench/run.sh $DURATION\` (warm-up ${BENCH_WARMUP:-180} s${BENCH_PROFILE_PATH:+, BENCH_PROFILE_PATH=$BENCH_PROFILE_PATH})"
+        echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r), perf_event_max_stack $max_stack; the gateway pinned to core 1, perf at 499 Hz"
+        echo
+        header; cat "$OUT/profiled.md"
+      } > "$flame_dir/run.md"
+      exit 0
+    fi
     echo; echo "self (top ${BENCH_TOP:-40}):"
     perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n "${BENCH_TOP:-40}"
     echo; echo "inclusive (top ${BENCH_TOP:-40}):"

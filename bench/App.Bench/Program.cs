@@ -15,6 +15,7 @@ try
         "delay-proxy" => await DelayProxy.RunAsync(args),
         "allocations" => await AllocationsScenario.RunAsync(args),
         "tail" => await TailScenario.RunAsync(args),
+        "flame" => await FlameScenario.RunAsync(args),
         _ => Usage(),
     };
 }
@@ -31,6 +32,9 @@ static int Usage()
     Console.Error.WriteLine("       App.Bench delay-proxy --port P --target HOST:PORT [--delay-ms N]   (a TCP relay holding replies N ms; 0: a plain relay)");
     Console.Error.WriteLine("       App.Bench allocations TRACE.nettrace [--requests N] [--top N]   (what a dotnet-trace gc-verbose trace allocated, by type and site)");
     Console.Error.WriteLine("       App.Bench tail TIMELINE.csv GC.nettrace   (an open-loop run's slow requests against the collections that paused the server)");
+    Console.Error.WriteLine("       App.Bench flame (--perf-script FILE|- [--max-stack N] | --folded FILE) --out DIR [--title T] [--width PX] [--top N]");
+    Console.Error.WriteLine("                      (folded stacks, an SVG flame graph and a speedscope file from perf script output; a stack of");
+    Console.Error.WriteLine("                      --max-stack frames, the kernel's perf_event_max_stack, is marked as cut)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench limiter [--count N] [--concurrency N] [--users N] [--cached] [--budgets]   (Redis and client CPU per admission and settlement)");
     Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N]");
