@@ -222,8 +222,8 @@ relays_open() {
   load --label "haproxy http on core 1" --mode open --rate "$rate" --url "http://127.0.0.1:$HAPROXY_HTTP_PORT/v1/chat/completions" --pid $HAPROXY_PID
 }
 header() {
-  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | CPU s/1k | peak RSS MB | switches/req |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | CPU s/1k | peak RSS MB | switches/req | gw p50 ms | gw p99 ms |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 }
 GW_URL="http://127.0.0.1:$GW_PORT/v1/chat/completions"
 warm_up

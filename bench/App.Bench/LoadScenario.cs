@@ -29,6 +29,9 @@ internal static class LoadScenario
 
         public LongHistogram ChunkGap { get; } = new(MaxTicks, 3);
 
+        // The gateway's own time per request as its Server-Timing header states it (gw;dur=, ms), in 100 ns ticks.
+        public LongHistogram Gateway { get; } = new(MaxTicks, 3);
+
         // --timeline: every request's intended send time (Stopwatch ticks) and latency (100 ns ticks), in order of completion.
         public List<(long Start, long Latency)>? Timeline { get; init; }
 
@@ -36,7 +39,7 @@ internal static class LoadScenario
 
         public long Errors { get; private set; }
 
-        public void Record(long intendedStart, long latencyTicks, long? firstTokenTicks, long? maxGapTicks, bool ok)
+        public void Record(long intendedStart, long latencyTicks, long? firstTokenTicks, long? maxGapTicks, long? gatewayTicks, bool ok)
         {
             lock (_lock)
             {
@@ -57,6 +60,11 @@ internal static class LoadScenario
                 if (maxGapTicks is { } g)
                 {
                     ChunkGap.RecordValue(Math.Min(g, MaxTicks));
+                }
+
+                if (gatewayTicks is { } gw)
+                {
+                    Gateway.RecordValue(Math.Min(gw, MaxTicks));
                 }
             }
         }
@@ -131,11 +139,13 @@ internal static class LoadScenario
 
             long? first = null;
             long? maxGap = null;
+            long? gateway = null;
             var ok = false;
             try
             {
                 using var response = await http.SendAsync(request, stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead);
                 ok = response.IsSuccessStatusCode;
+                gateway = GatewayTicks(response);
                 if (ok && stream)
                 {
                     await using var body = await response.Content.ReadAsStreamAsync();
@@ -166,7 +176,7 @@ internal static class LoadScenario
                 ok = false;
             }
 
-            recorder.Record(intendedStart, ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, ok);
+            recorder.Record(intendedStart, ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, gateway, ok);
         }
 
         List<Task> Fire(Recorder recorder, long end)
@@ -269,6 +279,8 @@ internal static class LoadScenario
             ["cpu_s_per_1k"] = pid is null || total == 0 ? null : Math.Round((cpuAfter - cpuBefore) / total * 1000, 3),
             ["peak_rss_mb"] = pid is null ? null : Math.Round(peakKb / 1024.0, 1),
             ["switches_per_request"] = pid is null || total == 0 ? null : Math.Round((double)SwitchesBetween(switchesBefore, switchesAfter) / total, 2),
+            ["gw_p50_ms"] = result.Gateway.TotalCount == 0 ? null : Ms(result.Gateway, 50),
+            ["gw_p99_ms"] = result.Gateway.TotalCount == 0 ? null : Ms(result.Gateway, 99),
         };
 
         if (timelineFile is not null && result.Timeline is { } timeline)
@@ -292,6 +304,30 @@ internal static class LoadScenario
             _ => Convert.ToString(v, CultureInfo.InvariantCulture),
         })) + " |");
         return 0;
+    }
+
+    /// <summary>The <c>gw;dur=</c> of a Server-Timing header, in 100 ns ticks; none from a server that sends none (the direct upstream).</summary>
+    private static long? GatewayTicks(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Server-Timing", out var values))
+        {
+            return null;
+        }
+
+        foreach (var value in values)
+        {
+            foreach (var metric in value.Split(','))
+            {
+                var part = metric.Trim();
+                if (part.StartsWith("gw;dur=", StringComparison.Ordinal)
+                    && double.TryParse(part.AsSpan("gw;dur=".Length), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+                {
+                    return (long)(ms * 10_000);
+                }
+            }
+        }
+
+        return null;
     }
 
     private static long ToTicks(long stopwatchTicks) => (long)(stopwatchTicks * (10_000_000.0 / Stopwatch.Frequency));

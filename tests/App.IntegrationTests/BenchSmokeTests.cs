@@ -34,6 +34,8 @@ public class BenchSmokeTests
             Assert.True(row.GetProperty("cpu_s_per_1k").GetDouble() > 0);
             Assert.True(row.GetProperty("peak_rss_mb").GetDouble() > 0);
             Assert.True(row.GetProperty("switches_per_request").GetDouble() >= 0);
+            // The fake upstream sends no Server-Timing: there is no gateway figure to report.
+            Assert.Equal(JsonValueKind.Null, row.GetProperty("gw_p50_ms").ValueKind);
             if (stream)
             {
                 Assert.True(row.GetProperty("ttft_p50_ms").GetDouble() > 0);
