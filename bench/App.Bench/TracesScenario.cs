@@ -30,8 +30,7 @@ internal static class TracesScenario
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var factory = new ContextFactory(dataSource);
         var encryption = new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "bench", Keys = { ["bench"] = GatewayFactory.TestEncryptionKey } }));
-        using var meters = new ServiceMeterFactory();
-        var writer = new TraceWriter(new TenantData(factory, dataSource), encryption, Options.Create(new App.Application.Traces.TraceOptions { Content = content, QueueCapacity = count + 1 }), meters, NullLogger<TraceWriter>.Instance);
+        var writer = new TraceWriter(new TenantData(factory, dataSource), encryption, Options.Create(new App.Application.Traces.TraceOptions { Content = content, QueueCapacity = count + 1 }), NullLogger<TraceWriter>.Instance);
 
         (string, string)[] Messages = [("user", "Please summarise the ticket from jane.doe@example.com about card 4111 1111 1111 1111 and call +44 20 7946 0958.")];
         const string Output = "The customer reports a duplicate charge and asks for a refund within five working days.";
@@ -82,19 +81,4 @@ internal sealed class ContextFactory(NpgsqlDataSource dataSource) : IDbContextFa
 {
     public AppDbContext CreateDbContext() =>
         new((DbContextOptions<AppDbContext>)Database.Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options);
-}
-
-/// <summary>Meters owned by this process.</summary>
-internal sealed class ServiceMeterFactory : System.Diagnostics.Metrics.IMeterFactory
-{
-    private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
-
-    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
-    {
-        var meter = new System.Diagnostics.Metrics.Meter(options.Name, options.Version, options.Tags, this);
-        _meters.Add(meter);
-        return meter;
-    }
-
-    public void Dispose() => _meters.ForEach(m => m.Dispose());
 }

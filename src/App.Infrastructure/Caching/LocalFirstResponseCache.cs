@@ -25,22 +25,28 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ITimer _sweeper;
     private readonly Throttle _sweepWhenFull;
+    private static readonly Meter Meter = new(GatewayTelemetry.SourceName);
+    private static readonly LiveInstances<LocalFirstResponseCache> Instances = new();
+
+    private readonly IDisposable _registration;
     private long _bytes;
+
+    static LocalFirstResponseCache() =>
+        Meter.CreateObservableGauge(
+            "app.gateway.cache.local.size", () => Instances.Current.Sum(c => Interlocked.Read(ref c._bytes)), "By", "What the cache entries kept in this instance's memory (Cache:Local) take, as estimated from their text.");
+
 
     /// <param name="store">The shared store behind (the Redis cache).</param>
     /// <param name="options">The <c>Cache</c> section.</param>
     /// <param name="time">The clock entries expire by.</param>
-    /// <param name="meters">Where the gauge of what the entries take is published (none in unit tests).</param>
-    public LocalFirstResponseCache(IResponseCache store, IOptionsMonitor<CacheOptions> options, TimeProvider time, IMeterFactory? meters = null)
+    public LocalFirstResponseCache(IResponseCache store, IOptionsMonitor<CacheOptions> options, TimeProvider time)
     {
         _store = store;
         _options = options;
         _time = time;
         // A full cache of live entries is not walked on every miss.
         _sweepWhenFull = new Throttle(TimeSpan.FromSeconds(1), time);
-        // A meter owned by the container: the gauge goes away with it.
-        meters?.Create(GatewayTelemetry.SourceName).CreateObservableGauge(
-            "app.gateway.cache.local.size", () => Interlocked.Read(ref _bytes), "By", "What the cache entries kept in this instance's memory (Cache:Local) take, as estimated from their text.");
+        _registration = Instances.Add(this);
         var every = options.CurrentValue.Local.Ttl < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.CurrentValue.Local.Ttl;
         _sweeper = time.CreateTimer(_ => Sweep(), null, every, every);
     }
@@ -75,7 +81,11 @@ internal sealed class LocalFirstResponseCache : IResponseCache, IDisposable
     public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken) =>
         _store.SetAsync(key, value, ttl, cancellationToken);
 
-    public void Dispose() => _sweeper.Dispose();
+    public void Dispose()
+    {
+        _registration.Dispose();
+        _sweeper.Dispose();
+    }
 
     private async ValueTask<CachedCompletion?> FromStoreAsync(string key, CacheOptions options, CancellationToken cancellationToken)
     {

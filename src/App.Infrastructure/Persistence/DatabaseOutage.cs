@@ -14,22 +14,22 @@ public sealed partial class DatabaseOutage
 {
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
-    private readonly Counter<long> _unavailable;
+    // Once per process, never disposed (see LiveInstances).
+    private static readonly Meter Meter = new(MeterNames.Database);
+    private static readonly Counter<long> Unavailable = Meter.CreateCounter<long>(
+        "app.database.unavailable", "{request}", "Requests answered 503 because PostgreSQL did not answer in time.");
     private readonly Throttle _log;
     private readonly ILogger<DatabaseOutage> _logger;
     private long _sinceLog;
 
-    public DatabaseOutage(IMeterFactory meters, TimeProvider time, ILogger<DatabaseOutage> logger)
+    public DatabaseOutage(TimeProvider time, ILogger<DatabaseOutage> logger)
     {
-        ArgumentNullException.ThrowIfNull(meters);
-        _unavailable = meters.Create(MeterNames.Database).CreateCounter<long>(
-            "app.database.unavailable", "{request}", "Requests answered 503 because PostgreSQL did not answer in time.");
         _log = new Throttle(LogInterval, time);
         _logger = logger;
     }
 
     /// <summary>The counter at zero, once the metrics pipeline listens.</summary>
-    internal void Baseline() => _unavailable.Add(0);
+    internal static void Baseline() => Unavailable.Add(0);
 
     /// <summary>True when the exception, or one it wraps, says the database did not answer rather than said no.</summary>
     public static bool IsUnavailable(Exception? exception)
@@ -71,7 +71,7 @@ public sealed partial class DatabaseOutage
     public void Record(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        _unavailable.Add(1);
+        Unavailable.Add(1);
         var count = Interlocked.Increment(ref _sinceLog);
         if (_log.TryPass())
         {

@@ -21,10 +21,26 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
     private readonly Dictionary<string, IReadOnlyList<IDeployment>> _routes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _owners = new(StringComparer.Ordinal);
     private readonly List<ResilientDeployment> _all = [];
+    private static readonly Meter Meter = new(GatewayTelemetry.SourceName);
+    private static readonly LiveInstances<ModelRoutes> Instances = new();
+
     private readonly HttpClient _http;
+    private readonly IDisposable _registration;
     private bool _disposed;
 
-    public ModelRoutes(IOptions<LlmOptions> options, TimeProvider time, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
+    static ModelRoutes()
+    {
+        Meter.CreateObservableGauge(
+            "app.gateway.circuit.state",
+            () => Instances.Current.SelectMany(r => r.Live).Select(d => new Measurement<int>(StateValue(d.Circuit), new KeyValuePair<string, object?>("app.deployment", d.Id))),
+            description: "Circuit state per deployment: 0 closed, 1 open, 2 half-open, 3 isolated.");
+        Meter.CreateObservableGauge(
+            "app.gateway.deployment.queued",
+            () => Instances.Current.SelectMany(r => r.Live).Select(d => new Measurement<long>(d.Concurrency?.CurrentQueuedCount ?? 0, new KeyValuePair<string, object?>("app.deployment", d.Id))),
+            description: "Requests waiting for a concurrency slot per deployment.");
+    }
+
+    public ModelRoutes(IOptions<LlmOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         // One long-lived client for all upstreams; connections are recycled so DNS changes are picked up.
@@ -65,16 +81,7 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
             _owners[alias] = route.OwnedBy ?? (route.Deployments.FirstOrDefault()?.Provider == ProviderKinds.Offline ? "app-offline" : "app");
         }
 
-        // A meter owned by this container: gauges go away with it (tests build many hosts in one process).
-        var meter = meterFactory.Create(GatewayTelemetry.SourceName);
-        meter.CreateObservableGauge(
-            "app.gateway.circuit.state",
-            () => Live.Select(d => new Measurement<int>(StateValue(d.Circuit), new KeyValuePair<string, object?>("app.deployment", d.Id))),
-            description: "Circuit state per deployment: 0 closed, 1 open, 2 half-open, 3 isolated.");
-        meter.CreateObservableGauge(
-            "app.gateway.deployment.queued",
-            () => Live.Select(d => new Measurement<long>(d.Concurrency?.CurrentQueuedCount ?? 0, new KeyValuePair<string, object?>("app.deployment", d.Id))),
-            description: "Requests waiting for a concurrency slot per deployment.");
+        _registration = Instances.Add(this);
     }
 
     public IReadOnlyCollection<string> Aliases => _routes.Keys;
@@ -103,6 +110,7 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
     public void Dispose()
     {
         Volatile.Write(ref _disposed, true);
+        _registration.Dispose();
         foreach (var d in _all)
         {
             d.Dispose();

@@ -44,8 +44,8 @@ internal sealed class MetricBaselines(IServiceProvider services) : IHostedServic
         GatewayTelemetry.TrafficUnenforced.Add(0);
         GatewayTelemetry.TrafficLeased.Add(0);
         GatewayTelemetry.OverlapsCancelled.Add(0);
-        services.GetService<TraceWriter>()?.Baseline();
-        services.GetService<DatabaseOutage>()?.Baseline();
+        TraceWriter.Baseline();
+        DatabaseOutage.Baseline();
         return Task.CompletedTask;
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics.Metrics;
+using App.Application.Telemetry;
 using App.Application.Traces;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -17,9 +18,11 @@ internal sealed partial class TraceLosses
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
     private const int TraceIdsPerReport = 10;
 
-    private readonly Counter<long> _dropped;
-    private readonly Counter<long> _rejected;
-    private readonly Counter<long> _lostAtCrash;
+    // Once per process, never disposed (see LiveInstances).
+    private static readonly Meter Meter = new(MeterNames.Traces);
+    private static readonly Counter<long> DroppedCount = Meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost, by app.traces.reason: queue full, writer stopped, or storage failing past retries.");
+    private static readonly Counter<long> RejectedCount = Meter.CreateCounter<long>("app.traces.rejected", "{trace}", "Traces PostgreSQL refused for what they hold, set aside so that the rest of their batch is stored.");
+    private static readonly Counter<long> LostAtCrashCount = Meter.CreateCounter<long>("app.traces.lost_at_crash", "{trace}", "Traces the previous run accepted and never stored because it ended without a graceful stop (those waiting in its queue, as noted up to 50 ms before; counted at start from Traces:LedgerPath).");
     private readonly ILogger _logger;
     private readonly Throttle _report;
     private readonly Throttle _waiting;
@@ -29,12 +32,8 @@ internal sealed partial class TraceLosses
     private long _droppedTotal;
     private long _rejectedTotal;
 
-    public TraceLosses(Meter meter, ILogger logger, TimeProvider time)
+    public TraceLosses(ILogger logger, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(meter);
-        _dropped = meter.CreateCounter<long>("app.traces.dropped", "{trace}", "Traces lost, by app.traces.reason: queue full, writer stopped, or storage failing past retries.");
-        _rejected = meter.CreateCounter<long>("app.traces.rejected", "{trace}", "Traces PostgreSQL refused for what they hold, set aside so that the rest of their batch is stored.");
-        _lostAtCrash = meter.CreateCounter<long>("app.traces.lost_at_crash", "{trace}", "Traces the previous run accepted and never stored because it ended without a graceful stop (those waiting in its queue, as noted up to 50 ms before; counted at start from Traces:LedgerPath).");
         _logger = logger;
         _report = new Throttle(ReportInterval, time);
         _waiting = new Throttle(ReportInterval, time);
@@ -57,18 +56,18 @@ internal sealed partial class TraceLosses
     };
 
     /// <summary>Every counter at zero, so that a rule sees "none lost" instead of no series at all.</summary>
-    public void Baseline()
+    public static void Baseline()
     {
-        _dropped.Add(0, new KeyValuePair<string, object?>("app.traces.reason", "queue full"));
-        _dropped.Add(0, new KeyValuePair<string, object?>("app.traces.reason", "writer stopped"));
-        _rejected.Add(0);
-        _lostAtCrash.Add(0);
+        DroppedCount.Add(0, new KeyValuePair<string, object?>("app.traces.reason", "queue full"));
+        DroppedCount.Add(0, new KeyValuePair<string, object?>("app.traces.reason", "writer stopped"));
+        RejectedCount.Add(0);
+        LostAtCrashCount.Add(0);
     }
 
     public void Drop(int count, string reason)
     {
         Interlocked.Add(ref _droppedTotal, count);
-        _dropped.Add(count, new KeyValuePair<string, object?>("app.traces.reason", reason));
+        DroppedCount.Add(count, new KeyValuePair<string, object?>("app.traces.reason", reason));
         _droppedSinceReport.AddOrUpdate(reason, count, (_, n) => n + count);
     }
 
@@ -77,7 +76,7 @@ internal sealed partial class TraceLosses
     {
         ArgumentNullException.ThrowIfNull(row);
         Interlocked.Increment(ref _rejectedTotal);
-        _rejected.Add(1);
+        RejectedCount.Add(1);
         var reason = why is PostgresException p ? "SQLSTATE " + p.SqlState : why.GetType().Name;
         _rejectedSinceReport.AddOrUpdate(reason, 1, (_, n) => n + 1);
         if (_rejectedIds.Count < TraceIdsPerReport)
@@ -94,7 +93,7 @@ internal sealed partial class TraceLosses
             return;
         }
 
-        _lostAtCrash.Add(waiting);
+        LostAtCrashCount.Add(waiting);
         LogLostAtCrash(waiting, writing);
     }
 

@@ -32,6 +32,12 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     /// <summary>The meter of the writer's instruments (<c>app.traces.*</c>).</summary>
     public const string MeterName = MeterNames.Traces;
 
+    // Once per process, never disposed (see LiveInstances).
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Written = Meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
+    private static readonly LiveInstances<TraceWriter> Writers = new();
+    private static readonly ObservableGauge<long> QueuedGauge = Meter.CreateObservableGauge("app.traces.queued", () => Writers.Current.Sum(w => (long)w.Queued), "{trace}", "Traces waiting to be written.");
+
     // Added to the count when the writer closes: a trace is accepted only if the count it raised is below it, so
     // after closing nothing more is accepted, and every trace accepted before is counted until it is taken.
     private const int Closed = 1 << 30;
@@ -43,7 +49,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private readonly TraceSealer _sealer;
     private readonly TraceOptions _options;
     private readonly ILogger<TraceWriter> _logger;
-    private readonly Counter<long> _written;
+    private readonly IDisposable _registration;
     private readonly TraceLosses _losses;
     // Traces accepted and not yet taken by the writer (plus Closed once closed). A request that brings it to one or
     // to a full batch wakes the writer; otherwise it sleeps until the flush interval ends.
@@ -58,21 +64,17 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     /// <param name="data">Where traces are stored.</param>
     /// <param name="encryption">Encrypts captured content.</param>
     /// <param name="options">Capture mode, queue and batch sizes.</param>
-    /// <param name="meters">For the writer's instruments.</param>
     /// <param name="logger">The writer's log.</param>
     /// <param name="traffic">The price table each trace's cost is computed from; without it, no cost is recorded.</param>
-    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, IMeterFactory meters, ILogger<TraceWriter> logger, IOptionsMonitor<TrafficOptions>? traffic = null)
+    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, ILogger<TraceWriter> logger, IOptionsMonitor<TrafficOptions>? traffic = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(meters);
         _data = data;
         _options = options.Value;
         _logger = logger;
         _sealer = new TraceSealer(encryption, _options, traffic);
-        var meter = meters.Create(MeterName);
-        _written = meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
-        _losses = new TraceLosses(meter, logger, TimeProvider.System);
-        meter.CreateObservableGauge("app.traces.queued", () => (long)Queued, "{trace}", "Traces waiting to be written.");
+        _losses = new TraceLosses(logger, TimeProvider.System);
+        _registration = Writers.Add(this);
     }
 
     /// <summary>Traces lost: the queue was full, the writer had stopped, or storage kept failing.</summary>
@@ -233,9 +235,16 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         Interlocked.Add(ref _queued, -batch.Count);
     }
 
+    public override void Dispose()
+    {
+        _registration.Dispose();
+        base.Dispose();
+    }
+
     /// <summary>Notes in the ledger that this run stopped with nothing left to store.</summary>
     private void CloseLedger()
     {
+        _registration.Dispose();
         _ledgerTimer?.Dispose();
         _ledger?.Note(Queued, 0, stopped: true);
         _ledger?.Dispose();
@@ -265,7 +274,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         if (failure is null)
         {
             // What PostgreSQL inserted: a trace already stored by an earlier attempt is skipped and not counted again.
-            _written.Add(stored);
+            Written.Add(stored);
         }
         else if (TraceLosses.IsCausedByRows(failure))
         {
@@ -329,10 +338,10 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     }
 
     /// <summary>The loss counters at zero, once the metrics pipeline listens.</summary>
-    internal void Baseline()
+    internal static void Baseline()
     {
-        _written.Add(0);
-        _losses.Baseline();
+        Written.Add(0);
+        TraceLosses.Baseline();
     }
 
     /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>

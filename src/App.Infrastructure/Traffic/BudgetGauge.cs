@@ -12,22 +12,27 @@ namespace App.Infrastructure.Traffic;
 /// </summary>
 internal sealed class BudgetGauge : IDisposable
 {
-    private readonly Meter _meter = new(GatewayTelemetry.SourceName);
+    private static readonly Meter Meter = new(GatewayTelemetry.SourceName);
+    private static readonly LiveInstances<BudgetGauge> Live = new();
+
     private readonly ConcurrentDictionary<(string Tenant, string Period, string Kind), double> _utilization = new();
     private readonly ConcurrentDictionary<(string Tenant, string Period, string Kind), double> _limits = new();
+    private readonly IDisposable _registration;
 
-    public BudgetGauge()
+    static BudgetGauge()
     {
-        _meter.CreateObservableGauge(
+        Meter.CreateObservableGauge(
             "app.budget.utilization",
-            () => Observe(_utilization),
+            () => Live.Current.SelectMany(g => Observe(g._utilization)),
             "1",
             "Share of each tenant budget used so far in its period (1 = used up), by tenant, app.budget.period and app.budget.kind.");
-        _meter.CreateObservableGauge(
+        Meter.CreateObservableGauge(
             "app.budget.limit",
-            () => Observe(_limits),
+            () => Live.Current.SelectMany(g => Observe(g._limits)),
             description: "Each tenant budget, in tokens or USD by app.budget.kind, by tenant and app.budget.period.");
     }
+
+    public BudgetGauge() => _registration = Live.Add(this);
 
     /// <summary>Takes a period's tokens and cost (nano-dollars) after a settlement; a negative total is unknown and left as it was.</summary>
     public void Track(string tenant, BudgetSettings budgets, (long Tokens, long Cost) day, (long Tokens, long Cost) month)
@@ -36,7 +41,7 @@ internal sealed class BudgetGauge : IDisposable
         Track(tenant, "month", month.Tokens, month.Cost, budgets.MonthlyTokens, budgets.MonthlyCost);
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose() => _registration.Dispose();
 
     private void Track(string tenant, string period, long tokens, long cost, long? tokenBudget, decimal? costBudget)
     {

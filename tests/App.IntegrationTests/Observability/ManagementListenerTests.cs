@@ -109,6 +109,36 @@ public sealed class ManagementListenerTests : GatewayTest
         Assert.Contains("Management:Urls", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnotherHostStoppingInTheSameProcessDoesNotEndThisOnesSeries()
+    {
+        // Identical instruments share one stream in the SDK; an instrument disposed with another host used to end it
+        // for every host of the process (the traces written, the budget gauges).
+        await using (var other = new GatewayFactory(Redis.ConnectionString, await Databases.SharedAsync(), new Settings().Route("offline", Deployment.Offline())))
+        {
+            using var client = other.CreateClientFor("t-" + Guid.NewGuid().ToString("N")[..10]);
+            using var answer = await client.PostAsync("/v1/chat/completions", new StringContent(Chat("elsewhere", model: "offline", temperature: 0.7).ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        // A collection after the other host stopped (a stream it ended is exported once more, then no longer), past
+        // the exporter's 300 ms cache, then this host's own work.
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port.ToString(CultureInfo.InvariantCulture)}") };
+        await ScrapeUntilAsync(management);
+        await Task.Delay(500);
+        using (var whole = await PostAsync(Chat("after the other host stopped", temperature: 0.7)))
+        {
+            Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        }
+
+        await Task.Delay(500);
+        var text = await ScrapeUntilAsync(management, $"tenant=\"{Tenant}\"", "app_traces_written_total{otel_scope_name=\"App.Traces\"} ");
+        foreach (var series in new[] { "app_traces_written_total", "app_traces_queued", "app_budget_limit{", "app_gateway_circuit_state{", "app_jobs_queued" })
+        {
+            Assert.Contains(series, text, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Settlements and the scrape cache (300 ms) trail the answers a little: scrapes until every text appears.</summary>
     private static async Task<string> ScrapeUntilAsync(HttpClient management, params string[] expected)
     {

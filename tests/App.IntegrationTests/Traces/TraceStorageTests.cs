@@ -263,7 +263,6 @@ public class TraceStorageTests : GatewayTest
             Factory.Services.GetRequiredService<TenantData>(),
             Factory.Services.GetRequiredService<KeyEncryption>(),
             Options.Create(new TraceOptions { QueueCapacity = 2 }),
-            Factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             NullLogger<TraceWriter>.Instance);
         var draft = new TraceDraft(new TraceRecord { Id = Guid.NewGuid(), TenantId = Tenant, ModelAlias = "m", Status = "ok", TokenSource = "none" }, null, null);
         Assert.True(writer.TryRecord(draft));

@@ -14,11 +14,10 @@ namespace App.IntegrationTests.Traces;
 
 public class TraceWriterTests
 {
-    private static TraceWriter Writer(TenantData data, ServiceMeterFactory meters, TraceOptions options) => new(
+    private static TraceWriter Writer(TenantData data, TraceOptions options) => new(
         data,
         new KeyEncryption(Options.Create(new EncryptionOptions { ActiveKey = "t", Keys = { ["t"] = GatewayFactory.TestEncryptionKey } })),
         Options.Create(options),
-        meters,
         NullLogger<TraceWriter>.Instance);
 
     private static TraceRecord Row(string tenant) =>
@@ -55,8 +54,7 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(data, meters, new TraceOptions { BatchSize = 100, FlushInterval = TimeSpan.FromSeconds(30) });
+        var writer = Writer(data, new TraceOptions { BatchSize = 100, FlushInterval = TimeSpan.FromSeconds(30) });
         var tenant = "poison-" + Guid.NewGuid().ToString("N")[..10];
         var good = Enumerable.Range(0, 27).Select(_ => Row(tenant)).ToList();
         TraceRecord Poisoned(string alias, Guid? id = null) => new()
@@ -94,8 +92,7 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(data, meters, new TraceOptions { BatchSize = 100, FlushInterval = TimeSpan.FromSeconds(30) });
+        var writer = Writer(data, new TraceOptions { BatchSize = 100, FlushInterval = TimeSpan.FromSeconds(30) });
         var tenant = "again-" + Guid.NewGuid().ToString("N")[..10];
         var rows = Enumerable.Range(0, 5).Select(_ => Row(tenant)).ToList();
 
@@ -121,8 +118,7 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(data, meters, new TraceOptions { BatchSize = 7 });
+        var writer = Writer(data, new TraceOptions { BatchSize = 7 });
         var tenant = "stop-" + Guid.NewGuid().ToString("N")[..10];
 
         using var stopped = new CancellationTokenSource();
@@ -147,8 +143,7 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(data, meters, new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) });
+        var writer = Writer(data, new TraceOptions { BatchSize = 5, FlushInterval = TimeSpan.FromSeconds(30) });
         var tenant = "full-" + Guid.NewGuid().ToString("N")[..10];
         void Record() => Assert.True(writer.TryRecord(Draft(tenant)));
 
@@ -179,8 +174,7 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(data, meters, new TraceOptions { BatchSize = 1, LowPriority = lowPriority });
+        var writer = Writer(data, new TraceOptions { BatchSize = 1, LowPriority = lowPriority });
         var tenant = "nice-" + Guid.NewGuid().ToString("N")[..10];
 
         await writer.StartAsync(CancellationToken.None);
@@ -203,8 +197,7 @@ public class TraceWriterTests
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
         var data = new TenantData(new ContextFactory(dataSource), dataSource);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(data, meters, new TraceOptions { QueueCapacity = 40, BatchSize = 3, FlushInterval = TimeSpan.FromSeconds(30) });
+        var writer = Writer(data, new TraceOptions { QueueCapacity = 40, BatchSize = 3, FlushInterval = TimeSpan.FromSeconds(30) });
         var tenant = "behind-" + Guid.NewGuid().ToString("N")[..10];
         for (var i = 0; i < 40; i++)
         {
@@ -256,8 +249,7 @@ public class TraceWriterTests
     {
         var database = await Databases.SharedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
-        using var meters = new ServiceMeterFactory();
-        var writer = Writer(new TenantData(new ContextFactory(dataSource), dataSource), meters, new TraceOptions());
+        var writer = Writer(new TenantData(new ContextFactory(dataSource), dataSource), new TraceOptions());
         await writer.StartAsync(CancellationToken.None);
 
         writer.Dispose();
