@@ -11,6 +11,8 @@ namespace App.IntegrationTests.Observability;
 /// address of their own, with the series names docs/operations.md promises; none of it on the public listener. Spend
 /// and token metrics label the first Traffic:MetricTenants tenants and fold the rest into "other".
 /// </summary>
+// The RUM histograms have no attributes and are one per process: the tests that send beacons take turns.
+[Collection("rum beacons")]
 public sealed class ManagementListenerTests : GatewayTest
 {
     private readonly int _port = TestServers.FreePort();

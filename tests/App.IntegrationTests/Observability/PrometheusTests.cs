@@ -16,6 +16,8 @@ namespace App.IntegrationTests.Observability;
 /// return series; with a healthy upstream no alert is pending; with the upstream failing the availability burn-rate
 /// alert goes pending.
 /// </summary>
+// The RUM histograms have no attributes and are one per process: the tests that send beacons take turns.
+[Collection("rum beacons")]
 public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
 {
     private readonly string _limited = "t-" + Guid.NewGuid().ToString("N")[..10];

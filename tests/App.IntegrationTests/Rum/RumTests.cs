@@ -13,6 +13,8 @@ namespace App.IntegrationTests.Rum;
 /// big, unknown or repeated members, values that are not finite numbers in range, not JSON, another media type,
 /// another site, a flood) gets a 4xx problem and leaves every histogram as it was.
 /// </summary>
+// The RUM histograms have no attributes and are one per process: the tests that send beacons take turns.
+[Collection("rum beacons")]
 public sealed class RumTests : IClassFixture<RumTests.Host>, IDisposable
 {
     private const string Json = "application/json";
