@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -11,8 +12,8 @@ using Xunit.Abstractions;
 namespace App.IntegrationTests.Observability;
 
 /// <summary>
-/// The rules and dashboards in deploy/observability against the real thing: a Prometheus scraping the service's
-/// management listener while requests of every kind go through it. Every query of every dashboard panel must run and
+/// The rules and dashboards in deploy/observability against the real thing: a Prometheus scraping the management
+/// listener of the service, run as its own process as a deployment runs it, while requests of every kind go through it. Every query of every dashboard panel must run and
 /// return series; with a healthy upstream no alert is pending; with the upstream failing the availability burn-rate
 /// alert goes pending.
 /// </summary>
@@ -23,9 +24,10 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
     private readonly string _limited = "t-" + Guid.NewGuid().ToString("N")[..10];
     private readonly int _management = TestServers.FreePort();
     private PrometheusServer? _prometheus;
+    private WorkerProcess? _service;
+    private HttpClient? _anonymous;
 
     protected override Settings Configure(Settings settings) => base.Configure(settings)
-        .With("Management:Urls", $"http://127.0.0.1:{_management.ToString(CultureInfo.InvariantCulture)}")
         .With("Traffic:Prices:gpt:InputPerMillion", "5")
         .With("Traffic:Prices:gpt:OutputPerMillion", "15")
         .With($"Traffic:Tenants:{Tenant}:Budgets:MonthlyCost", "100")
@@ -44,9 +46,19 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
             [$"127.0.0.1:{_management.ToString(CultureInfo.InvariantCulture)}"],
             [Path.Combine(rules, "recording-rules.yml"), Path.Combine(rules, "alerts.yml")]);
 
+        // Its own process: hosts sharing one (as the other tests' do) share the framework's instruments too, and one
+        // stopping ends their streams for all.
+        var url = $"http://127.0.0.1:{TestServers.FreePort().ToString(CultureInfo.InvariantCulture)}";
+        var settings = Factory.Configuration();
+        settings["Management:Urls"] = $"http://127.0.0.1:{_management.ToString(CultureInfo.InvariantCulture)}";
+        _service = WorkerProcess.StartService(settings, url);
+        using var anonymous = new HttpClient { BaseAddress = new Uri(url) };
+        await WaitUntilServingAsync(anonymous, _service);
+
         // Healthy: a bit of everything the dashboards show.
-        using var reader = Factory.CreateClientFor(Tenant, "user-1", Scopes.ChatInvoke, Scopes.JobsWrite, Scopes.TracesRead);
-        using var limited = Factory.CreateClientFor(_limited);
+        using var reader = ClientFor(url, Tenant, Scopes.ChatInvoke, Scopes.JobsWrite, Scopes.TracesRead);
+        using var limited = ClientFor(url, _limited, Scopes.ChatInvoke);
+        _anonymous = anonymous;
         var statuses = await LoadAsync(TimeSpan.FromSeconds(12), reader, limited, failing: false);
         output.WriteLine("healthy load: " + string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}")));
         Assert.DoesNotContain(statuses.Keys, s => s[^3] == '5');
@@ -104,6 +116,11 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
             await _prometheus.DisposeAsync();
         }
 
+        if (_service is not null)
+        {
+            await _service.DisposeAsync();
+        }
+
         await base.DisposeAsync();
     }
 
@@ -118,7 +135,7 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
             for (var i = 0; (DateTime.UtcNow < until || (!failing && i < 16)) && stop?.Invoke() != true; i++)
             {
                 using var response = failing
-                    ? await PostAsync(Chat($"failing {n} {i}", temperature: 0.7))
+                    ? await reader.PostAsJsonAsync("/v1/chat/completions", Chat($"failing {n} {i}", temperature: 0.7))
                     : await SendOneAsync(reader, limited, n, i);
                 if (failing)
                 {
@@ -144,11 +161,11 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
         switch ((worker + i) % 8)
         {
             case 0:
-                return await PostAsync(Chat($"miss {worker} {i}", temperature: 0.7));
+                return await reader.PostAsJsonAsync("/v1/chat/completions", Chat($"miss {worker} {i}", temperature: 0.7));
             case 1:
-                return await PostAsync(Chat("the same question", temperature: 0));
+                return await reader.PostAsJsonAsync("/v1/chat/completions", Chat("the same question", temperature: 0));
             case 2:
-                var stream = await PostAsync(Chat($"stream {worker} {i}", temperature: 0.7, stream: true));
+                var stream = await reader.PostAsJsonAsync("/v1/chat/completions", Chat($"stream {worker} {i}", temperature: 0.7, stream: true));
                 await stream.Content.ReadAsStringAsync();
                 return stream;
             case 3:
@@ -169,11 +186,40 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
                 // What the page at / sends when it is hidden.
                 using (var beacon = new StringContent("{\"lcp\":1840,\"inp\":96,\"cls\":0.04,\"ttft\":620}", Encoding.UTF8, "text/plain"))
                 {
-                    return await Factory.CreateClient().PostAsync("/rum", beacon);
+                    return await _anonymous!.PostAsync("/rum", beacon);
                 }
 
             default:
-                return await Client.GetAsync("/v1/models");
+                return await reader.GetAsync("/v1/models");
+        }
+    }
+
+    private HttpClient ClientFor(string url, string tenant, params string[] scopes)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Factory.MintToken(tenant, "user-1", scopes));
+        return client;
+    }
+
+    private static async Task WaitUntilServingAsync(HttpClient client, WorkerProcess service)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                using var ready = await client.GetAsync("/health/ready");
+                if (ready.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !service.HasExited)
+            {
+            }
+
+            Assert.True(DateTime.UtcNow < deadline && !service.HasExited, "the service did not start:\n" + service.Output);
+            await Task.Delay(100);
         }
     }
 
