@@ -8,7 +8,9 @@ namespace App.IntegrationTests.Observability;
 
 /// <summary>
 /// The management listener (Management:Urls): /metrics in Prometheus' text format and the health endpoints on an
-/// address of their own, with the series names docs/operations.md promises; none of it on the public listener. Spend
+/// address of their own, with the series names docs/operations.md promises; none of it on the public listener. (ASP.NET
+/// Core's own series are checked by PrometheusTests, on a service in a process of its own: its instruments are per
+/// host, and in this process another test's host stopping can end them.) Spend
 /// and token metrics label the first Traffic:MetricTenants tenants and fold the rest into "other".
 /// </summary>
 // The RUM histograms have no attributes and are one per process: the tests that send beacons take turns.
@@ -48,7 +50,7 @@ public sealed class ManagementListenerTests : GatewayTest
         var text = await ScrapeUntilAsync(management, "app_budget_limit{");
         foreach (var series in new[]
         {
-            "http_server_request_duration_seconds_bucket{", "gen_ai_client_operation_duration_seconds_bucket{", "gen_ai_client_token_usage_bucket{",
+            "gen_ai_client_operation_duration_seconds_bucket{", "gen_ai_client_token_usage_bucket{",
             "gen_ai_server_time_to_first_token_seconds_bucket{", "gen_ai_server_time_per_output_token_seconds_bucket{",
             "app_gateway_overhead_seconds_bucket{", "app_gateway_upstream_duration_seconds_bucket{", "app_gateway_cache_lookups_total{",
             "app_usage_cost_USD_total{", "app_usage_tokens_total{", "app_budget_utilization{", "app_budget_limit{", "app_jobs_queued",
@@ -60,9 +62,6 @@ public sealed class ManagementListenerTests : GatewayTest
             Assert.Contains(series, text, StringComparison.Ordinal);
         }
 
-        // The latency budgets are bucket edges, so the SLO rules count requests over budget exactly.
-        Assert.Contains("le=\"0.3\"", text, StringComparison.Ordinal);
-        Assert.Contains("le=\"1.5\"", text, StringComparison.Ordinal);
         Assert.Contains($"app_budget_limit{{otel_scope_name=\"App.Gateway\",app_budget_kind=\"cost\",app_budget_period=\"month\",tenant=\"{Tenant}\"}} 250", text, StringComparison.Ordinal);
         Assert.Contains("app_gateway_overhead_seconds_count{otel_scope_name=\"App.Gateway\",app_route_group=\"chat\"}", text, StringComparison.Ordinal);
 

@@ -89,6 +89,13 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
             .Select(r => $"{r.GetProperty("name").GetString()}: {(r.TryGetProperty("lastError", out var e) ? e.GetString() : "?")}")
             .ToList();
         Assert.True(broken.Count == 0, string.Join('\n', broken));
+        // The latency budgets are bucket edges, so the SLO rules count requests over budget exactly.
+        foreach (var edge in new[] { "0.3", "1.5" })
+        {
+            var (buckets, _) = await _prometheus.QueryAsync($"http_server_request_duration_seconds_bucket{{le=\"{edge}\"}}");
+            Assert.False(IsEmpty(buckets), $"no bucket at {edge} s");
+        }
+
         var active = await ActiveAlertsAsync();
         Assert.True(active.Count == 0, "alerts with a healthy upstream: " + string.Join(", ", active));
 
