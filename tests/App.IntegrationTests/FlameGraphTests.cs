@@ -115,8 +115,8 @@ public class FlameGraphTests
     [InlineData("[libcoreclr.so]", "Dotnet")]
     [InlineData("stub VSD_VTableStub", "Dotnet")]
     [InlineData("dynamicClass::lambda_method317(Closure)", "Dotnet")]
-    [InlineData("StackExchange.Redis.PhysicalConnection::CommitAndParseFrames(int32)", "Library")]
-    [InlineData("[Npgsql.dll]", "Library")]
+    [InlineData("StackExchange.Redis.PhysicalConnection::CommitAndParseFrames(int32)", "Managed")]
+    [InlineData("[Npgsql.dll]", "Managed")]
     [InlineData("__send", "Native")]
     [InlineData("tcp_sendmsg_[k]", "Kernel")]
     public void FramesAreColouredByTheKindOfCode(string name, string kind) => Assert.Equal(Enum.Parse<FrameKind>(kind), FrameNames.KindOf(name));

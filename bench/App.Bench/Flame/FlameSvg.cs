@@ -26,7 +26,7 @@ internal static class FlameSvg
 
     private static readonly (FrameKind Kind, string Label)[] Legend =
     [
-        (FrameKind.App, "our code (App.*)"), (FrameKind.Dotnet, ".NET runtime and libraries"), (FrameKind.Library, "other managed libraries"),
+        (FrameKind.App, "our code (App.*)"), (FrameKind.Dotnet, ".NET runtime and base classes"), (FrameKind.Managed, "other managed code"),
         (FrameKind.Native, "native"), (FrameKind.Kernel, "kernel"),
     ];
 
@@ -72,7 +72,7 @@ internal static class FlameSvg
         {
             FrameKind.App => (40 + (v * 60), 160 + (v * 60), 60 + (v * 50)),
             FrameKind.Dotnet => (80 + (v * 60), 130 + (v * 60), 205 + (v * 45)),
-            FrameKind.Library => (160 + (v * 50), 110 + (v * 50), 205 + (v * 45)),
+            FrameKind.Managed => (160 + (v * 50), 110 + (v * 50), 205 + (v * 45)),
             FrameKind.Native => (215 + (v * 40), 85 + (v * 70), 55 + (v * 30)),
             FrameKind.Kernel => (225 + (v * 30), 175 + (v * 55), 40 + (v * 40)),
             _ => (185 + (v * 25), 185 + (v * 25), 185 + (v * 25)),

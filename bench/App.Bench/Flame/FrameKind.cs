@@ -13,7 +13,7 @@ internal enum FrameKind
     Dotnet,
 
     /// <summary>Other managed code: the NuGet packages the gateway uses (Npgsql, StackExchange.Redis, Polly, Serilog...).</summary>
-    Library,
+    Managed,
 
     /// <summary>Native user-space code outside the runtime (libc and the like).</summary>
     Native,

@@ -72,7 +72,7 @@ internal static partial class FrameNames
             return FrameKind.Dotnet;
         }
 
-        return name.Contains("::", StringComparison.Ordinal) || name.EndsWith(".dll]", StringComparison.Ordinal) ? FrameKind.Library : FrameKind.Native;
+        return name.Contains("::", StringComparison.Ordinal) || name.EndsWith(".dll]", StringComparison.Ordinal) ? FrameKind.Managed : FrameKind.Native;
     }
 
     /// <summary>
