@@ -7,7 +7,8 @@ namespace App.Testing;
 /// <summary>
 /// A real Prometheus (Debian's package, installed by deploy/local/install-deps.sh --with-prometheus) on a loopback
 /// port with a temporary data directory, scraping the given targets every second and evaluating the repository's
-/// rule files every second; stopped and removed on dispose.
+/// rule files every second; stopped and removed on dispose. The targets are a file Prometheus watches, so a test can
+/// change them, and their labels, while it runs (<see cref="SetTargetsAsync"/>).
 /// </summary>
 public sealed class PrometheusServer : IAsyncDisposable
 {
@@ -24,11 +25,17 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public Uri Url => _http.BaseAddress!;
 
-    public static async Task<PrometheusServer> StartAsync(IEnumerable<string> targets, IEnumerable<string> ruleFiles)
+    private string TargetsFile => Path.Combine(_directory, "targets.json");
+
+    public static Task<PrometheusServer> StartAsync(IEnumerable<string> targets, IEnumerable<string> ruleFiles) =>
+        StartAsync(targets.Select(t => new ScrapeTarget(t, new Dictionary<string, string>())), ruleFiles);
+
+    public static async Task<PrometheusServer> StartAsync(IEnumerable<ScrapeTarget> targets, IEnumerable<string> ruleFiles)
     {
         var binary = TestServers.FindBinary("prometheus", "/usr/bin/prometheus");
         var directory = Path.Combine(Path.GetTempPath(), "app-prometheus-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
+        await WriteTargetsAsync(Path.Combine(directory, "targets.json"), targets);
         var config = string.Join('\n',
         [
             "global:",
@@ -39,8 +46,9 @@ public sealed class PrometheusServer : IAsyncDisposable
             .. ruleFiles.Select(f => $"  - '{f}'"),
             "scrape_configs:",
             "  - job_name: app",
-            "    static_configs:",
-            "      - targets: [" + string.Join(", ", targets.Select(t => $"'{t}'")) + "]",
+            "    file_sd_configs:",
+            $"      - files: ['{Path.Combine(directory, "targets.json")}']",
+            "        refresh_interval: 1s",
             string.Empty,
         ]);
         var configFile = Path.Combine(directory, "prometheus.yml");
@@ -102,6 +110,18 @@ public sealed class PrometheusServer : IAsyncDisposable
         {
             throw new InvalidOperationException($"prometheus was not ready within 30 s: {log}");
         }
+    }
+
+    /// <summary>Replaces what Prometheus scrapes; it reads the file again within a second.</summary>
+    public Task SetTargetsAsync(IEnumerable<ScrapeTarget> targets) => WriteTargetsAsync(TargetsFile, targets);
+
+    /// <summary>Written whole and renamed into place, so that Prometheus never reads half a file.</summary>
+    private static async Task WriteTargetsAsync(string file, IEnumerable<ScrapeTarget> targets)
+    {
+        var groups = targets.Select(t => new { targets = new[] { t.Address }, labels = t.Labels });
+        var temporary = file + ".tmp";
+        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(groups));
+        File.Move(temporary, file, overwrite: true);
     }
 
     /// <summary>An instant query; the whole answer's <c>data</c>, or the error Prometheus gave.</summary>

@@ -112,6 +112,37 @@ public sealed class WorkerProcess : IAsyncDisposable
         return info;
     }
 
+    /// <summary>
+    /// Waits until the service answers <paramref name="path"/> with a success through <paramref name="client"/> (60 s at
+    /// most); fails with what the process wrote if it ends or never answers.
+    /// </summary>
+    public async Task WaitUntilServingAsync(HttpClient client, string path = "/health/ready")
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                using var answer = await client.GetAsync(path);
+                if (answer.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !HasExited)
+            {
+            }
+
+            if (DateTime.UtcNow >= deadline || HasExited)
+            {
+                throw new TimeoutException($"the service did not answer {path}:\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, nothing is flushed or acknowledged.</summary>
     public async Task KillAsync()
     {

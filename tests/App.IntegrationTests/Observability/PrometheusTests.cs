@@ -53,7 +53,7 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
         settings["Management:Urls"] = $"http://127.0.0.1:{_management.ToString(CultureInfo.InvariantCulture)}";
         _service = WorkerProcess.StartService(settings, url);
         using var anonymous = new HttpClient { BaseAddress = new Uri(url) };
-        await WaitUntilServingAsync(anonymous, _service);
+        await _service.WaitUntilServingAsync(anonymous);
 
         // Healthy: a bit of everything the dashboards show.
         using var reader = ClientFor(url, Tenant, Scopes.ChatInvoke, Scopes.JobsWrite, Scopes.TracesRead);
@@ -208,27 +208,6 @@ public sealed class PrometheusTests(ITestOutputHelper output) : GatewayTest
         return client;
     }
 
-    private static async Task WaitUntilServingAsync(HttpClient client, WorkerProcess service)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var ready = await client.GetAsync("/health/ready");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !service.HasExited)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline && !service.HasExited, "the service did not start:\n" + service.Output);
-            await Task.Delay(100);
-        }
-    }
 
     /// <summary>Waits until Prometheus holds a few scrapes of everything the load produced.</summary>
     private async Task WaitForScrapesAsync()

@@ -43,27 +43,6 @@ public class TraceCrashTests(ITestOutputHelper output) : GatewayTest
         return WorkerProcess.StartService(settings, url);
     }
 
-    private static async Task WaitUntilServingAsync(HttpClient client, WorkerProcess service)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var live = await client.GetAsync("/health/live");
-                if (live.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !service.HasExited)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline && !service.HasExited, "the service did not start:\n" + service.Output);
-            await Task.Delay(100);
-        }
-    }
 
     private static async Task<int> ChatAsync(HttpClient client, int count, string tag)
     {
@@ -106,7 +85,7 @@ public class TraceCrashTests(ITestOutputHelper output) : GatewayTest
         // Traces wait for a flush interval longer than the test: every one accepted is still in memory at the kill.
         await using (var first = StartService(url, ("Traces:FlushInterval", "00:10:00"), ("Traces:BatchSize", "100000")))
         {
-            await WaitUntilServingAsync(client, first);
+            await first.WaitUntilServingAsync(client, "/health/live");
             Assert.Equal(40, await ChatAsync(client, 40, "lost"));
             await Task.Delay(TraceLedger.Interval * 4);
             await first.KillAsync();
@@ -116,7 +95,7 @@ public class TraceCrashTests(ITestOutputHelper output) : GatewayTest
 
         await using (var second = StartService(url))
         {
-            await WaitUntilServingAsync(client, second);
+            await second.WaitUntilServingAsync(client, "/health/live");
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (!second.Output.Contains("40 accepted trace(s) were waiting to be written and are lost; 0 were being written", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
             {
@@ -132,7 +111,7 @@ public class TraceCrashTests(ITestOutputHelper output) : GatewayTest
 
         await using (var third = StartService(url))
         {
-            await WaitUntilServingAsync(client, third);
+            await third.WaitUntilServingAsync(client, "/health/live");
             Assert.DoesNotContain("ended without a graceful stop", third.Output, StringComparison.Ordinal);
 
             // Under load, with the defaults: what a SIGKILL loses against what the next start counts, for the record.
@@ -146,7 +125,7 @@ public class TraceCrashTests(ITestOutputHelper output) : GatewayTest
             await third.KillAsync();
             var answered = await load;
             await using var fourth = StartService(url);
-            await WaitUntilServingAsync(client, fourth);
+            await fourth.WaitUntilServingAsync(client, "/health/live");
             await Task.Delay(TimeSpan.FromSeconds(1));
             var lost = 10 + answered - await StoredAsync();
             var counted = System.Text.RegularExpressions.Regex.Match(fourth.Output, "(\\d+) accepted trace\\(s\\) were waiting to be written and are lost; (\\d+) were being written");
