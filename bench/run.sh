@@ -10,6 +10,9 @@
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
 #     soak:     open loop at BENCH_SOAK_RATE (default 250) req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
+#     saturation: closed loop, 64 connections on the real path for BENCH_SATURATION_SECONDS (default 600), the core
+#               full throughout; then, once the trace queue is empty, the chat requests the gateway answered against
+#               the traces it wrote and dropped (its own counters, read from the management listener)
 #     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
 #               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
 #     tail:     which slow requests the gateway's garbage collections explain (open loop at BENCH_PROFILE_RATE, default
@@ -32,7 +35,7 @@ cd "$ROOT"
 DURATION="${1:-10}"
 WRITE_DOCS="${2:-}"
 PROFILE="${BENCH_PROFILE:-standard}"
-UP_PORT=18090; STREAM_PORT=18091; GW_PORT=18092; SLOW_PORT=18095
+UP_PORT=18090; STREAM_PORT=18091; GW_PORT=18092; SLOW_PORT=18095; MGMT_PORT=18102
 OUT="$(mktemp -d)"
 # A fresh PostgreSQL and Redis per run, on ports of their own: the figures must not depend on what earlier runs
 # left in the trace table. They are not pinned: pinned beside the load generator they starve and the gateway with them.
@@ -136,6 +139,7 @@ gateway_env=(
   Encryption__ActiveKey=bench-1
   Encryption__Keys__bench-1=YmVuY2gtb25seS1rZXktMzItYnl0ZXMtbG9uZy1vayE=
   Serilog__MinimumLevel__Default=Warning
+  Management__Urls=http://127.0.0.1:$MGMT_PORT
   Redis__ConnectionString=127.0.0.1:$GW_REDIS_PORT
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_runtime;Password=runtime"
   ConnectionStrings__PostgresMigrations="Host=127.0.0.1;Port=$APP_PG_PORT;Database=app;Username=app_owner;Password=owner"
@@ -333,6 +337,27 @@ case "$PROFILE" in
     wait $load_pid
     header; cat "$OUT/tail.md"; echo
     dotnet "$BENCH" tail "$OUT/timeline.csv" "$OUT/gc.nettrace" --top "${BENCH_TOP:-30}"
+    exit 0 ;;
+  saturation)
+    # The sum of a counter's series (all label sets) on the gateway's /metrics.
+    counter() { curl -sf "http://127.0.0.1:$MGMT_PORT/metrics" | awk -v name="$1" -v filter="${2:-}" 'index($1, name) == 1 && substr($1, length(name) + 1, 1) ~ /^(\{|)$/ && index($0, filter) { s += $2 } END { printf "%d", s }'; }
+    drained() {
+      for _ in $(seq 1 240); do [ "$(counter app_traces_queued)" -eq 0 ] && return 0; sleep 0.5; done
+      echo "the trace queue did not drain within 120 s" >&2; return 1
+    }
+    chat='http_route="/v1/chat/completions"'
+    drained
+    answered0=$(counter http_server_request_duration_seconds_count "$chat"); written0=$(counter app_traces_written_total); dropped0=$(counter app_traces_dropped_total)
+    header
+    DURATION="${BENCH_SATURATION_SECONDS:-600}" taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off (saturation)" --mode closed --connections 64 \
+      --duration "${BENCH_SATURATION_SECONDS:-600}" --warmup 0 --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID
+    drained
+    answered=$(( $(counter http_server_request_duration_seconds_count "$chat") - answered0 ))
+    ok=$(( $(counter http_server_request_duration_seconds_count "$chat" 'http_response_status_code="200"') ))
+    written=$(( $(counter app_traces_written_total) - written0 )); dropped=$(( $(counter app_traces_dropped_total) - dropped0 ))
+    echo
+    echo "chat requests answered: $answered (status 200 since start: $ok); traces written: $written; dropped: $dropped"
+    echo "log lines about dropped traces: $(grep -c 'Dropped' "$OUT/gateway.log" || true)"
     exit 0 ;;
   soak)
     header

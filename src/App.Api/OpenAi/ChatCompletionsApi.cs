@@ -60,6 +60,11 @@ internal static partial class ChatCompletionsApi
             bypass |= value?.Contains("no-store", StringComparison.OrdinalIgnoreCase) == true;
         }
 
+        if (await calls.AdmitAsync(context.RequestAborted) is { } refused)
+        {
+            return OpenAiErrors.From(refused, context);
+        }
+
         using var call = calls.Start(request, caller.Tenant, caller.Subject, streaming: wire.Stream == true, timing: context.Features.Get<CallTiming>());
         try
         {

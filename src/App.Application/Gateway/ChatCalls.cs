@@ -1,4 +1,5 @@
 using App.Application.Calls;
+using App.Application.Telemetry;
 using App.Application.Traces;
 
 namespace App.Application.Gateway;
@@ -6,10 +7,33 @@ namespace App.Application.Gateway;
 /// <summary>
 /// Where every model call starts (the chat endpoint, jobs, prompt templates), so that each gets its record, span and
 /// trace the same way: <see cref="Start"/> for a caller that relays the answer itself, <see cref="CompleteAsync"/> for
-/// a whole answer in one go.
+/// a whole answer in one go. A call is first admitted (<see cref="AdmitAsync"/>): one whose trace could not be kept is
+/// refused before it starts, never answered and then left untraced.
 /// </summary>
 public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvider time)
 {
+    /// <summary>The error a call refused at admission gets: the trace writer is behind the load.</summary>
+    public const string TraceBacklog = "trace_backlog";
+
+    /// <summary>
+    /// Null when a new call may start; otherwise the 503 to answer instead (with <c>Retry-After</c>), after waiting up
+    /// to <c>Traces:AdmissionWait</c> for the trace writer to make room. Waiting costs no CPU, so a closed loop of
+    /// clients slows to what the writer keeps up with before anyone is refused.
+    /// </summary>
+    public async ValueTask<GatewayException?> AdmitAsync(CancellationToken cancellationToken)
+    {
+        if (await traces.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        GatewayTelemetry.Rejections.Add(1, new KeyValuePair<string, object?>("error.type", TraceBacklog));
+        return new GatewayException(
+            GatewayErrorKind.Overloaded,
+            "The service is behind on recording the calls it accepted. Retry after the delay in Retry-After.",
+            retryAfter: TimeSpan.FromSeconds(1));
+    }
+
     /// <summary>
     /// Starts a call's record, clock and span; disposing the call writes its trace and finishes its span. A
     /// <c>timing</c> is the clock of the HTTP request the call is made for, if any (jobs have none).
@@ -25,6 +49,12 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
     /// <summary>A whole non-streaming call: the answer, or the error the client would have been told.</summary>
     public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, GuardVerdict? guard = null, CallTiming? timing = null)
     {
+        if (await AdmitAsync(cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return new ChatCallResult(null, new ChatCallRecord { Guard = guard, ErrorType = TraceBacklog }, refused);
+        }
+
         using var call = Start(request, tenant, user, streaming: false, guard, timing);
         try
         {

@@ -10,8 +10,17 @@ public sealed class TraceOptions
     /// <summary><c>Off</c>: no content. <c>Redacted</c> (default): personal data and secrets replaced, then encrypted. <c>Full</c>: encrypted as is.</summary>
     public ContentCapture Content { get; init; } = ContentCapture.Redacted;
 
-    /// <summary>Traces waiting to be written; beyond it new traces are dropped and counted, requests never wait.</summary>
+    /// <summary>
+    /// Traces waiting to be written. From three quarters of it new calls wait for room (<see cref="AdmissionWait"/>);
+    /// the last quarter is for calls already in flight, and only beyond it is a trace dropped and counted.
+    /// </summary>
     public int QueueCapacity { get; init; } = 10_000;
+
+    /// <summary>
+    /// How long a new call waits for the writer to make room in a queue three quarters full before it is refused
+    /// with 503 and <c>Retry-After</c>: the writer fell behind the load, and admitting the call would risk its trace.
+    /// </summary>
+    public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(1);
 
     public int BatchSize { get; init; } = 500;
 

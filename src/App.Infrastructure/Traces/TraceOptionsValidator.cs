@@ -20,6 +20,11 @@ internal sealed class TraceOptionsValidator : IValidateOptions<TraceOptions>
             errors.Add("Traces:FlushInterval must be at least 10 ms.");
         }
 
+        if (options.AdmissionWait < TimeSpan.Zero || options.AdmissionWait > TimeSpan.FromSeconds(30))
+        {
+            errors.Add("Traces:AdmissionWait must be between 0 and 30 seconds.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

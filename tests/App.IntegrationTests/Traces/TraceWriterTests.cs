@@ -189,6 +189,61 @@ public class TraceWriterTests
         writer.Dispose();
     }
 
+    // Admission: below three quarters of the queue a call is admitted at once; from there it waits for the writer to make
+    // room and is refused only once Traces:AdmissionWait has passed, so the calls admitted never overflow the queue.
+    [Fact]
+    public async Task ACallWaitsForRoomOnceTheQueueIsThreeQuartersFullAndIsRefusedOnlyAfterTheAdmissionWait()
+    {
+        var database = await Databases.SharedAsync();
+        await using var dataSource = NpgsqlDataSource.Create(database.Runtime);
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
+        var tenant = "admit-" + Guid.NewGuid().ToString("N")[..10];
+
+        // Not started: nothing makes room.
+        var stalled = Writer(data, new TraceOptions { QueueCapacity = 8, AdmissionWait = TimeSpan.FromMilliseconds(300) });
+        for (var i = 0; i < 6; i++)
+        {
+            var admitted = stalled.WaitForRoomAsync(CancellationToken.None);
+            Assert.True(admitted.IsCompletedSuccessfully, $"call {i} should be admitted at once");
+            Assert.True(await admitted);
+            Assert.True(stalled.TryRecord(Draft(tenant)));
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var refused = stalled.WaitForRoomAsync(CancellationToken.None);
+        Assert.False(refused.IsCompleted);
+        Assert.False(await refused);
+        Assert.InRange(clock.ElapsedMilliseconds, 290, 5000);
+        using (var gaveUp = new CancellationTokenSource(50))
+        {
+            Assert.False(await stalled.WaitForRoomAsync(gaveUp.Token));
+        }
+
+        // The last quarter still takes the traces of calls admitted before.
+        Assert.True(stalled.TryRecord(Draft(tenant)));
+        Assert.True(stalled.TryRecord(Draft(tenant)));
+        Assert.Equal(0, stalled.Dropped);
+        stalled.Dispose();
+
+        // Running: a waiting call is let in as soon as a batch is taken, long before its wait is up.
+        var writer = Writer(data, new TraceOptions { QueueCapacity = 8, BatchSize = 2, FlushInterval = TimeSpan.FromMilliseconds(100), AdmissionWait = TimeSpan.FromSeconds(30) });
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.True(writer.TryRecord(Draft(tenant)));
+        }
+
+        var waiting = writer.WaitForRoomAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        clock.Restart();
+        await writer.StartAsync(CancellationToken.None);
+        Assert.True(await waiting);
+        Assert.InRange(clock.ElapsedMilliseconds, 0, 10_000);
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(6, await StoredAsync(data, tenant));
+        Assert.Equal(0, writer.Dropped);
+        writer.Dispose();
+    }
+
     // More than half the queue waiting: the low-priority thread is not keeping up, and batches go to the thread pool at
     // normal priority until it has. Every trace is still written once, none dropped, and the queue empties.
     [Fact]
