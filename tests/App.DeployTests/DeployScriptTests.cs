@@ -1,0 +1,53 @@
+namespace App.DeployTests;
+
+/// <summary>
+/// deploy/k8s/deploy.sh, in its --dry-run (no cluster here): it renders the overlay with the release's image,
+/// namespace, host and secret entries, and refuses prod without a real digest.
+/// </summary>
+public class DeployScriptTests
+{
+    private const string Digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+    [Fact]
+    public async Task APreviewRendersTheDevOverlayWithItsOwnNamespaceHostImageAndSecrets()
+    {
+        var (exitCode, stdout, stderr) = await DeployAsync("dev", "--image", "ghcr.io/acme/app-api:sha-0123abc", "--namespace", "pr-12",
+            "--host", "pr-12.preview.example.com", "--secrets", "app/preview", "--dry-run");
+
+        Assert.True(exitCode == 0, stderr);
+        var objects = YamlJson.Documents(stdout);
+        Assert.All(objects, o => Assert.Equal("pr-12", (string?)o["metadata"]!["namespace"]));
+        Assert.All(objects.Workloads().SelectMany(w => w.Containers), c => Assert.Equal("ghcr.io/acme/app-api:sha-0123abc", (string?)c["image"]));
+        Assert.Equal("pr-12.preview.example.com", (string?)objects.Named("HTTPRoute", "app-api")["spec"]!["hostnames"]![0]);
+        Assert.Equal("https://pr-12.preview.example.com", (string?)objects.Named("ConfigMap", "app-config")["data"]!["Auth__Issuer"]);
+        Assert.Equal("app/preview/runtime", (string?)objects.Named("ExternalSecret", "app-runtime")["spec"]!["dataFrom"]![0]!["extract"]!["key"]);
+        Assert.Empty(WorkloadChecks.Problems(objects, requireDigest: false));
+        Assert.Empty(CanaryChecks.Problems(objects));
+    }
+
+    [Fact]
+    public async Task ProdRunsTheImageItIsGivenByDigest()
+    {
+        var (exitCode, stdout, stderr) = await DeployAsync("prod", "--image", $"ghcr.io/acme/app-api@{Digest}", "--dry-run");
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.All(YamlJson.Documents(stdout).Workloads().SelectMany(w => w.Containers), c => Assert.Equal($"ghcr.io/acme/app-api@{Digest}", (string?)c["image"]));
+    }
+
+    [Theory]
+    [InlineData(null, "the image is the overlay's all-zero placeholder digest")]
+    [InlineData("ghcr.io/acme/app-api:v1.2.3", "prod runs images by digest only")]
+    public async Task ProdRefusesThePlaceholderAndATag(string? image, string message)
+    {
+        string[] args = image is null ? ["prod", "--dry-run"] : ["prod", "--image", image, "--dry-run"];
+
+        var (exitCode, stdout, stderr) = await DeployAsync(args);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(stdout);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+    }
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> DeployAsync(params string[] args) =>
+        Tool.RunAsync("bash", ["deploy/k8s/deploy.sh", .. args]);
+}
