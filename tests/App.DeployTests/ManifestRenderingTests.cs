@@ -20,15 +20,13 @@ public class ManifestRenderingTests
     }
 
     [Fact]
-    public async Task DevRunsATaggedImageAndProdAnImageByDigest()
+    public async Task BothOverlaysRunOneImageByDigest()
     {
-        var dev = (await Manifests.ObjectsAsync("dev")).Workloads().SelectMany(w => w.Containers).Select(c => (string?)c["image"]).Distinct().ToList();
-        var prod = (await Manifests.ObjectsAsync("prod")).Workloads().SelectMany(w => w.Containers).Select(c => (string?)c["image"]).Distinct().ToList();
-
-        var devImage = Assert.Single(dev);
-        Assert.Matches(@"^[a-z0-9.\-]+/[a-z0-9./\-]+:[\w.\-]+$", devImage);
-        Assert.DoesNotMatch(":latest$", devImage);
-        Assert.Matches(@"^[a-z0-9.\-]+/[a-z0-9./\-]+@sha256:[0-9a-f]{64}$", Assert.Single(prod));
+        foreach (var overlay in new[] { "dev", "prod" })
+        {
+            var images = (await Manifests.ObjectsAsync(overlay)).Workloads().SelectMany(w => w.Containers).Select(c => (string?)c["image"]).Distinct().ToList();
+            Assert.Matches(@"^[a-z0-9.\-]+/[a-z0-9./\-]+@sha256:[0-9a-f]{64}$", Assert.Single(images));
+        }
     }
 
     [Fact]

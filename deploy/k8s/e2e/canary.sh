@@ -157,7 +157,7 @@ patches:
       - {op: add, path: /data/Traffic__Enabled, value: "false"}
 YAML
   kubectl kustomize "$layer" > "$layer/manifests.yaml"
-  sed -i 's#image: ghcr.io/example/app-api:main#image: app-api:e2e#' "$layer/manifests.yaml"
+  sed -i 's#image: ghcr.io/example/app-api@sha256:0\{64\}#image: app-api:e2e#' "$layer/manifests.yaml"
   kubectl create namespace "$NS"
   kubectl apply -f "$layer/manifests.yaml" -l 'app.kubernetes.io/component notin (migration,api,worker)'
   kubectl -n "$NS" wait --for=condition=Ready externalsecret --all --timeout=2m
