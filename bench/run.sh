@@ -10,6 +10,10 @@
 #     sweep:    closed loop on the real path over 1, 4, 16, 64, 256 connections; the best with errors < 0.5 %
 #     spike:    open loop 250 req/s with 2,500 req/s (10x) for 10 s in the middle of 30 s, direct and gateway
 #     soak:     open loop at BENCH_SOAK_RATE (default 250) req/s for BENCH_SOAK_SECONDS (default 1800), on demand only
+#     cold:     a new instance under load: the gateway started again (BENCH_COLD_ENV="K=V ..." adds settings to it,
+#               BENCH_COLD_API names another build of it, e.g. a ReadyToRun publish), timed from its start to ready, then
+#               loaded at once by a closed loop on the real path (BENCH_COLD_CONNECTIONS, default 16) for
+#               BENCH_COLD_SECONDS (default 150): throughput per 5 s, and p50/p99 over 0-10, 10-30, 30-60 s and the last 30 s
 #     saturation: closed loop, 64 connections on the real path for BENCH_SATURATION_SECONDS (default 600), the core
 #               full throughout; then, once the trace queue is empty, the chat requests the gateway answered against
 #               the traces it wrote and dropped (its own counters, read from the management listener)
@@ -337,6 +341,29 @@ case "$PROFILE" in
     wait $load_pid
     header; cat "$OUT/tail.md"; echo
     dotnet "$BENCH" tail "$OUT/timeline.csv" "$OUT/gc.nettrace" --top "${BENCH_TOP:-30}"
+    exit 0 ;;
+  cold)
+    kill "$GW_PID"; timeout 15 tail --pid="$GW_PID" -f /dev/null || kill -9 "$GW_PID"
+    read -r -a cold_env <<< "${BENCH_COLD_ENV:-}"
+    started=$(date +%s%N)
+    env "${gateway_env[@]}" "${cold_env[@]}" taskset -c 1 dotnet "${BENCH_COLD_API:-$API}" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway-cold.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
+    until curl -sf "http://127.0.0.1:$GW_PORT/health/ready" > /dev/null; do
+      kill -0 "$GW_PID" 2> /dev/null || { cat "$OUT/gateway-cold.log" >&2; exit 1; }
+      sleep 0.05
+    done
+    echo "ready $(( ($(date +%s%N) - started) / 1000000 )) ms after the process started${BENCH_COLD_ENV:+ (with $BENCH_COLD_ENV)}${BENCH_COLD_API:+ ($BENCH_COLD_API)}"
+    seconds=${BENCH_COLD_SECONDS:-150}
+    header
+    taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off, from ready" --mode closed --connections "${BENCH_COLD_CONNECTIONS:-16}" --duration "$seconds" --warmup 0 \
+      --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID --timeline "$OUT/cold.csv"
+    # The timeline: "start (unix us), latency (us, -1 if failed), start (monotonic us)", one line per request.
+    awk -F, 'NR == 1 || $3 < t0 { t0 = $3 } { t[NR] = $3; l[NR] = $2 } END { for (i = 1; i <= NR; i++) if (l[i] >= 0) print int((t[i] - t0) / 5e6) }' "$OUT/cold.csv" \
+      | sort -n | uniq -c | awk '{ printf "%s%d-%d s: %d req/s", (NR > 1 ? ", " : "throughput per 5 s from ready: "), $2 * 5, $2 * 5 + 5, $1 / 5 } END { print "" }'
+    for window in "0 10" "10 30" "30 60" "$(( seconds - 30 )) $seconds"; do
+      from=${window% *}; to=${window#* }
+      awk -F, -v from="$from" -v to="$to" 'NR == FNR { if (FNR == 1 || $3 < t0) t0 = $3; next } $2 >= 0 && ($3 - t0) >= from * 1e6 && ($3 - t0) < to * 1e6 { print $2 / 1000 }' "$OUT/cold.csv" "$OUT/cold.csv" \
+        | sort -n | awk -v from="$from" -v to="$to" '{ v[NR] = $1 } END { if (NR == 0) { print from "-" to " s: no requests"; exit } printf "%d-%d s: %d req/s, p50 %.2f ms, p99 %.2f ms\n", from, to, NR / (to - from), v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }'
+    done
     exit 0 ;;
   saturation)
     # The sum of a counter's series (all label sets, or those whose line holds the filter) on the gateway's /metrics.

@@ -2,6 +2,7 @@ using App.Api.Audit;
 using App.Api.Auth;
 using App.Api.Commands;
 using App.Api.Hosting;
+using App.Api.Hosting.WarmUp;
 using App.Api.Identity;
 using App.Api.Jobs;
 using App.Api.OpenAi;
@@ -22,6 +23,10 @@ builder.AddServiceDefaults(runsCommand: CommandLine.IsCommand(args));   // Seril
 builder.Services.AddApplication();  // the gateway, guard policy, prompt and job runners, and their options
 builder.AddInfrastructure();        // options, PostgreSQL, Redis cache, providers behind Polly, key ring, OpenTelemetry
 builder.AddAppAuthentication();     // bearer tokens (ours and OIDC issuers), scope policies, auth rate limits
+if (!role.IsWorker && !CommandLine.IsCommand(args))
+{
+    builder.AddSelfWarmUp();        // requests to itself before it reports ready, so its first load meets compiled code
+}
 
 var app = builder.Build();
 

@@ -88,6 +88,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["Database:MigrateOnStart"] = "false",
             // Many hosts run in one test process: the management listener is turned on only by the tests about it.
             ["Management:Urls"] = string.Empty,
+            // Ready at once: a warm-up per host would cost every test seconds (the warm-up's own tests turn it on).
+            ["WarmUp:Enabled"] = "false",
             // Many hosts share one PostgreSQL on two cores in a run: the production timeouts, which DatabaseStallTests
             // measures, would turn its busy moments into 503s in tests about something else.
             ["Database:ConnectTimeout"] = "00:00:10",

@@ -18,6 +18,7 @@ public class ExternalClaimsTests
         Assert.Equal("is longer than 64 characters", ExternalClaims.TenantProblem(new string('t', 65)));
         Assert.Equal("starts or ends with whitespace", ExternalClaims.TenantProblem(" acme"));
         Assert.Equal("starts or ends with whitespace", ExternalClaims.TenantProblem("acme\u00a0"));
+        Assert.Equal("is reserved for the service itself", ExternalClaims.TenantProblem(ReservedTenants.WarmUp));
         foreach (var broken in new[] { "ac\0me", "ac\nme", "ac\u007fme", "ac\u0085me", "ac\ud800me" })
         {
             Assert.Equal("holds a control character or broken UTF-16", ExternalClaims.TenantProblem(broken));

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
 using App.Api.Idempotency;
+using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Infrastructure.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
@@ -86,10 +88,10 @@ internal static class ServiceDefaults
         {
             // This host's logger (the static one is left alone, see AddSerilog above).
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
-            // Probes would drown everything else.
+            // Probes, and the API's calls to itself while it warms up, would drown everything else.
             options.GetLevel = (ctx, _, ex) => ex is not null || ctx.Response.StatusCode >= 500
                 ? LogEventLevel.Error
-                : ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) ? LogEventLevel.Verbose : LogEventLevel.Information;
+                : ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) || IsWarmUp(ctx) ? LogEventLevel.Verbose : LogEventLevel.Information;
         });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -100,6 +102,7 @@ internal static class ServiceDefaults
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.Use(LeaveWarmUpOutOfMetrics);
         app.UseRateLimiter();
         app.UseMiddleware<IdempotencyMiddleware>();
 
@@ -114,6 +117,19 @@ internal static class ServiceDefaults
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;
+    }
+
+    private static bool IsWarmUp(HttpContext context) => ReservedTenants.IsWarmUp(context.User.FindFirst(TokenClaims.Tenant)?.Value);
+
+    /// <summary>The API's calls to itself before it is ready are not traffic: the SLO series and dashboards never see them.</summary>
+    private static Task LeaveWarmUpOutOfMetrics(HttpContext context, RequestDelegate next)
+    {
+        if (IsWarmUp(context) && context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
+        {
+            metrics.MetricsDisabled = true;
+        }
+
+        return next(context);
     }
 
     /// <summary>

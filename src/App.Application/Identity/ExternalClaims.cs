@@ -32,6 +32,11 @@ public static class ExternalClaims
             return "starts or ends with whitespace";
         }
 
+        if (ReservedTenants.IsWarmUp(tenant))
+        {
+            return "is reserved for the service itself";
+        }
+
         return IsPlainText(tenant) ? null : "holds a control character or broken UTF-16";
     }
 

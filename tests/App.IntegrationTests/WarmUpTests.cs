@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using App.Application.Identity;
+using App.Bench;
+using App.Infrastructure.Persistence;
+using App.Testing;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace App.IntegrationTests;
+
+/// <summary>
+/// The API warms itself up before it reports ready (WarmUp): readiness is 503 while it sends requests to itself, then
+/// 200; the warm-up's calls leave no trace and no HTTP metric, while a real call right after does.
+/// </summary>
+public sealed partial class WarmUpTests : GatewayTest
+{
+    [Fact]
+    public async Task ReadinessWaitsForTheWarmUpWhoseCallsLeaveNoTraceAndNoMetric()
+    {
+        var management = TestServers.FreePort();
+        var url = $"http://127.0.0.1:{TestServers.FreePort().ToString(CultureInfo.InvariantCulture)}";
+        var settings = Factory.Configuration();
+        settings["WarmUp:Enabled"] = "true";
+        settings["WarmUp:MaxDuration"] = "00:00:03";
+        settings["Management:Urls"] = $"http://127.0.0.1:{management.ToString(CultureInfo.InvariantCulture)}";
+        settings["Serilog:MinimumLevel:Override:App.Api.Hosting.WarmUp"] = "Information";
+        await using var service = WorkerProcess.StartService(settings, url);
+        using var client = new HttpClient { BaseAddress = new Uri(url) };
+
+        // Not ready while warming up, then ready.
+        var warmingSeen = false;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.True(DateTime.UtcNow < deadline && !service.HasExited, "never ready:\n" + service.Output);
+            try
+            {
+                using var ready = await client.GetAsync("/health/ready");
+                if (ready.IsSuccessStatusCode)
+                {
+                    break;
+                }
+
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                warmingSeen |= (await ready.Content.ReadAsStringAsync()).Contains("warming up", StringComparison.Ordinal);
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(20);
+        }
+
+        Assert.True(warmingSeen, "readiness never said it was warming up:\n" + service.Output);
+        var done = WarmedUp().Match(service.Output);
+        Assert.True(done.Success, "no warm-up summary in the log:\n" + service.Output);
+        Assert.True(long.Parse(done.Groups["requests"].Value, CultureInfo.InvariantCulture) > 50, done.Value);
+        Assert.Equal("0", done.Groups["failures"].Value);
+
+        // A real call after it: traced and counted, unlike the warm-up's.
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Factory.MintToken(Tenant, "user-1", [Scopes.ChatInvoke]));
+        using (var real = await client.PostAsJsonAsync("/v1/chat/completions", Chat("after the warm-up", temperature: 0.7)))
+        {
+            Assert.Equal(HttpStatusCode.OK, real.StatusCode);
+        }
+
+        await using var dataSource = NpgsqlDataSource.Create(settings["ConnectionStrings:Postgres"]!);
+        var data = new TenantData(new ContextFactory(dataSource), dataSource);
+        var stored = 0;
+        for (var i = 0; i < 100 && stored == 0; i++)
+        {
+            await Task.Delay(100);
+            stored = await data.ReadAsync(Tenant, db => db.Traces.CountAsync(), CancellationToken.None);
+        }
+
+        Assert.Equal(1, stored);
+        Assert.Equal(0, await data.ReadAsync(ReservedTenants.WarmUp, db => db.Traces.CountAsync(), CancellationToken.None));
+
+        using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{management.ToString(CultureInfo.InvariantCulture)}") };
+        var metrics = await scraper.GetStringAsync("/metrics");
+        var chatCounts = metrics.Split('\n').Where(l => l.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal) && l.Contains("/v1/chat/completions", StringComparison.Ordinal)).ToList();
+        var count = chatCounts.Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        Assert.True(count == 1, "the chat route's HTTP metric should count the one real call:\n" + string.Join('\n', chatCounts));
+    }
+
+    [GeneratedRegex(@"Warmed up: (?<requests>\d+) requests \((?<failures>\d+) failed\)")]
+    private static partial Regex WarmedUp();
+}
