@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace App.DeployTests;
 
 /// <summary>
@@ -37,6 +39,24 @@ public class DeployScriptTests
         Assert.Empty(objects.Named("Rollout", "app-api")["spec"]!["strategy"]!["canary"]!["steps"]!.AsArray());
         var data = objects.OfKind("ConfigMap").Single()["data"]!;
         Assert.Equal(("false", "Development", "InviteOnly"), ((string?)data["Cache__Enabled"], (string?)data["ASPNETCORE_ENVIRONMENT"], (string?)data["Auth__SignUp"]));
+    }
+
+    [Fact]
+    public async Task AChangedSettingIsANewConfigMapThatThePodTemplatesName()
+    {
+        var (_, before, _) = await DeployAsync("prod", "--image", $"ghcr.io/acme/app-api@{Digest}", "--dry-run");
+        var (exitCode, after, stderr) = await DeployAsync("prod", "--image", $"ghcr.io/acme/app-api@{Digest}", "--config", "Cache__Enabled=false", "--dry-run");
+
+        Assert.True(exitCode == 0, stderr);
+        var (old, changed) = (ConfigMapName(YamlJson.Documents(before)), ConfigMapName(YamlJson.Documents(after)));
+        Assert.StartsWith("app-config-", changed, StringComparison.Ordinal);
+        Assert.NotEqual(old, changed);
+        var services = YamlJson.Documents(after).Workloads().Where(w => w.IsService).ToList();
+        Assert.Equal(2, services.Count);
+        Assert.All(services.SelectMany(w => w.Containers), c =>
+            Assert.Contains(changed, c["envFrom"].Objects().Select(e => (string?)e["configMapRef"]?["name"])));
+
+        static string ConfigMapName(IReadOnlyList<JsonObject> objects) => Manifests.Name(objects.OfKind("ConfigMap").Single());
     }
 
     [Fact]
