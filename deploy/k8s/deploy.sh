@@ -4,12 +4,13 @@
 # Kubernetes"). Needs kubectl with access to the cluster; --dry-run only renders, and needs no cluster.
 #   deploy/k8s/deploy.sh dev|prod [--image REF] [--namespace NS] [--host HOST] [--secrets PREFIX]
 #                        [--config KEY=VALUE]... [--no-canary] [--no-enforce] [--dry-run]
-#     --image REF         the image to run: registry/name@sha256:<digest> (prod accepts nothing else), or registry/name:tag
-#                         with --no-enforce (the admission policies refuse a tag)
+#     --image REF         the image to run: registry/name@sha256:<digest> (prod accepts nothing else), or
+#                         registry/name:tag with --no-enforce (the admission policies refuse a tag)
 #     --namespace NS      deploy there instead of the overlay's namespace (preview environments: pr-<number>)
 #     --host HOST         the public host name (HTTPRoute, Auth:Issuer, passkeys) instead of the overlay's
 #     --secrets PREFIX    read the secret store's entries PREFIX/runtime and PREFIX/migrations instead of the overlay's
-#     --config KEY=VALUE  set a setting of the ConfigMap (an environment variable name: Cache__Enabled=false); repeatable
+#     --config KEY=VALUE  set a setting of the ConfigMap, by its environment variable name (Cache__Enabled=false);
+#                         repeatable
 #     --no-canary         no canary steps: the release goes straight to 100 % (an environment with too little traffic
 #                         for the analysis to give a verdict, as a preview)
 #     --no-enforce        do not label the namespace admission.app/enforce=true, which subjects it to deploy/policies
@@ -117,7 +118,7 @@ fi
 ns="$(awk '$1 == "namespace:" { print $2; exit }' "$manifests")"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - > /dev/null
 if [ -n "$enforce" ]; then
-  # What the ValidatingAdmissionPolicyBindings of deploy/policies select: from now on the cluster refuses what the gate does.
+  # What the ValidatingAdmissionPolicyBindings of deploy/policies select: the cluster now refuses what the gate does.
   kubectl label namespace "$ns" admission.app/enforce=true --overwrite > /dev/null
 fi
 

@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace App.Infrastructure.Persistence;
 
-/// <summary>What every connection string of the service gets unless it says otherwise, the runtime's and the owner's.</summary>
+/// <summary>What each connection string of the service (runtime, owner) gets unless it says otherwise.</summary>
 internal static class PostgresConnectionString
 {
     private const string GssEncryptionModeKeyword = "GSS Encryption Mode";
