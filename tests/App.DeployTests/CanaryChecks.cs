@@ -5,8 +5,9 @@ namespace App.DeployTests;
 /// <summary>
 /// The canary as the issue asks for it: the Rollout's steps are exactly 1, 10 and 50 % each followed by a timed pause
 /// and an analysis by the AnalysisTemplate of the manifests, given the canary's pod-template hash and the namespace;
-/// the traffic is split on an HTTPRoute between the Rollout's stable and canary Services; what the analysis reads is
-/// what the PodMonitor labels; the HPA and the disruption budget act on the Rollout's pods.
+/// the traffic is split on an HTTPRoute between the Rollout's stable and canary Services, each rule with its own
+/// request timeout; what the analysis reads is what the PodMonitor labels; the HPA and the disruption budget act on
+/// the Rollout's pods.
 /// </summary>
 internal static class CanaryChecks
 {
@@ -148,6 +149,12 @@ internal static class CanaryChecks
             if (!backends.SequenceEqual(new[] { stable, canaryService }.Order()))
             {
                 problems.Add($"HTTPRoute {routeName}: a rule's backends [{string.Join(", ", backends)}] are not the stable and canary Services");
+            }
+
+            // Left out, the implementation's default applies: Envoy Gateway's cuts any request at 15 s, streams too.
+            if (rule["timeouts"]?["request"] is null)
+            {
+                problems.Add($"HTTPRoute {routeName}: a rule sets no timeouts.request");
             }
         }
     }

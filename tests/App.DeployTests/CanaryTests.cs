@@ -40,6 +40,7 @@ public class CanaryTests
         { "the stable hash passed", "Rollout step 5: canary-hash is not passed as podTemplateHashValue: Latest" },
         { "no namespace passed", "Rollout step 8: namespace is not passed from the Rollout's metadata.namespace" },
         { "a route to another service", "HTTPRoute app-api: a rule's backends [app-api-canary, app-api-preview] are not the stable and canary Services" },
+        { "a rule without a timeout", "HTTPRoute app-api: a rule sets no timeouts.request" },
         { "no traffic routing", "Rollout: trafficRouting does not name an HTTPRoute of the manifests through argoproj-labs/gatewayAPI" },
         { "no requests-in-flight metric", "HorizontalPodAutoscaler app-api: no Pods metric of requests in flight (http_server_active_requests)" },
         { "hash not relabelled", "PodMonitor app: the pod-template hash is not copied into rollouts_pod_template_hash" },
@@ -63,6 +64,7 @@ public class CanaryTests
             case "the stable hash passed": steps[5]!["analysis"]!["args"]![0]!["valueFrom"]!["podTemplateHashValue"] = "Stable"; break;
             case "no namespace passed": steps[8]!["analysis"]!["args"]!.AsArray().RemoveAt(1); break;
             case "a route to another service": objects.Named("HTTPRoute", "app-api")["spec"]!["rules"]![0]!["backendRefs"]![0]!["name"] = "app-api-preview"; break;
+            case "a rule without a timeout": objects.Named("HTTPRoute", "app-api")["spec"]!["rules"]![1]!.AsObject().Remove("timeouts"); break;
             case "no traffic routing": canary.Remove("trafficRouting"); break;
             case "no requests-in-flight metric": objects.Named("HorizontalPodAutoscaler", "app-api")["spec"]!["metrics"]!.AsArray().RemoveAt(1); break;
             case "hash not relabelled": objects.Named("PodMonitor", "app")["spec"]!["podMetricsEndpoints"]![0]!["relabelings"]!.AsArray().RemoveAt(0); break;

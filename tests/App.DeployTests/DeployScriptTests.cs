@@ -1,8 +1,11 @@
+using System.Text.Json.Nodes;
+
 namespace App.DeployTests;
 
 /// <summary>
 /// deploy/k8s/deploy.sh, in its --dry-run (no cluster here): it renders the overlay with the release's image,
-/// namespace, host and secret entries, and refuses prod without a real digest.
+/// namespace, host, secret entries, settings and canary steps, and refuses prod without a real digest and a tag where
+/// the policies are enforced.
 /// </summary>
 public class DeployScriptTests
 {
@@ -12,17 +15,58 @@ public class DeployScriptTests
     public async Task APreviewRendersTheDevOverlayWithItsOwnNamespaceHostImageAndSecrets()
     {
         var (exitCode, stdout, stderr) = await DeployAsync("dev", "--image", "ghcr.io/acme/app-api:sha-0123abc", "--namespace", "pr-12",
-            "--host", "pr-12.preview.example.com", "--secrets", "app/preview", "--dry-run");
+            "--host", "pr-12.preview.example.com", "--secrets", "app/preview", "--no-enforce", "--dry-run");
 
         Assert.True(exitCode == 0, stderr);
         var objects = YamlJson.Documents(stdout);
         Assert.All(objects, o => Assert.Equal("pr-12", (string?)o["metadata"]!["namespace"]));
         Assert.All(objects.Workloads().SelectMany(w => w.Containers), c => Assert.Equal("ghcr.io/acme/app-api:sha-0123abc", (string?)c["image"]));
         Assert.Equal("pr-12.preview.example.com", (string?)objects.Named("HTTPRoute", "app-api")["spec"]!["hostnames"]![0]);
-        Assert.Equal("https://pr-12.preview.example.com", (string?)objects.Named("ConfigMap", "app-config")["data"]!["Auth__Issuer"]);
+        Assert.Equal("https://pr-12.preview.example.com", (string?)objects.OfKind("ConfigMap").Single()["data"]!["Auth__Issuer"]);
         Assert.Equal("app/preview/runtime", (string?)objects.Named("ExternalSecret", "app-runtime")["spec"]!["dataFrom"]![0]!["extract"]!["key"]);
         Assert.Empty(WorkloadChecks.Problems(objects, requireDigest: false));
         Assert.Empty(CanaryChecks.Problems(objects));
+    }
+
+    [Fact]
+    public async Task NoCanaryReleasesStraightToAllTrafficAndConfigSetsSettings()
+    {
+        var (exitCode, stdout, stderr) = await DeployAsync("dev", "--image", $"ghcr.io/acme/app-api@{Digest}", "--no-canary",
+            "--config", "Cache__Enabled=false", "--config", "ASPNETCORE_ENVIRONMENT=Development", "--dry-run");
+
+        Assert.True(exitCode == 0, stderr);
+        var objects = YamlJson.Documents(stdout);
+        Assert.Empty(objects.Named("Rollout", "app-api")["spec"]!["strategy"]!["canary"]!["steps"]!.AsArray());
+        var data = objects.OfKind("ConfigMap").Single()["data"]!;
+        Assert.Equal(("false", "Development", "InviteOnly"), ((string?)data["Cache__Enabled"], (string?)data["ASPNETCORE_ENVIRONMENT"], (string?)data["Auth__SignUp"]));
+    }
+
+    [Fact]
+    public async Task AChangedSettingIsANewConfigMapThatThePodTemplatesName()
+    {
+        var (_, before, _) = await DeployAsync("prod", "--image", $"ghcr.io/acme/app-api@{Digest}", "--dry-run");
+        var (exitCode, after, stderr) = await DeployAsync("prod", "--image", $"ghcr.io/acme/app-api@{Digest}", "--config", "Cache__Enabled=false", "--dry-run");
+
+        Assert.True(exitCode == 0, stderr);
+        var (old, changed) = (ConfigMapName(YamlJson.Documents(before)), ConfigMapName(YamlJson.Documents(after)));
+        Assert.StartsWith("app-config-", changed, StringComparison.Ordinal);
+        Assert.NotEqual(old, changed);
+        var services = YamlJson.Documents(after).Workloads().Where(w => w.IsService).ToList();
+        Assert.Equal(2, services.Count);
+        Assert.All(services.SelectMany(w => w.Containers), c =>
+            Assert.Contains(changed, c["envFrom"].Objects().Select(e => (string?)e["configMapRef"]?["name"])));
+
+        static string ConfigMapName(IReadOnlyList<JsonObject> objects) => Manifests.Name(objects.OfKind("ConfigMap").Single());
+    }
+
+    [Fact]
+    public async Task ATagIsRefusedWhereThePoliciesAreEnforced()
+    {
+        var (exitCode, stdout, stderr) = await DeployAsync("dev", "--image", "ghcr.io/acme/app-api:sha-0123abc", "--dry-run");
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(stdout);
+        Assert.Contains("would be refused at admission: pass a digest, or --no-enforce", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
 namespace App.DeployTests;
@@ -5,14 +7,19 @@ namespace App.DeployTests;
 /// <summary>
 /// The network as the manifests close it: a default deny of both directions for the whole namespace; every workload's
 /// pods selected by a policy of their own; ingress only from named namespaces (the Gateway's data plane, Prometheus),
-/// never from an address range or from anywhere; egress only to the ports of PostgreSQL, Redis, DNS and HTTPS, and
-/// HTTPS only to public addresses (the private, link-local and shared ranges excepted).
+/// never from an address range or from anywhere; egress only to the ports of PostgreSQL, Redis, DNS and HTTPS; an
+/// address range only for HTTPS to public addresses (the private, link-local and shared ranges excepted, however the
+/// internet is cut into ranges) or for PostgreSQL and Redis at a /24 or narrower (a managed service).
 /// </summary>
 internal static class NetworkPolicyChecks
 {
     public static readonly long[] EgressPorts = [5432, 6379, 53, 443];
 
     public static readonly string[] ExceptedRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
+
+    public static readonly string[] ExceptedRangesV6 = ["fc00::/7"];
+
+    private static readonly long[] DataPorts = [5432, 6379];
 
     public static IReadOnlyList<string> Problems(IReadOnlyList<JsonObject> objects)
     {
@@ -84,23 +91,55 @@ internal static class NetworkPolicyChecks
 
             foreach (var block in peers.Select(p => p["ipBlock"]).OfType<JsonObject>())
             {
-                var cidr = (string?)block["cidr"] ?? "";
-                var except = block["except"].Strings().ToHashSet();
-                if (!ports.SequenceEqual([443L]))
-                {
-                    problems.Add($"{id}: an address range ({cidr}) is allowed for more than HTTPS");
-                }
-
-                if (cidr == "0.0.0.0/0" && ExceptedRanges.Any(r => !except.Contains(r)))
-                {
-                    problems.Add($"{id}: HTTPS to 0.0.0.0/0 does not except {string.Join(", ", ExceptedRanges.Where(r => !except.Contains(r)))}");
-                }
-
-                if (cidr == "::/0" && !except.Contains("fc00::/7"))
-                {
-                    problems.Add($"{id}: HTTPS to ::/0 does not except fc00::/7");
-                }
+                IpBlock(id, block, ports, problems);
             }
+        }
+    }
+
+    /// <summary>
+    /// An address range is HTTPS to public addresses, or PostgreSQL and Redis at one small range (a managed service);
+    /// a range wider than a /8 counts as the internet, however it is cut (0.0.0.0/1 and 128.0.0.0/1 are all of it).
+    /// </summary>
+    private static void IpBlock(string id, JsonObject block, List<long> ports, List<string> problems)
+    {
+        var cidr = (string?)block["cidr"] ?? "";
+        if (!IPNetwork.TryParse(cidr, out var range))
+        {
+            problems.Add($"{id}: '{cidr}' is not an address range");
+            return;
+        }
+
+        var v4 = range.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+        if (ports.Count > 0 && ports.All(DataPorts.Contains))
+        {
+            if (range.PrefixLength < (v4 ? 24 : 64))
+            {
+                problems.Add($"{id}: an address range ({cidr}) is allowed on ports [{string.Join(", ", ports)}] wider than a {(v4 ? "/24" : "/64")}");
+            }
+
+            return;
+        }
+
+        if (!ports.SequenceEqual([443L]))
+        {
+            problems.Add($"{id}: an address range ({cidr}) is allowed on ports [{string.Join(", ", ports)}]: only HTTPS, or PostgreSQL and Redis at a small range");
+        }
+
+        if (range.PrefixLength >= 8)
+        {
+            return;
+        }
+
+        var except = block["except"].Strings().Select(e => IPNetwork.TryParse(e, out var n) ? n : (IPNetwork?)null).OfType<IPNetwork>().ToList();
+        var missing = (v4 ? ExceptedRanges : ExceptedRangesV6)
+            .Select(r => IPNetwork.Parse(r))
+            .Where(r => r.BaseAddress.AddressFamily == range.BaseAddress.AddressFamily && range.Contains(r.BaseAddress) && r.PrefixLength >= range.PrefixLength)
+            .Where(r => !except.Any(e => e.BaseAddress.AddressFamily == r.BaseAddress.AddressFamily && e.Contains(r.BaseAddress) && e.PrefixLength <= r.PrefixLength))
+            .Select(r => r.ToString())
+            .ToList();
+        if (missing.Count > 0)
+        {
+            problems.Add($"{id}: HTTPS to {cidr} does not except {string.Join(", ", missing)}");
         }
     }
 }

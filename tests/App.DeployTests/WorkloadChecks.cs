@@ -6,7 +6,8 @@ namespace App.DeployTests;
 /// <summary>
 /// What every pod of the rendered manifests must have that the schemas cannot say: an identity without a token,
 /// non-root with a read-only root filesystem and no privileges, writable temp dirs on emptyDir volumes, requests and
-/// limits, probes on the management listener for what runs until stopped, and an image by tag or digest, never latest.
+/// limits, probes on the management listener and a preStop sleep within the grace period for what runs until stopped,
+/// and an image by tag or digest, never latest.
 /// Each problem is one line naming the object and what is wrong.
 /// </summary>
 internal static class WorkloadChecks
@@ -149,6 +150,26 @@ internal static class WorkloadChecks
         if (workload.IsService)
         {
             Probes(id, container, problems);
+            PreStop(id, container, workload.Pod["terminationGracePeriodSeconds"].Integer() ?? 30, problems);
+        }
+    }
+
+    private static void PreStop(string id, JsonObject container, long gracePeriod, List<string> problems)
+    {
+        var preStop = container["lifecycle"]?["preStop"];
+        if (preStop?["exec"] is not null)
+        {
+            problems.Add($"{id}: preStop runs a command (the image has no shell; use the sleep action)");
+        }
+
+        var sleep = preStop?["sleep"]?["seconds"].Integer();
+        if (sleep is not > 0)
+        {
+            problems.Add($"{id}: no preStop sleep (the pod would stop before it leaves the endpoints)");
+        }
+        else if (sleep >= gracePeriod)
+        {
+            problems.Add($"{id}: the preStop sleep ({sleep} s) does not end within terminationGracePeriodSeconds ({gracePeriod})");
         }
     }
 

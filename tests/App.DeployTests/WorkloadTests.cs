@@ -32,6 +32,8 @@ public class WorkloadTests
         { "a hostPath volume", "Rollout/app-api: volume state is a hostPath" },
         { "/tmp on the root filesystem", "Rollout/app-api container api: /tmp is not an emptyDir volume with a sizeLimit" },
         { "image latest", "Rollout/app-api container api: image 'ghcr.io/example/app-api:latest' has neither a digest nor a tag other than latest" },
+        { "no preStop sleep", "Rollout/app-api container api: no preStop sleep (the pod would stop before it leaves the endpoints)" },
+        { "a preStop longer than the grace period", "Deployment/app-worker container worker: the preStop sleep (5 s) does not end within terminationGracePeriodSeconds (5)" },
         { "a Job without a deadline", "Job/app-migrate: a Job needs backoffLimit and activeDeadlineSeconds" },
     };
 
@@ -59,6 +61,8 @@ public class WorkloadTests
             case "a hostPath volume": api.Pod["volumes"]!.AsArray().Objects().Single(v => (string?)v["name"] == "state")["hostPath"] = new JsonObject { ["path"] = "/var/lib" }; break;
             case "/tmp on the root filesystem": apiContainer["volumeMounts"]!.AsArray().RemoveAll(m => (string?)m!["mountPath"] == "/tmp"); break;
             case "image latest": apiContainer["image"] = "ghcr.io/example/app-api:latest"; break;
+            case "no preStop sleep": apiContainer.Remove("lifecycle"); break;
+            case "a preStop longer than the grace period": worker.Pod["terminationGracePeriodSeconds"] = 5; break;
             case "a Job without a deadline": job.Owner["spec"]!.AsObject().Remove("activeDeadlineSeconds"); break;
             default: throw new ArgumentOutOfRangeException(nameof(defect), defect, null);
         }

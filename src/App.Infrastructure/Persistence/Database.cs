@@ -26,7 +26,7 @@ public static partial class Database
         var owner = configuration.GetConnectionString("PostgresMigrations") is { Length: > 0 } o
             ? o
             : throw new InvalidOperationException("ConnectionStrings:PostgresMigrations (the schema owner) is required to migrate.");
-        await using var dataSource = NpgsqlDataSource.Create(owner);
+        await using var dataSource = NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(owner));
         await using var db = new AppDbContext(Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options as DbContextOptions<AppDbContext>
             ?? throw new InvalidOperationException("Unexpected options type."));
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();

@@ -24,10 +24,13 @@ public sealed class DatabaseOptions
     /// <summary>Longest wait for a statement's answer (Npgsql's <c>Command Timeout</c>, whole seconds); the service's statements are short.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>The runtime role's connection string with the timeouts above, which win over the string's own.</summary>
+    /// <summary>
+    /// The runtime role's connection string with the timeouts above, which win over the string's own, and the defaults
+    /// of <see cref="PostgresConnectionString"/>.
+    /// </summary>
     public string Apply(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        var builder = new NpgsqlConnectionStringBuilder(PostgresConnectionString.WithDefaults(connectionString))
         {
             Timeout = (int)Math.Ceiling(ConnectTimeout.TotalSeconds),
             CommandTimeout = (int)Math.Ceiling(CommandTimeout.TotalSeconds),

@@ -75,5 +75,3 @@ internal static partial class PolicyGate
     [GeneratedRegex(@"^#\s*(?<key>[a-z-]+):\s*(?<value>.+?)\s*$")]
     private static partial Regex HeaderLine();
 }
-
-internal sealed record Denial(string Source, string Kind, string Name, string Policy, string Message);

@@ -12,8 +12,8 @@ public class RenderedOverlayPolicyTests
             : [];
         Assert.True(
             overlays.Length > 0,
-            "No kustomize overlay under deploy/k8s/overlays: the manifests the policies gate are not there yet, and a gate " +
-            "over nothing proves nothing. This test passes once the overlays land and pass deploy/policies/check.sh.");
+            "No kustomize overlay under deploy/k8s/overlays: a gate over nothing proves nothing, so the overlays must be " +
+            "there and pass deploy/policies/check.sh.");
 
         var (exitCode, output) = await PolicyGate.RunAsync();
 
