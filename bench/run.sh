@@ -14,9 +14,10 @@
 #               BENCH_COLD_API names another build of it, e.g. a ReadyToRun publish), timed from its start to ready, then
 #               loaded at once by a closed loop on the real path (BENCH_COLD_CONNECTIONS, default 16) for
 #               BENCH_COLD_SECONDS (default 150): throughput per 5 s, and p50/p99 over 0-10, 10-30, 30-60 s and the last 30 s
-#     saturation: closed loop, 64 connections on the real path for BENCH_SATURATION_SECONDS (default 600), the core
-#               full throughout; then, once the trace queue is empty, the chat requests the gateway answered against
-#               the traces it wrote and dropped (its own counters, read from the management listener)
+#     saturation: closed loop, 64 connections, on the real path and then on cache hits, each for
+#               BENCH_SATURATION_SECONDS (default 600), the core full throughout; after each, once the trace queue is
+#               empty, the chat requests the gateway answered against the traces it wrote and dropped and the calls
+#               refused at admission (its own counters, read from the management listener)
 #     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
 #               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
 #     tail:     which slow requests the gateway's garbage collections explain (open loop at BENCH_PROFILE_RATE, default
