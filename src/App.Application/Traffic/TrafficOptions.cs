@@ -1,3 +1,5 @@
+using App.Application.Identity;
+
 namespace App.Application.Traffic;
 
 /// <summary>
@@ -7,6 +9,9 @@ namespace App.Application.Traffic;
 public sealed class TrafficOptions
 {
     public const string Section = "Traffic";
+
+    private static readonly RateLimitSettings Unlimited = new();
+    private static readonly BudgetSettings NoBudgets = new();
 
     /// <summary>Off: no limits, no budgets, no usage accounting.</summary>
     public bool Enabled { get; init; } = true;
@@ -71,15 +76,22 @@ public sealed class TrafficOptions
     /// </summary>
     public int MetricTenants { get; init; } = 100;
 
+    /// <summary>The limits of a tenant's calls on a model; the service's own warm-up has none.</summary>
     public RateLimitSettings RateLimitsFor(string tenant, string alias)
     {
+        if (ReservedTenants.IsWarmUp(tenant))
+        {
+            return Unlimited;
+        }
+
         var tenantLimits = Tenants.TryGetValue(tenant, out var t) ? t.RateLimits : null;
         var limits = tenantLimits ?? RateLimits;
         return limits.Models.TryGetValue(alias, out var byModel) ? byModel : limits;
     }
 
+    /// <summary>A tenant's budgets; the service's own warm-up has none.</summary>
     public BudgetSettings BudgetsFor(string tenant) =>
-        Tenants.TryGetValue(tenant, out var t) && t.Budgets is { } b ? b : Budgets;
+        ReservedTenants.IsWarmUp(tenant) ? NoBudgets : Tenants.TryGetValue(tenant, out var t) && t.Budgets is { } b ? b : Budgets;
 
     public ModelPrice PriceOf(string alias) => Prices.TryGetValue(alias, out var p) ? p : ModelPrice.Free;
 }

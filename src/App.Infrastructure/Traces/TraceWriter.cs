@@ -14,32 +14,19 @@ using Microsoft.Extensions.Options;
 namespace App.Infrastructure.Traces;
 
 /// <summary>
-/// Writes traces off the request path: requests queue drafts without waiting, and a thread of the writer's own seals them (<see cref="TraceSealer"/>) and inserts
-/// them in batches, one statement per tenant so row-level security checks every row (PostgreSQL refuses COPY into
-/// tables with row security). A graceful stop writes everything queued, a row PostgreSQL refuses is set aside without
-/// costing its batch the other rows, and while the database does not answer the writer waits for it and requests
-/// fill the queue (<see cref="TraceLosses"/>).
-/// <para>
-/// The thread runs at the lowest CPU priority (<c>Traces:LowPriority</c>) so that sealing a batch, a burst of CPU
-/// work, takes only what requests leave of the core; when the queue is more than half full, batches are written from
-/// the thread pool at the requests' priority until it has caught up, so no trace is dropped for the sake of the
-/// priority (docs/benchmarks.md).
-/// </para>
-/// <para>
-/// Admission keeps that promise when even catching up is not enough (a full core of cache hits, a slow database): from
-/// three quarters of <c>Traces:QueueCapacity</c> a new call waits for room (<see cref="WaitForRoomAsync"/>), which
-/// slows a closed loop of clients down to what the writer keeps up with, and is refused with a 503 only after
-/// <c>Traces:AdmissionWait</c>. The last quarter is for calls already admitted, so a trace is dropped (and counted)
-/// only when more calls than that are in flight at once, or when storage fails past its retries.
-/// </para>
+/// Writes traces off the request path: requests queue drafts without waiting, and a thread of the writer's own seals
+/// them (<see cref="TraceSealer"/>) and inserts them in batches, one statement per tenant so row-level security checks
+/// every row (PostgreSQL refuses COPY into tables with row security). A graceful stop writes everything queued, a row
+/// PostgreSQL refuses is set aside without costing its batch the other rows, and while the database does not answer
+/// the writer waits for it and requests fill the queue (<see cref="TraceLosses"/>). The thread runs at the lowest CPU
+/// priority (<c>Traces:LowPriority</c>), so sealing a batch takes only what requests leave of the core; with the queue
+/// more than half full, batches are written from the thread pool at the requests' priority until it has caught up,
+/// and admission (<see cref="TraceRoom"/>) keeps new calls out while even that is not enough (docs/benchmarks.md).
 /// </summary>
 public sealed partial class TraceWriter : BackgroundService, ITraceSink
 {
-    /// <summary>The meter of the writer's instruments (<c>app.traces.*</c>).</summary>
-    public const string MeterName = MeterNames.Traces;
-
     // Once per process, never disposed (see LiveInstances).
-    private static readonly Meter Meter = new(MeterName);
+    private static readonly Meter Meter = new(MeterNames.Traces);
     private static readonly Counter<long> Written = Meter.CreateCounter<long>("app.traces.written", "{trace}", "Traces stored.");
     private static readonly LiveInstances<TraceWriter> Writers = new();
     private static readonly ObservableGauge<long> QueuedGauge = Meter.CreateObservableGauge("app.traces.queued", () => Writers.Current.Sum(w => (long)w.Queued), "{trace}", "Traces waiting to be written.");
@@ -54,14 +41,9 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private readonly TenantData _data;
     private readonly TraceSealer _sealer;
     private readonly TraceOptions _options;
-    private readonly ILogger<TraceWriter> _logger;
     private readonly IDisposable _registration;
     private readonly TraceLosses _losses;
-    private readonly int _admitBelow;
-    // Completed (and replaced) when the writer takes a batch while calls wait for room; continuations run on the thread
-    // pool, never on the writer's low-priority thread.
-    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _waitingForRoom;
+    private readonly TraceRoom _room;
     // Traces accepted and not yet taken by the writer (plus Closed once closed). A request that brings it to one or
     // to a full batch wakes the writer; otherwise it sleeps until the flush interval ends.
     private int _queued;
@@ -82,10 +64,9 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         ArgumentNullException.ThrowIfNull(options);
         _data = data;
         _options = options.Value;
-        _logger = logger;
         _sealer = new TraceSealer(encryption, _options, traffic);
         _losses = new TraceLosses(logger, TimeProvider.System);
-        _admitBelow = Math.Max(1, _options.QueueCapacity - (_options.QueueCapacity / 4));
+        _room = new TraceRoom(_options.QueueCapacity, _options.AdmissionWait, () => Queued, () => IsClosed);
         _registration = Writers.Add(this);
     }
 
@@ -128,38 +109,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     }
 
     public ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken) =>
-        !_options.Enabled || Queued < _admitBelow || IsClosed ? ValueTask.FromResult(true) : WaitForRoomSlowlyAsync(cancellationToken);
-
-    private async ValueTask<bool> WaitForRoomSlowlyAsync(CancellationToken cancellationToken)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        Interlocked.Increment(ref _waitingForRoom);
-        try
-        {
-            while (true)
-            {
-                // The signal is read before the count: a batch taken in between leaves room, seen below; one taken after
-                // completes the signal held here.
-                var room = Volatile.Read(ref _room).Task;
-                if (Queued < _admitBelow || IsClosed)
-                {
-                    return true;
-                }
-
-                var left = _options.AdmissionWait - waited.Elapsed;
-                if (left <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
-                {
-                    return false;
-                }
-
-                await Task.WhenAny(room, Task.Delay(left, cancellationToken)).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waitingForRoom);
-        }
-    }
+        !_options.Enabled ? ValueTask.FromResult(true) : _room.WaitAsync(cancellationToken);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -279,10 +229,7 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
 
         Volatile.Write(ref _inFlight, batch.Count);
         Interlocked.Add(ref _queued, -batch.Count);
-        if (Volatile.Read(ref _waitingForRoom) > 0 && Queued < _admitBelow)
-        {
-            Interlocked.Exchange(ref _room, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        }
+        _room.Taken(Queued);
     }
 
     public override void Dispose()

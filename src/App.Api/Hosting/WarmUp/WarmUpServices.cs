@@ -1,5 +1,3 @@
-using App.Application.Identity;
-using App.Application.Traffic;
 using Microsoft.Extensions.Options;
 
 namespace App.Api.Hosting.WarmUp;
@@ -14,8 +12,6 @@ internal static class WarmUpServices
         builder.Services.AddSingleton<SelfWarmUp>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SelfWarmUp>());
         builder.Services.AddHealthChecks().AddCheck<WarmUpHealthCheck>("warm-up", tags: ["ready"]);
-        // The warm-up's own tenant counts against no rate limit or budget: no limits and no budgets of its own.
-        builder.Services.PostConfigure<TrafficOptions>(o => o.Tenants.TryAdd(ReservedTenants.WarmUp, new TenantTraffic { RateLimits = new(), Budgets = new() }));
         return builder;
     }
 }
