@@ -13,7 +13,8 @@
 #     cold:     a new instance under load: the gateway started again (BENCH_COLD_ENV="K=V ..." adds settings to it,
 #               BENCH_COLD_API names another build of it, e.g. a ReadyToRun publish), timed from its start to ready, then
 #               loaded at once by a closed loop on the real path (BENCH_COLD_CONNECTIONS, default 16) for
-#               BENCH_COLD_SECONDS (default 150): throughput per 5 s, and p50/p99 over 0-10, 10-30, 30-60 s and the last 30 s
+#               BENCH_COLD_SECONDS (default 150): throughput per 5 s, and p50/p99 over 0-10, 10-30, 30-60 s and the last 30 s;
+#               BENCH_COLD_CLIENT=wrk: the same closed loop from wrk, one 5 s run after another, each one's req/s, p50, p99
 #     saturation: closed loop, 64 connections, on the real path and then on cache hits, each for
 #               BENCH_SATURATION_SECONDS (default 600), the core full throughout; after each, once the trace queue is
 #               empty, the chat requests the gateway answered against the traces it wrote and dropped and the calls
@@ -354,6 +355,24 @@ case "$PROFILE" in
     done
     echo "ready $(( ($(date +%s%N) - started) / 1000000 )) ms after the process started${BENCH_COLD_ENV:+ (with $BENCH_COLD_ENV)}${BENCH_COLD_API:+ ($BENCH_COLD_API)}"
     seconds=${BENCH_COLD_SECONDS:-150}
+    if [ "${BENCH_COLD_CLIENT:-}" = wrk ]; then
+      # The same load from a client written elsewhere: wrk, one run per 5 s, back to back from ready.
+      command -v wrk > /dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
+      cat > "$OUT/post.lua" << LUA
+wrk.method = "POST"
+wrk.body = '{"model":"bench","messages":[{"role":"user","content":"benchmark request"}],"temperature":0.7}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $(cat "$TOKEN_FILE")"
+LUA
+      for (( t = 0; t < seconds; t += 5 )); do
+        taskset -c 0 wrk -t1 -c"${BENCH_COLD_CONNECTIONS:-16}" -d5s --latency -s "$OUT/post.lua" "$GW_URL" > "$OUT/wrk.txt"
+        awk -v t="$t" '
+          function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+          /Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { bad = $NF }
+          END { printf "wrk %d-%d s: %d req/s, p50 %.2f ms, p99 %.2f ms%s\n", t, t + 5, rps, p50, p99, (bad ? ", non-2xx " bad : "") }' "$OUT/wrk.txt"
+      done
+      exit 0
+    fi
     header
     taskset -c 0 dotnet "$BENCH" load --label "gateway, cache off, from ready" --mode closed --connections "${BENCH_COLD_CONNECTIONS:-16}" --duration "$seconds" --warmup 0 \
       --url "$GW_URL" --token-file "$TOKEN_FILE" --pid $GW_PID --timeline "$OUT/cold.csv"
