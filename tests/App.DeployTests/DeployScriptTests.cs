@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using App.Testing;
 
 namespace App.DeployTests;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using App.Testing;
 
 namespace App.DeployTests;
 

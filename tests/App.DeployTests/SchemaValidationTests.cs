@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using App.Testing;
 
 namespace App.DeployTests;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using App.Testing;
 
@@ -16,37 +15,11 @@ internal static partial class PolicyGate
 
     public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
-        var info = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Root,
-        };
-        info.ArgumentList.Add("deploy/policies/check.sh");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
         await Turn.WaitAsync();
         try
         {
-            using var process = Process.Start(info) ?? throw new InvalidOperationException("bash did not start");
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-
-            return (process.ExitCode, await stdout + await stderr);
+            var (exitCode, stdout, stderr) = await Tool.RunAsync("bash", ["deploy/policies/check.sh", .. args], timeout: TimeSpan.FromMinutes(5));
+            return (exitCode, stdout + stderr);
         }
         finally
         {

@@ -1,11 +1,14 @@
 using System.Diagnostics;
 
-namespace App.DeployTests;
+namespace App.Testing;
 
-/// <summary>Runs a program of the machine from the repository root, with an optional standard input.</summary>
-internal static class Tool
+/// <summary>
+/// Runs a program of the machine (a gate script, kubectl, node) from the repository root, with an optional standard
+/// input; one that outlives <c>timeout</c> (default 2 minutes) is killed with its children.
+/// </summary>
+public static class Tool
 {
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IEnumerable<string> args, string? stdin = null)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -13,7 +16,7 @@ internal static class Tool
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Repository.Root,
+            WorkingDirectory = Databases.RepositoryRoot(),
         };
         foreach (var arg in args)
         {
@@ -29,10 +32,10 @@ internal static class Tool
             process.StandardInput.Close();
         }
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(limit.Token);
         }
         catch (OperationCanceledException)
         {
