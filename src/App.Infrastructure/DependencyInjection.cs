@@ -8,6 +8,7 @@ using App.Infrastructure.Identity;
 using App.Infrastructure.Jobs;
 using App.Infrastructure.Persistence;
 using App.Infrastructure.Prompts;
+using App.Infrastructure.Providers;
 using App.Infrastructure.Resilience;
 using App.Infrastructure.Telemetry;
 using App.Infrastructure.Traces;
@@ -30,6 +31,7 @@ public static class DependencyInjection
         services.AddSingleton<ModelRoutes>();
         services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
         services.AddHostedService<RoutesWarmup>();
+        services.AddSingleton<UpstreamRehearsal>();
         services.AddResponseCache();
         services.AddTraffic();
         var contentRoot = builder.Environment.ContentRootPath;

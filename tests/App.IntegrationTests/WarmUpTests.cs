@@ -14,10 +14,14 @@ namespace App.IntegrationTests;
 
 /// <summary>
 /// The API warms itself up before it reports ready (WarmUp): readiness is 503 while it sends requests to itself, then
-/// 200; the warm-up's calls leave no trace and no HTTP metric, while a real call right after does.
+/// 200; the warm-up's calls leave no trace and no HTTP metric, while a real call right after does. Their traces went
+/// through the writer's insert all the same (rolled back), and the upstream client was rehearsed in memory.
 /// </summary>
 public sealed partial class WarmUpTests : GatewayTest
 {
+    // A database of its own: the test counts every insert into its trace table, kept or rolled back.
+    protected override Task<TestDatabase> DatabaseAsync() => Databases.FreshAsync();
+
     [Fact]
     public async Task ReadinessWaitsForTheWarmUpWhoseCallsLeaveNoTraceAndNoMetric()
     {
@@ -60,6 +64,7 @@ public sealed partial class WarmUpTests : GatewayTest
         Assert.True(done.Success, "no warm-up summary in the log:\n" + service.Output);
         Assert.True(long.Parse(done.Groups["requests"].Value, CultureInfo.InvariantCulture) > 50, done.Value);
         Assert.Equal("0", done.Groups["failures"].Value);
+        Assert.True(long.Parse(done.Groups["rehearsed"].Value, CultureInfo.InvariantCulture) > 10, "the OpenAI-compatible client was not rehearsed: " + done.Value);
 
         // A real call after it: traced and counted, unlike the warm-up's.
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Factory.MintToken(Tenant, "user-1", [Scopes.ChatInvoke]));
@@ -80,6 +85,17 @@ public sealed partial class WarmUpTests : GatewayTest
         Assert.Equal(1, stored);
         Assert.Equal(0, await data.ReadAsync(ReservedTenants.WarmUp, db => db.Traces.CountAsync(), CancellationToken.None));
 
+        // The rows the warm-up's traces were inserted as, and rolled back: the writer's path ran before ready.
+        long inserted = 0;
+        for (var i = 0; i < 50 && inserted <= 50; i++)
+        {
+            await using var stats = dataSource.CreateCommand("SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = 'app' AND relname = 'traces'");
+            inserted = (long)(await stats.ExecuteScalarAsync())!;
+            await Task.Delay(100);
+        }
+
+        Assert.True(inserted > 50, $"{inserted} rows were ever inserted into the trace table: the warm-up's traces did not reach the writer's insert");
+
         using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{management.ToString(CultureInfo.InvariantCulture)}") };
         var metrics = await scraper.GetStringAsync("/metrics");
         var chatCounts = metrics.Split('\n').Where(l => l.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal) && l.Contains("/v1/chat/completions", StringComparison.Ordinal)).ToList();
@@ -87,6 +103,6 @@ public sealed partial class WarmUpTests : GatewayTest
         Assert.True(count == 1, "the chat route's HTTP metric should count the one real call:\n" + string.Join('\n', chatCounts));
     }
 
-    [GeneratedRegex(@"Warmed up: (?<requests>\d+) requests \((?<failures>\d+) failed\)")]
+    [GeneratedRegex(@"Warmed up: (?<requests>\d+) requests \((?<failures>\d+) failed\) and (?<rehearsed>\d+) rehearsed upstream calls")]
     private static partial Regex WarmedUp();
 }

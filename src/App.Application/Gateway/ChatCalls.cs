@@ -1,5 +1,4 @@
 using App.Application.Calls;
-using App.Application.Identity;
 using App.Application.Telemetry;
 using App.Application.Traces;
 
@@ -42,7 +41,7 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
     public ChatCall Start(GatewayRequest request, string tenant, string? user, bool streaming, GuardVerdict? guard = null, CallTiming? timing = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var call = new ChatCall(gateway, ReservedTenants.IsWarmUp(tenant) ? Unrecorded.Instance : traces, time, request, tenant, user, streaming, guard);
+        var call = new ChatCall(gateway, traces, time, request, tenant, user, streaming, guard);
         timing?.Follow(call.Record);
         return call;
     }
@@ -72,15 +71,5 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
             call.Cancelled();
             throw;
         }
-    }
-
-    /// <summary>Where the service's own warm-up calls go: nowhere, so they leave no trace.</summary>
-    private sealed class Unrecorded : ITraceSink
-    {
-        public static readonly Unrecorded Instance = new();
-
-        public bool TryRecord(TraceDraft draft) => true;
-
-        public ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);
     }
 }

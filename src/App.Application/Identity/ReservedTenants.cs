@@ -8,7 +8,8 @@ public static class ReservedTenants
 {
     /// <summary>
     /// The calls the service makes to itself before it reports ready, to compile its request path: they store no
-    /// trace, count against no limit or budget, and are left out of the HTTP metrics and the request log.
+    /// trace (the writer's inserts for it are rolled back), count against no limit or budget, and are left out of the
+    /// HTTP metrics and the request log.
     /// </summary>
     public const string WarmUp = "_warm-up";
 

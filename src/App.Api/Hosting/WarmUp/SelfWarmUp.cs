@@ -4,6 +4,7 @@ using System.Runtime;
 using System.Text;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
+using App.Infrastructure.Providers;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -16,14 +17,16 @@ namespace App.Api.Hosting.WarmUp;
 /// call, until the runtime has compiled the request path; readiness waits for it (<see cref="WarmUpHealthCheck"/>). A
 /// new instance otherwise meets its first load with code compiled for start-up, not speed, and on one CPU the tiered
 /// compiler waits for a quiet moment a busy instance never has (docs/benchmarks.md, "From a cold start").
-/// The calls store no trace, count against no limit or budget and are left out of the HTTP metrics and the request
-/// log. A warm-up that cannot run (no plain-HTTP address, a model that refuses) ends at once and the API is ready
+/// The calls count against no limit or budget and are left out of the HTTP metrics and the request log; their traces
+/// go through the trace writer, whose inserts for this tenant are rolled back, so its path is compiled too and nothing
+/// is kept. Meanwhile the OpenAI-compatible client runs against answers made in memory (<see cref="UpstreamRehearsal"/>). A warm-up that cannot run (no plain-HTTP address, a model that refuses) ends at once and the API is ready
 /// without it.
 /// </summary>
 internal sealed partial class SelfWarmUp(
     IServer server,
     IHostApplicationLifetime lifetime,
     AccessTokenIssuer tokens,
+    UpstreamRehearsal upstream,
     IOptions<WarmUpOptions> options,
     ILogger<SelfWarmUp> logger) : BackgroundService
 {
@@ -80,6 +83,7 @@ internal sealed partial class SelfWarmUp(
         var compiledAtStart = JitInfo.GetCompiledMethodCount();
         using var enough = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var workers = Enumerable.Range(0, settings.Concurrency).Select(n => CallAsync(client, settings.Model, n, enough)).ToArray();
+        var rehearsal = upstream.Applies ? Task.Run(() => upstream.RunAsync(enough.Token), CancellationToken.None) : Task.FromResult(0L);
         var compiled = compiledAtStart;
         while (clock.Elapsed < settings.MaxDuration && !enough.IsCancellationRequested)
         {
@@ -96,8 +100,9 @@ internal sealed partial class SelfWarmUp(
 
         await enough.CancelAsync();
         await Task.WhenAll(workers);
+        var rehearsed = await rehearsal;
         var (requests, failures, seconds, methods) = (Requests, Interlocked.Read(ref _failures), clock.Elapsed.TotalSeconds, JitInfo.GetCompiledMethodCount() - compiledAtStart);
-        LogDone(requests, failures, seconds, methods);
+        LogDone(requests, failures, rehearsed, seconds, methods);
     }
 
     /// <summary>One client's share: whole answers uncached and cached, a stream, and the model list, in turn.</summary>
@@ -172,8 +177,8 @@ internal sealed partial class SelfWarmUp(
         return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up: {Requests} requests ({Failures} failed) in {Seconds:F1} s; the runtime compiled {Methods} methods meanwhile")]
-    private partial void LogDone(long requests, long failures, double seconds, long methods);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up: {Requests} requests ({Failures} failed) and {Rehearsed} rehearsed upstream calls in {Seconds:F1} s; the runtime compiled {Methods} methods meanwhile")]
+    private partial void LogDone(long requests, long failures, long rehearsed, double seconds, long methods);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The warm-up model {Model} answered {Status}; warm-up stopped (WarmUp:Model should name a model served without a provider, such as the offline one)")]
     private partial void LogRefused(string model, int status);
