@@ -235,9 +235,43 @@ header() {
   echo "| scenario | mode | requests | req/s | errors % | p50 ms | p90 ms | p99 ms | p99.9 ms | TTFT p50 | TTFT p99 | max gap p50 | CPU s/1k | peak RSS MB | switches/req | gw p50 ms | gw p99 ms |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 }
+# A new instance: the gateway stopped and started again (BENCH_COLD_ENV adds settings, BENCH_COLD_API names another
+# build), timed from the process's start until /health/ready answers 200 (READY_MS).
+restart_gateway() {
+  kill "$GW_PID"; timeout 15 tail --pid="$GW_PID" -f /dev/null || kill -9 "$GW_PID"
+  local cold_env started
+  read -r -a cold_env <<< "${BENCH_COLD_ENV:-}"
+  started=$(date +%s%N)
+  env "${gateway_env[@]}" "${cold_env[@]}" taskset -c 1 dotnet "${BENCH_COLD_API:-$API}" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway-cold.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
+  until curl -sf "http://127.0.0.1:$GW_PORT/health/ready" > /dev/null; do
+    kill -0 "$GW_PID" 2> /dev/null || { cat "$OUT/gateway-cold.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  READY_MS=$(( ($(date +%s%N) - started) / 1000000 ))
+}
+# A wrk script posting one chat request (temperature $2: 0 is a cache hit after the first) with the headers given.
+wrk_script() {
+  local file=$1 temperature=$2; shift 2
+  { echo 'wrk.method = "POST"'
+    echo "wrk.body = '{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"benchmark request\"}],\"temperature\":$temperature}'"
+    echo 'wrk.headers["Content-Type"] = "application/json"'
+    for h in "$@"; do echo "wrk.headers[\"${h%%:*}\"] = \"${h#*: }\""; done
+  } > "$file"
+}
+# What a wrk --latency run printed, as "req/s p50-ms p99-ms non-2xx".
+wrk_summary() {
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { bad = $NF }
+    END { printf "%d %.2f %.2f %d\n", rps, p50, p99, bad }' "$1"
+}
 GW_URL="http://127.0.0.1:$GW_PORT/v1/chat/completions"
+[ "$PROFILE" = peer ] && BENCH_WARMUP=0
 warm_up
 case "$PROFILE" in
+  peer)
+    # shellcheck source=bench/peer.sh
+    . "$ROOT/bench/peer.sh"
+    exit 0 ;;
   sweep)
     header | tee "$OUT/table.md"
     for c in 1 4 16 64 256; do
@@ -345,31 +379,16 @@ case "$PROFILE" in
     dotnet "$BENCH" tail "$OUT/timeline.csv" "$OUT/gc.nettrace" --top "${BENCH_TOP:-30}"
     exit 0 ;;
   cold)
-    kill "$GW_PID"; timeout 15 tail --pid="$GW_PID" -f /dev/null || kill -9 "$GW_PID"
-    read -r -a cold_env <<< "${BENCH_COLD_ENV:-}"
-    started=$(date +%s%N)
-    env "${gateway_env[@]}" "${cold_env[@]}" taskset -c 1 dotnet "${BENCH_COLD_API:-$API}" --urls "http://127.0.0.1:$GW_PORT" --contentRoot "$ROOT/src/App.Api" > "$OUT/gateway-cold.log" 2>&1 & GW_PID=$!; pids+=($GW_PID)
-    until curl -sf "http://127.0.0.1:$GW_PORT/health/ready" > /dev/null; do
-      kill -0 "$GW_PID" 2> /dev/null || { cat "$OUT/gateway-cold.log" >&2; exit 1; }
-      sleep 0.05
-    done
-    echo "ready $(( ($(date +%s%N) - started) / 1000000 )) ms after the process started${BENCH_COLD_ENV:+ (with $BENCH_COLD_ENV)}${BENCH_COLD_API:+ ($BENCH_COLD_API)}"
+    restart_gateway
+    echo "ready $READY_MS ms after the process started${BENCH_COLD_ENV:+ (with $BENCH_COLD_ENV)}${BENCH_COLD_API:+ ($BENCH_COLD_API)}"
     seconds=${BENCH_COLD_SECONDS:-150}
     if [ "${BENCH_COLD_CLIENT:-}" = wrk ]; then
       # The same load from a client written elsewhere: wrk, one run per 5 s, back to back from ready.
       command -v wrk > /dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-      cat > "$OUT/post.lua" << LUA
-wrk.method = "POST"
-wrk.body = '{"model":"bench","messages":[{"role":"user","content":"benchmark request"}],"temperature":0.7}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $(cat "$TOKEN_FILE")"
-LUA
+      wrk_script "$OUT/post.lua" 0.7 "Authorization: Bearer $(cat "$TOKEN_FILE")"
       for (( t = 0; t < seconds; t += 5 )); do
         taskset -c 0 wrk -t1 -c"${BENCH_COLD_CONNECTIONS:-16}" -d5s --latency -s "$OUT/post.lua" "$GW_URL" > "$OUT/wrk.txt"
-        awk -v t="$t" '
-          function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-          /Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { bad = $NF }
-          END { printf "wrk %d-%d s: %d req/s, p50 %.2f ms, p99 %.2f ms%s\n", t, t + 5, rps, p50, p99, (bad ? ", non-2xx " bad : "") }' "$OUT/wrk.txt"
+        wrk_summary "$OUT/wrk.txt" | awk -v t="$t" '{ printf "wrk %d-%d s: %d req/s, p50 %.2f ms, p99 %.2f ms%s\n", t, t + 5, $1, $2, $3, ($4 ? ", non-2xx " $4 : "") }'
       done
       exit 0
     fi

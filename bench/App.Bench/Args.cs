@@ -14,4 +14,16 @@ internal static class Args
         Text(args, name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
     public static bool Flag(string[] args, string name) => Array.IndexOf(args, name) >= 0;
+
+    /// <summary>Every value given to an option that may repeat (<c>--header "A: 1" --header "B: 2"</c>).</summary>
+    public static IEnumerable<string> All(string[] args, string name)
+    {
+        for (var i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] == name)
+            {
+                yield return args[++i];
+            }
+        }
+    }
 }

@@ -103,6 +103,8 @@ internal static class LoadScenario
         // `perf sched record -k mono` on Linux.
         var timelineFile = Args.Text(args, "--timeline");
         var pid = Args.Text(args, "--pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : (int?)null;
+        // --header "Name: value", repeatable: what another gateway needs to route a request (its provider, its upstream).
+        var headers = Args.All(args, "--header").Select(h => (Name: h[..h.IndexOf(':', StringComparison.Ordinal)].Trim(), Value: h[(h.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim())).ToList();
 
         using var rereading = new CancellationTokenSource();
         var reread = tokenFile is null ? Task.CompletedTask : RereadTokenAsync(tokenFile, t => Volatile.Write(ref token, t), rereading.Token);
@@ -135,6 +137,11 @@ internal static class LoadScenario
             if (Volatile.Read(ref token) is { } bearer)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            }
+
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
             }
 
             long? first = null;

@@ -1,4 +1,5 @@
 using App.Application.Calls;
+using App.Application.Identity;
 using App.Application.Telemetry;
 using App.Application.Traces;
 
@@ -14,6 +15,8 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
 {
     /// <summary>The error a call refused at admission gets: the trace writer is behind the load.</summary>
     public const string TraceBacklog = "trace_backlog";
+
+    private long _warmUpCalls;
 
     /// <summary>
     /// Null when a new call may start; otherwise the 503 to answer instead (with <c>Retry-After</c>), after waiting up
@@ -41,10 +44,18 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
     public ChatCall Start(GatewayRequest request, string tenant, string? user, bool streaming, GuardVerdict? guard = null, CallTiming? timing = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var call = new ChatCall(gateway, traces, time, request, tenant, user, streaming, guard);
+        var call = new ChatCall(gateway, SinkFor(tenant), time, request, tenant, user, streaming, guard);
         timing?.Follow(call.Record);
         return call;
     }
+
+    /// <summary>
+    /// Where a call's trace goes: the writer, except for three in four of the service's own warm-up calls. A part of
+    /// them is enough to compile the writer's path before ready (their inserts are rolled back); all of them would keep
+    /// the writer busy for seconds more before the instance could report ready.
+    /// </summary>
+    private ITraceSink SinkFor(string tenant) =>
+        !ReservedTenants.IsWarmUp(tenant) || Interlocked.Increment(ref _warmUpCalls) % 4 == 0 ? traces : Unrecorded.Instance;
 
     /// <summary>A whole non-streaming call: the answer, or the error the client would have been told.</summary>
     public async Task<ChatCallResult> CompleteAsync(GatewayRequest request, string tenant, string? user, CancellationToken cancellationToken, GuardVerdict? guard = null, CallTiming? timing = null)
@@ -71,5 +82,15 @@ public sealed class ChatCalls(ChatGateway gateway, ITraceSink traces, TimeProvid
             call.Cancelled();
             throw;
         }
+    }
+
+    /// <summary>Where the warm-up calls that are not traced go: nowhere.</summary>
+    private sealed class Unrecorded : ITraceSink
+    {
+        public static readonly Unrecorded Instance = new();
+
+        public bool TryRecord(TraceDraft draft) => true;
+
+        public ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);
     }
 }

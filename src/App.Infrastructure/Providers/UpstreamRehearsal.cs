@@ -21,20 +21,25 @@ public sealed class UpstreamRehearsal(IOptions<LlmOptions> options, TimeProvider
     /// <summary>Whether any model is served by an OpenAI-compatible deployment (otherwise there is nothing to rehearse).</summary>
     public bool Applies => options.Value.Models.Values.Any(m => m.Deployments.Any(d => d.Provider == ProviderKinds.OpenAi));
 
-    /// <summary>Calls the client, whole answers and streams in turn, until <paramref name="cancellationToken"/> ends it.</summary>
+    /// <summary>
+    /// Calls the client <paramref name="calls"/> times, whole answers and streams in turn (or fewer, if
+    /// <paramref name="cancellationToken"/> ends it first), yielding between calls: nothing here waits on I/O, and the
+    /// warm-up's requests need the same CPU.
+    /// </summary>
     /// <returns>The calls made.</returns>
-    public async Task<long> RunAsync(CancellationToken cancellationToken)
+    public async Task<long> RunAsync(int calls, CancellationToken cancellationToken)
     {
         using var http = new HttpClient(new CannedUpstream()) { Timeout = Timeout.InfiniteTimeSpan };
         using var client = new OpenAiCompatibleChatClient(http, new DeploymentOptions { Provider = ProviderKinds.OpenAi, BaseUrl = BaseUrl, ApiKey = "rehearsal", Model = "rehearsal-1" }, time);
         var chatOptions = new ChatOptions { Temperature = 0.7f, MaxOutputTokens = 64 };
-        long calls = 0;
+        long made = 0;
         try
         {
-            for (; !cancellationToken.IsCancellationRequested; calls++)
+            for (; made < calls && !cancellationToken.IsCancellationRequested; made++)
             {
-                List<ChatMessage> messages = [new(ChatRole.System, "rehearsal"), new(ChatRole.User, "rehearsal " + calls.ToString(CultureInfo.InvariantCulture))];
-                if (calls % 2 == 0)
+                await Task.Yield();
+                List<ChatMessage> messages = [new(ChatRole.System, "rehearsal"), new(ChatRole.User, "rehearsal " + made.ToString(CultureInfo.InvariantCulture))];
+                if (made % 2 == 0)
                 {
                     await client.GetResponseAsync(messages, chatOptions, cancellationToken).ConfigureAwait(false);
                     continue;
@@ -50,7 +55,7 @@ public sealed class UpstreamRehearsal(IOptions<LlmOptions> options, TimeProvider
         {
         }
 
-        return calls;
+        return made;
     }
 
     /// <summary>Answers every request as an OpenAI-compatible endpoint would: a completion, or a stream of chunks when asked.</summary>

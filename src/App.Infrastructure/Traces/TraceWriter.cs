@@ -76,6 +76,9 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     /// <summary>Traces PostgreSQL refused for what they hold, set aside while the rest of their batch was stored.</summary>
     public long Rejected => _losses.Rejected;
 
+    /// <summary>Traces accepted and not yet stored: queued, or in the batch being written.</summary>
+    public int Backlog => Queued + Volatile.Read(ref _inFlight);
+
     /// <summary>The kernel's id of the writer's thread once it runs (Linux), for checking its priority.</summary>
     internal int? ThreadId { get; private set; }
 

@@ -5,6 +5,7 @@ using System.Text;
 using App.Application.Identity;
 using App.Infrastructure.Identity;
 using App.Infrastructure.Providers;
+using App.Infrastructure.Traces;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -27,10 +28,15 @@ internal sealed partial class SelfWarmUp(
     IHostApplicationLifetime lifetime,
     AccessTokenIssuer tokens,
     UpstreamRehearsal upstream,
+    TraceWriter traces,
     IOptions<WarmUpOptions> options,
     ILogger<SelfWarmUp> logger) : BackgroundService
 {
     private static readonly TimeSpan MinDuration = TimeSpan.FromSeconds(2);
+    // Enough calls for the runtime to recompile the client's methods optimised (tens of calls each), few enough to
+    // leave the CPU to the warm-up's requests.
+    private const int RehearsedCalls = 400;
+    private static readonly TimeSpan WritingAtMost = TimeSpan.FromSeconds(5);
     private int _done;
     private long _requests;
     private long _failures;
@@ -83,7 +89,7 @@ internal sealed partial class SelfWarmUp(
         var compiledAtStart = JitInfo.GetCompiledMethodCount();
         using var enough = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var workers = Enumerable.Range(0, settings.Concurrency).Select(n => CallAsync(client, settings.Model, n, enough)).ToArray();
-        var rehearsal = upstream.Applies ? Task.Run(() => upstream.RunAsync(enough.Token), CancellationToken.None) : Task.FromResult(0L);
+        var rehearsal = upstream.Applies ? Task.Run(() => upstream.RunAsync(RehearsedCalls, enough.Token), CancellationToken.None) : Task.FromResult(0L);
         var compiled = compiledAtStart;
         while (clock.Elapsed < settings.MaxDuration && !enough.IsCancellationRequested)
         {
@@ -101,6 +107,15 @@ internal sealed partial class SelfWarmUp(
         await enough.CancelAsync();
         await Task.WhenAll(workers);
         var rehearsed = await rehearsal;
+
+        // The trace writer runs at the lowest priority, so under the warm-up's load it may not have written anything
+        // yet: with the load stopped it writes (and rolls back) the warm-up's traces, compiling its path before ready.
+        var writing = Stopwatch.StartNew();
+        while (traces.Backlog > 0 && writing.Elapsed < WritingAtMost)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), stoppingToken);
+        }
+
         var (requests, failures, seconds, methods) = (Requests, Interlocked.Read(ref _failures), clock.Elapsed.TotalSeconds, JitInfo.GetCompiledMethodCount() - compiledAtStart);
         LogDone(requests, failures, rehearsed, seconds, methods);
     }

@@ -20,5 +20,5 @@ public sealed class WarmUpOptions
     public int SettledBelow { get; init; } = 20;
 
     /// <summary>It ends by this time however busy the compiler still is.</summary>
-    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(12);
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(8);
 }
