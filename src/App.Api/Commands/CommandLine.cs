@@ -13,7 +13,7 @@ namespace App.Api.Commands;
 /// <item><c>audit-verify --tenant &lt;id&gt; [--checkpoints &lt;file&gt;]</c>: verify a tenant's audit chain against checkpoints (<see cref="AuditVerifyCommand"/>).</item>
 /// <item><c>invite --tenant &lt;id&gt; [--scope "&lt;scopes&gt;"] [--valid-for &lt;d.hh:mm:ss&gt;]</c>: print an invitation code into a tenant (<see cref="InviteCommand"/>).</item>
 /// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token, Development only (<see cref="DevTokenCommand"/>).</item>
-/// <item><c>golden [--record] [--prompt &lt;name&gt;] [--min-exact &lt;0..1&gt;]</c>: replay (or re-record) the prompt templates' golden set (<see cref="GoldenCommand"/>).</item>
+/// <item><c>golden [--record] [--prompt &lt;name&gt;] [--min-exact &lt;0..1&gt;] [--last-run &lt;file&gt;]</c>: replay (or re-record) the prompt templates' golden set (<see cref="GoldenCommand"/>).</item>
 /// </list>
 /// </summary>
 internal static class CommandLine

@@ -3,8 +3,8 @@ using System.Text;
 
 namespace App.Api.Prompts;
 
-/// <summary>A golden-set replay: its cases, the rates against their budgets, and the text the <c>golden</c> command prints.</summary>
-internal sealed record GoldenReport(IReadOnlyList<GoldenCaseResult> Cases, double MinExactMatch)
+/// <summary>A golden-set replay: its cases, each template's result against its budget, and the text the <c>golden</c> command prints.</summary>
+internal sealed record GoldenReport(IReadOnlyList<GoldenCaseResult> Cases, IReadOnlyList<GoldenTemplateResult> Templates)
 {
     public int Total => Cases.Count;
 
@@ -12,17 +12,24 @@ internal sealed record GoldenReport(IReadOnlyList<GoldenCaseResult> Cases, doubl
 
     public double ExactMatchRate => Total == 0 ? 0 : (double)Cases.Count(c => c.Exact) / Total;
 
-    public bool Passed => Total > 0 && ValidityRate >= 1.0 && ExactMatchRate >= MinExactMatch;
+    public bool Passed => Total > 0 && Templates.All(t => t.Passed);
 
     public string ToText()
     {
         var text = new StringBuilder();
-        foreach (var group in Cases.GroupBy(c => c.Template))
+        foreach (var template in Templates)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"{group.Key}: {group.Count(c => c.Valid)}/{group.Count()} valid, {group.Count(c => c.Exact)}/{group.Count()} exact");
-            foreach (var c in group.Where(c => !c.Exact || !c.Valid))
+            var last = template.LastScore is { } l ? string.Create(CultureInfo.InvariantCulture, $", last run {l:F3} ({template.Score - l:+0.000;-0.000;0.000})") : string.Empty;
+            text.AppendLine(CultureInfo.InvariantCulture, $"{template.Template}: {template.Valid}/{template.Cases} valid, {template.Exact}/{template.Cases} exact, score {template.Score:F3}{last}: {(template.Passed ? "PASS" : "FAIL")}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  budget: exact >= {template.Budget.MinExact:P1}, score >= {template.Budget.MinScore:F3}, drop <= {template.Budget.MaxDrop:F3} ({template.Budget.Reason})");
+            foreach (var failure in template.Failures)
             {
-                text.AppendLine(CultureInfo.InvariantCulture, $"  {c.Id}: {(c.Valid ? "valid" : "INVALID")}{(c.Error is null ? string.Empty : " (" + c.Error + ")")}");
+                text.AppendLine(CultureInfo.InvariantCulture, $"  FAILED: {failure}");
+            }
+
+            foreach (var c in Cases.Where(c => c.Template == template.Template && (!c.Exact || !c.Valid)))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {c.Id}: {(c.Valid ? "valid" : "INVALID")}, score {c.Score:F3}{(c.Error is null ? string.Empty : " (" + c.Error + ")")}");
                 foreach (var delta in c.Deltas.Take(10))
                 {
                     text.AppendLine(CultureInfo.InvariantCulture, $"    {delta}");
@@ -30,7 +37,7 @@ internal sealed record GoldenReport(IReadOnlyList<GoldenCaseResult> Cases, doubl
             }
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"golden set: {Total} cases, schema validity {ValidityRate:P1} (budget 100 %), exact match {ExactMatchRate:P1} (budget {MinExactMatch:P1}): {(Passed ? "PASS" : "FAIL")}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"golden set: {Total} cases in {Templates.Count} template(s), schema validity {ValidityRate:P1}, exact match {ExactMatchRate:P1}: {(Passed ? "PASS" : "FAIL")}");
         return text.ToString();
     }
 }
