@@ -4,7 +4,8 @@
 # 16 connections. Each is measured new (the first BENCH_PEER_SECONDS, default 10, after it reports ready, once from wrk
 # and once more, started again, from the bench's generator) and warm (after BENCH_PEER_WARM, default 120, seconds of
 # load each): wrk and the generator on the uncached path, cache hits against the direct call three times in turn,
-# time to the first streamed token from the generator, and each process's peak resident memory.
+# time to the first streamed token from the generator (one stream at a time: the gateway's own time, not a queue on a
+# full core), and each process's peak resident memory.
 # The new instance of this gateway runs as the image does (DOTNET_TC_CallCountingDelayMs=0; BENCH_COLD_ENV replaces it).
 : "${BENCH_COLD_ENV=DOTNET_TC_CallCountingDelayMs=0}"
 PEER_VERSION="${BENCH_PEER_VERSION:-1.15.2}"
@@ -44,12 +45,12 @@ wrk_row() {
 # One generator row (its own table's columns, reduced to the same ones, with TTFT for streams).
 gen_row() {
   local label=$1; shift
-  taskset -c 0 dotnet "$BENCH" load --label "$label" --mode closed --connections 16 --duration "$PEER_SECONDS" "$@" \
-    | awk -F'|' -v label="$label" 'NF > 10 { gsub(/ /, "", $5); gsub(/ /, "", $6); gsub(/ /, "", $7); gsub(/ /, "", $9); gsub(/ /, "", $11); printf "| %s | generator | %s | %s | %s | errors %s %%, TTFT p50 %s |\n", label, $5, $7, $9, $6, $11 }'
+  taskset -c 0 dotnet "$BENCH" load --label "$label" --mode closed --connections "${GEN_CONNECTIONS:-16}" --duration "$PEER_SECONDS" "$@" \
+    | awk -F'|' -v label="$label" 'NF > 10 { gsub(/ /, "", $5); gsub(/ /, "", $6); gsub(/ /, "", $7); gsub(/ /, "", $9); gsub(/ /, "", $11); gsub(/ /, "", $14); printf "| %s | generator | %s | %s | %s | errors %s %%, TTFT p50 %s, CPU-ms/request %s |\n", label, $5, $7, $9, $6, $11, $14 }'
 }
 ours_auth() { echo "Authorization: Bearer $(cat "$TOKEN_FILE")"; }
 
-echo "| system | client | req/s | p50 ms | p99 ms | non-2xx or errors |"
+echo "| system | client | req/s | p50 ms | p99 ms | non-2xx (wrk); errors, TTFT, CPU (generator) |"
 echo "| --- | --- | --- | --- | --- | --- |"
 # New instances, wrk first: the peer, then this gateway (the peer stopped meanwhile).
 start_peer; peer_ready=$READY_MS
@@ -66,14 +67,14 @@ taskset -c 0 dotnet "$BENCH" load --mode closed --connections 16 --duration "$PE
 taskset -c 0 dotnet "$BENCH" load --mode closed --connections 16 --duration "$PEER_WARM" --warmup 0 --url "$GW_URL" --token-file "$TOKEN_FILE" > /dev/null
 wrk_row "direct (no gateway), warm" "$DIRECT_URL" "$PEER_SECONDS" 0.7
 wrk_row "peer $PEER_VERSION, warm" "$PEER_URL" "$PEER_SECONDS" 0.7 "${peer_headers[@]}"
-gen_row "peer $PEER_VERSION, warm" --url "$PEER_URL" "${peer_header_args[@]}"
-gen_row "peer $PEER_VERSION, warm, streams" --stream --url "$PEER_URL" "${peer_header_args[@]}"
+gen_row "peer $PEER_VERSION, warm" --url "$PEER_URL" --pid "$PEER_PID" "${peer_header_args[@]}"
+GEN_CONNECTIONS=1 gen_row "peer $PEER_VERSION, warm, one stream at a time" --stream --url "$PEER_URL" "${peer_header_args[@]}"
 peer_rss=$(rss "$PEER_PID")
 wrk_row "gateway, warm" "$GW_URL" "$PEER_SECONDS" 0.7 "$(ours_auth)"
-gen_row "gateway, warm" --url "$GW_URL" --token-file "$TOKEN_FILE"
+gen_row "gateway, warm" --url "$GW_URL" --token-file "$TOKEN_FILE" --pid "$GW_PID"
 gen_row "direct (no gateway), warm" --url "$DIRECT_URL"
-gen_row "direct (no gateway), streams" --stream --url "$DIRECT_URL"
-gen_row "gateway, warm, streams" --stream --url "$GW_URL" --token-file "$TOKEN_FILE"
+GEN_CONNECTIONS=1 gen_row "direct (no gateway), one stream at a time" --stream --url "$DIRECT_URL"
+GEN_CONNECTIONS=1 gen_row "gateway, warm, one stream at a time" --stream --url "$GW_URL" --token-file "$TOKEN_FILE"
 # Cache hits beside the direct call (the same request each time), three times in turn.
 for round in 1 2 3; do
   wrk_row "direct (no gateway), same request, round $round" "$DIRECT_URL" "$PEER_SECONDS" 0

@@ -3,7 +3,7 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | profile | flame | allocations | tail
+#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | cold | saturation | peer | profile | flame | allocations | tail
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
 #               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
@@ -19,6 +19,8 @@
 #               BENCH_SATURATION_SECONDS (default 600), the core full throughout; after each, once the trace queue is
 #               empty, the chat requests the gateway answered against the traces it wrote and dropped and the calls
 #               refused at admission (its own counters, read from the management listener)
+#     peer:     this gateway against Portkey's open-source gateway from npm (bench/peer.sh says how), new and warm, from
+#               wrk and from the load generator, cache hits against the direct call, time to first token, memory
 #     allocations: what the gateway allocates per request (open loop at BENCH_PROFILE_RATE, default 250 req/s; the
 #               runtime's allocation samples for the duration, at most 59 s), by type and by where it was allocated
 #     tail:     which slow requests the gateway's garbage collections explain (open loop at BENCH_PROFILE_RATE, default
