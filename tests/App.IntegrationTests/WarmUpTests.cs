@@ -85,16 +85,19 @@ public sealed partial class WarmUpTests : GatewayTest
         Assert.Equal(1, stored);
         Assert.Equal(0, await data.ReadAsync(ReservedTenants.WarmUp, db => db.Traces.CountAsync(), CancellationToken.None));
 
-        // The rows the warm-up's traces were inserted as, and rolled back: the writer's path ran before ready.
+        // The rows the warm-up's traces were inserted as, and rolled back: they went through the writer's insert. One
+        // chat call in four is traced (three requests in four are chat calls). PostgreSQL publishes a session's counts
+        // up to 10 s after its transactions, and on a busy machine the writer may still be at it after ready.
+        var warmUpTraces = long.Parse(done.Groups["requests"].Value, CultureInfo.InvariantCulture) / 10;
         long inserted = 0;
-        for (var i = 0; i < 50 && inserted <= 50; i++)
+        for (var i = 0; i < 150 && inserted <= warmUpTraces; i++)
         {
             await using var stats = dataSource.CreateCommand("SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = 'app' AND relname = 'traces'");
             inserted = (long)(await stats.ExecuteScalarAsync())!;
-            await Task.Delay(100);
+            await Task.Delay(200);
         }
 
-        Assert.True(inserted > 50, $"{inserted} rows were ever inserted into the trace table: the warm-up's traces did not reach the writer's insert");
+        Assert.True(inserted > Math.Max(5, warmUpTraces), $"{inserted} rows were ever inserted into the trace table after {done.Value}: the warm-up's traces did not reach the writer's insert");
 
         using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{management.ToString(CultureInfo.InvariantCulture)}") };
         var metrics = await scraper.GetStringAsync("/metrics");
