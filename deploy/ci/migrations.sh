@@ -31,7 +31,7 @@ mkdir -p "$out"
 dotnet tool restore > /dev/null
 [ -n "$build" ] && dotnet build src/App.Api/App.Api.csproj -c Release --nologo -v quiet
 echo "migrations: checking the model against the last migration"
-dotnet ef migrations has-pending-model-changes --project src/App.Infrastructure --startup-project src/App.Api \
+dotnet ef migrations has-pending-model-changes --project src/App.Infrastructure --startup-project src/App.Infrastructure \
   --configuration Release --no-build
 
 dotnet run --project src/App.Api -c Release --no-build --no-launch-profile -- migrations-script > "$out/migrations.sql"
