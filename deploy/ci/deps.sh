@@ -60,7 +60,8 @@ sources="${DEPS_AUDIT_SOURCE:-$(node -e 'console.log(JSON.parse(require("fs").re
 with_data=0
 while read -r source; do
   [ -z "$source" ] && continue
-  if curl -fsS --max-time 20 --compressed "$source" 2> /dev/null | grep -q '"VulnerabilityInfo/'; then
+  if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(20000) }).then(r => r.text())
+      .then(t => process.exit(t.includes("\"VulnerabilityInfo/") ? 0 : 1), () => process.exit(1))' "$source"; then
     echo "deps: $source offers vulnerability data"
     with_data=$((with_data + 1))
   else
