@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using App.Application.Jobs;
 using App.Application.Telemetry;
 using Microsoft.Extensions.Hosting;
@@ -188,7 +189,7 @@ public sealed partial class JobWorker(
     internal static TimeSpan Backoff(int attempt, TimeSpan? retryAfter, JobOptions options)
     {
         var ceiling = Math.Min(options.RetryMaxDelay.TotalMilliseconds, options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        var jittered = TimeSpan.FromMilliseconds((ceiling / 2) + (Random.Shared.NextDouble() * ceiling / 2));
+        var jittered = TimeSpan.FromMilliseconds((ceiling / 2) + (RandomNumberGenerator.GetInt32(int.MaxValue) / (double)int.MaxValue * ceiling / 2));
         return retryAfter is { } ra && ra > jittered ? ra : jittered;
     }
 
