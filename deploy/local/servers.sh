@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts or stops the development PostgreSQL and Redis on loopback, with their data under .local/ in the repo.
 #   deploy/local/servers.sh start | stop | status
-# Ports: PostgreSQL 55432 (database app; roles app_owner/owner and app_runtime/runtime, created by
+# Ports: PostgreSQL 55432 (database app; roles app_owner and app_runtime with the passwords of
+# src/App.Api/appsettings.Development.json, created by
 # deploy/postgres/bootstrap.sql), Redis 56379. Override with APP_PG_PORT and
 # APP_REDIS_PORT. PostgreSQL refuses to run as root, so as root it runs as the 'postgres' user.
 set -euo pipefail

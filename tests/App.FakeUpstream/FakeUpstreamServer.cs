@@ -107,12 +107,12 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
 
     public static async Task<FakeUpstreamServer> StartAsync(string url = "http://127.0.0.1:0", Action<UpstreamBehaviour>? configure = null)
     {
-        var app = LoopbackApp.Create(url);
+        var app = LoopbackHost.Create(url);
         var server = new FakeUpstreamServer(app);
         configure?.Invoke(server.Behaviour);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake-model", @object = "model", owned_by = "fake" } } }));
-        var address = await LoopbackApp.StartAsync(app);
+        var address = await LoopbackHost.StartAsync(app);
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1/");
         return server;
     }

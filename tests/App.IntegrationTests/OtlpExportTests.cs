@@ -21,7 +21,7 @@ public sealed class OtlpExportTests : GatewayTest
 
     protected override async Task StartMoreServersAsync()
     {
-        _collector = LoopbackApp.Create();
+        _collector = LoopbackHost.Create();
         _collector.MapPost("/v1/{signal}", async (HttpContext context) =>
         {
             using var body = new MemoryStream();
@@ -29,7 +29,7 @@ public sealed class OtlpExportTests : GatewayTest
             _exports.Enqueue((context.Request.Path.Value!, body.ToArray()));
             context.Response.ContentType = "application/x-protobuf";
         });
-        _collectorUrl = await LoopbackApp.StartAsync(_collector);
+        _collectorUrl = await LoopbackHost.StartAsync(_collector);
     }
 
     protected override Settings Configure(Settings settings) => base.Configure(settings)

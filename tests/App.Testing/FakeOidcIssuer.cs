@@ -47,7 +47,7 @@ public sealed class FakeOidcIssuer : IAsyncDisposable
 
     public static async Task<FakeOidcIssuer> StartAsync()
     {
-        var app = LoopbackApp.Create();
+        var app = LoopbackHost.Create();
         var issuer = new FakeOidcIssuer(app);
         issuer.Rotate(keepPrevious: false);
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
@@ -64,7 +64,7 @@ public sealed class FakeOidcIssuer : IAsyncDisposable
                 return Results.Json(new { keys = issuer._published.Select(k => Jwk(k.Kid, k.Key)).ToList() });
             }
         });
-        var address = await LoopbackApp.StartAsync(app);
+        var address = await LoopbackHost.StartAsync(app);
         issuer.Authority = new Uri(address.TrimEnd('/') + "/");
         return issuer;
     }

@@ -3,12 +3,15 @@ using System.Diagnostics;
 namespace App.Testing;
 
 /// <summary>
-/// Runs a program of the machine (a gate script, kubectl, node) from the repository root, with an optional standard
-/// input; one that outlives <c>timeout</c> (default 2 minutes) is killed with its children.
+/// Runs a program of the machine (a gate script, kubectl, node) from the repository root (or
+/// <c>workingDirectory</c>), with an optional standard input and environment; one that outlives <c>timeout</c>
+/// (default 2 minutes) is killed with its children.
 /// </summary>
 public static class Tool
 {
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string program, IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null,
+        string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -16,8 +19,13 @@ public static class Tool
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Databases.RepositoryRoot(),
+            WorkingDirectory = workingDirectory ?? Databases.RepositoryRoot(),
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

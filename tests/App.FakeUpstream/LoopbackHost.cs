@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 namespace App.FakeUpstream;
 
 /// <summary>The tests' fake servers (upstream, OIDC issuer, telemetry collector): a slim web app on loopback, quiet.</summary>
-public static class LoopbackApp
+public static class LoopbackHost
 {
     /// <summary>An app to map endpoints on, listening on <paramref name="url"/> (by default a free loopback port).</summary>
     public static WebApplication Create(string url = "http://127.0.0.1:0")
