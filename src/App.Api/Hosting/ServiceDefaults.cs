@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
 using App.Api.Idempotency;
+using App.Api.Problems;
 using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Infrastructure.Telemetry;
@@ -67,7 +68,7 @@ internal static class ServiceDefaults
         // A body that cannot be bound reaches BadRequestExceptionHandler (a problem naming what is wrong) in every
         // environment, not only in Development.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddOperationTransformer<ProblemResponses>());
         if (!runsCommand && ManagementEndpoint.IsEnabled(builder.Configuration))
         {
             builder.Services.AddHostedService<ManagementServer>();

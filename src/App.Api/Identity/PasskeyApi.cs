@@ -19,12 +19,13 @@ internal static class PasskeyApi
     {
         var group = app.MapGroup("/auth/passkeys").WithTags("Passkeys").AllowAnonymous().RequireRateLimiting(Authentication.RateLimitPolicy);
         group.MapPost("/register/options", BeginRegistrationAsync).WithName("BeginPasskeyRegistration")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json").ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Starts a sign-up with a passkey: a new tenant and its first user, or, with an invitation, a new user of its tenant.");
-        group.MapPost("/register", CompleteRegistrationAsync).WithName("CompletePasskeyRegistration")
+        group.MapPost("/register", CompleteRegistrationAsync).WithName("CompletePasskeyRegistration").ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Verifies the new passkey, creates the user (and the tenant, without an invitation), and starts a session.");
         group.MapPost("/login/options", BeginSignInAsync).WithName("BeginPasskeySignIn")
             .WithSummary("Starts a sign-in with a discoverable passkey.");
-        group.MapPost("/login", CompleteSignInAsync).WithName("CompletePasskeySignIn")
+        group.MapPost("/login", CompleteSignInAsync).WithName("CompletePasskeySignIn").ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Verifies the passkey assertion and starts a session.");
         return group;
     }

@@ -15,7 +15,7 @@ internal static class TokenApi
     {
         var group = app.MapGroup("/auth").WithTags("Sessions").RequireRateLimiting(Authentication.RateLimitPolicy);
         group.MapPost("/refresh", RefreshAsync).AllowAnonymous()
-            .WithName("RefreshSession")
+            .WithName("RefreshSession").ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Exchanges a refresh token for a new access token and a new refresh token (the old one is spent).");
         group.MapPost("/logout", LogoutAsync).AllowAnonymous()
             .WithName("Logout")

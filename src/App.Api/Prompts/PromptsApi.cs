@@ -23,9 +23,14 @@ internal static class PromptsApi
         group.MapGet("/", List).WithName("ListPrompts").WithSummary("The prompt templates, every version, with their input and output schemas.");
         group.MapPost("/{name}/run", RunAsync).WithName("RunPrompt")
             .WithSummary("Runs a prompt template on an input that matches its input schema; the output matches its output schema.")
+            .Accepts<RunRequest>("application/json")
+            .Produces<RunResponse>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status502BadGateway);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         return group;
     }
 
