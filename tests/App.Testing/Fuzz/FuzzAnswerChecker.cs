@@ -140,7 +140,8 @@ public static partial class FuzzAnswerChecker
         return text.Length > length ? builder.Append($"... ({text.Length} chars)").ToString() : builder.ToString();
     }
 
-    [GeneratedRegex(@"\bat (?:App|System|Microsoft|Npgsql|StackExchange|Polly|Serilog)\.[\w.`<>$|]+|--- End of (?:inner exception )?stack trace")]
+    // Each namespace written with its dot ("App\."): the form a solution made from the template renames.
+    [GeneratedRegex(@"\bat (?:App\.|System\.|Microsoft\.|Npgsql\.|StackExchange\.|Polly\.|Serilog\.)[\w.`<>$|]+|--- End of (?:inner exception )?stack trace")]
     private static partial Regex StackFrame();
 
     [GeneratedRegex(@"\w+\.cs:line \d+|\.cs:\d+")]
@@ -149,7 +150,7 @@ public static partial class FuzzAnswerChecker
     [GeneratedRegex(@"\b[A-Z][A-Za-z0-9]+Exception\b")]
     private static partial Regex ExceptionType();
 
-    [GeneratedRegex(@"\b(?:System|Microsoft|App|Npgsql|StackExchange|Polly)\.[A-Z]\w*(?:\.[A-Z]\w*)*")]
+    [GeneratedRegex(@"\b(?:System\.|Microsoft\.|App\.|Npgsql\.|StackExchange\.|Polly\.)[A-Z]\w*(?:\.[A-Z]\w*)*")]
     private static partial Regex QualifiedTypeName();
 
     [GeneratedRegex(@"(?<![\w.])(?:/(?:src|app|home|root|work|tmp|usr|opt|var|etc|proc)/[^\s""'\\]+|[A-Za-z]:\\[^\s""']+)")]
