@@ -16,6 +16,7 @@ internal static partial class NameLeaks
         (new(@"FrameKind\.App\b|^\s*App,\s*$|""App""\)\]"), "the flame graph's frame kind for the product's own code, an enum member"),
         (new(@"\bGitHub App\b"), "GitHub's name for an app registration"),
         (new(@"""App crashes on export"""), "a golden-set input: a support ticket's own words"),
+        (new(@"\bApp-s2p\b|\bApp::s2p\b"), "an SPDX license identifier in the CycloneDX schema's list of licences"),
     ];
 
     private static readonly HashSet<string> SkippedFolders = ["bin", "obj", ".local", "artifacts", "node_modules", "TestResults"];
