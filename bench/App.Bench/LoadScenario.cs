@@ -39,14 +39,19 @@ internal static class LoadScenario
 
         public long Errors { get; private set; }
 
-        public void Record(long intendedStart, long latencyTicks, long? firstTokenTicks, long? maxGapTicks, long? gatewayTicks, bool ok)
+        // Failed requests by status code, 0 for a request that got no answer (refused, reset, timed out).
+        public SortedDictionary<int, long> Failures { get; } = [];
+
+        public void Record(long intendedStart, long latencyTicks, long? firstTokenTicks, long? maxGapTicks, long? gatewayTicks, int status)
         {
+            var ok = status is >= 200 and < 300;
             lock (_lock)
             {
                 Timeline?.Add((intendedStart, ok ? latencyTicks : -1));
                 if (!ok)
                 {
                     Errors++;
+                    Failures[status] = Failures.GetValueOrDefault(status) + 1;
                     return;
                 }
 
@@ -82,6 +87,8 @@ internal static class LoadScenario
             token = (await File.ReadAllTextAsync(tokenFile)).Trim();
         }
         var model = Args.Text(args, "--model") ?? "bench";
+        // --method GET: a request without a body (GET /v1/models, say), for the routes that call no model.
+        var get = string.Equals(Args.Text(args, "--method"), "GET", StringComparison.OrdinalIgnoreCase);
         var open = (Args.Text(args, "--mode") ?? "closed") == "open";
         var rate = Args.Int(args, "--rate", 1000);
         // Spike profile (open loop): --spike-rate R from --spike-at S seconds for --spike-seconds D, then back to --rate.
@@ -132,8 +139,11 @@ internal static class LoadScenario
 
         async Task SendAsync(Recorder recorder, long intendedStart)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Body()) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var request = get ? new HttpRequestMessage(HttpMethod.Get, url) : new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Body()) };
+            if (request.Content is not null)
+            {
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            }
             if (Volatile.Read(ref token) is { } bearer)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
@@ -147,11 +157,12 @@ internal static class LoadScenario
             long? first = null;
             long? maxGap = null;
             long? gateway = null;
-            var ok = false;
+            var status = 0;
             try
             {
                 using var response = await http.SendAsync(request, stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead);
-                ok = response.IsSuccessStatusCode;
+                status = (int)response.StatusCode;
+                var ok = response.IsSuccessStatusCode;
                 gateway = GatewayTicks(response);
                 if (ok && stream)
                 {
@@ -180,10 +191,10 @@ internal static class LoadScenario
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
             {
-                ok = false;
+                status = status is >= 200 and < 300 ? 0 : status;
             }
 
-            recorder.Record(intendedStart, ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, gateway, ok);
+            recorder.Record(intendedStart, ToTicks(Stopwatch.GetTimestamp() - intendedStart), first is { } f ? ToTicks(f) : null, maxGap is { } g ? ToTicks(g) : null, gateway, status);
         }
 
         List<Task> Fire(Recorder recorder, long end)
@@ -278,6 +289,7 @@ internal static class LoadScenario
             ["errors_pct"] = total == 0 ? 0 : Math.Round(100.0 * result.Errors / total, 2),
             ["p50_ms"] = Ms(result.Latency, 50),
             ["p90_ms"] = Ms(result.Latency, 90),
+            ["p95_ms"] = Ms(result.Latency, 95),
             ["p99_ms"] = Ms(result.Latency, 99),
             ["p999_ms"] = Ms(result.Latency, 99.9),
             ["ttft_p50_ms"] = stream ? Ms(result.FirstToken, 50) : null,
@@ -288,6 +300,8 @@ internal static class LoadScenario
             ["switches_per_request"] = pid is null || total == 0 ? null : Math.Round((double)SwitchesBetween(switchesBefore, switchesAfter) / total, 2),
             ["gw_p50_ms"] = result.Gateway.TotalCount == 0 ? null : Ms(result.Gateway, 50),
             ["gw_p99_ms"] = result.Gateway.TotalCount == 0 ? null : Ms(result.Gateway, 99),
+            ["errors"] = result.Errors,
+            ["failures"] = result.Failures.Count == 0 ? null : string.Join(' ', result.Failures.Select(f => $"{(f.Key == 0 ? "none" : f.Key)}:{f.Value}")),
         };
 
         if (timelineFile is not null && result.Timeline is { } timeline)
@@ -304,7 +318,8 @@ internal static class LoadScenario
             await File.AppendAllTextAsync(file, JsonSerializer.Serialize(row) + "\n");
         }
 
-        Console.WriteLine("| " + string.Join(" | ", row.Values.Select(v => v switch
+        // The printed row keeps the columns of bench/run.sh's table; the JSON has the rest (p95, errors, failures by status).
+        Console.WriteLine("| " + string.Join(" | ", row.Where(c => c.Key is not ("p95_ms" or "errors" or "failures")).Select(c => c.Value).Select(v => v switch
         {
             null => "-",
             double d => d.ToString("0.###", CultureInfo.InvariantCulture),

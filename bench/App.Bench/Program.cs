@@ -1,4 +1,5 @@
 using App.Bench;
+using App.Bench.Gate;
 
 // dotnet run -c Release --project bench/App.Bench -- <scenario> [options]; docs/benchmarks.md has the commands.
 // A scenario that fails returns 1 instead of crashing: the servers it started (PostgreSQL, Redis) are stopped on a
@@ -16,6 +17,7 @@ try
         "allocations" => await AllocationsScenario.RunAsync(args),
         "tail" => await TailScenario.RunAsync(args),
         "flame" => await FlameScenario.RunAsync(args),
+        "gate" => await GateScenario.RunAsync(args),
         _ => Usage(),
     };
 }
@@ -37,7 +39,9 @@ static int Usage()
     Console.Error.WriteLine("                      --max-stack frames, the kernel's perf_event_max_stack, is marked as cut)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench limiter [--count N] [--concurrency N] [--users N] [--cached] [--budgets]   (Redis and client CPU per admission and settlement)");
-    Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N]");
+    Console.Error.WriteLine("       App.Bench gate [--budgets FILE] [--profile NAME] [--base URL] [--metrics URL] [--model M] [--token T|--token-file F] [--report FILE]");
+    Console.Error.WriteLine("                      (the load gate: a profile of deploy/ci/load-budgets.json held to its budgets; exit 1 on a missed one)");
+    Console.Error.WriteLine("       App.Bench load --url URL [--token T] [--model M] [--mode open|closed] [--rate N] [--connections N] [--method GET|POST]");
     Console.Error.WriteLine("                      [--duration S] [--warmup S] [--stream] [--deterministic] [--label L] [--pid P] [--json FILE]");
     Console.Error.WriteLine("                      [--stagger-ms N] [--timeline FILE]   (closed loop: connection i starts i x N ms into each phase;");
     Console.Error.WriteLine("                      every request's start and latency in microseconds to FILE)");
