@@ -4,11 +4,12 @@
 # routes, errors, traces dropped, memory growth over a soak). Exit 0: every budget met; 1: one missed (the report
 # names it); 2: the file or the arguments are wrong.
 #
-#   deploy/ci/load.sh [--profile pr|nightly] [--base URL] [--metrics URL]... [--model ALIAS] [--budgets FILE]
-#                     [--token-file FILE] [--report FILE]
+#   deploy/ci/load.sh [--profile pr|nightly] [--base URL] [--metrics URL]... [--namespace NS] [--model ALIAS]
+#                     [--budgets FILE] [--token-file FILE] [--report FILE]
 #
 # Defaults: the local service of deploy/local/run.sh (http://127.0.0.1:5080, metrics on 127.0.0.1:9464), model
-# `offline`. The token: --token-file; else LOAD_TOKEN_COMMAND, a command printing a fresh token, run every 4 minutes
+# `offline`. --namespace NS reads the metrics of every running app-api pod of a cluster's namespace instead, each
+# through a kubectl port-forward to its management port (kubectl configured for the cluster). The token: --token-file; else LOAD_TOKEN_COMMAND, a command printing a fresh token, run every 4 minutes
 # into a file the load generator re-reads (a soak outlasts a token); else the service's dev-token command (Development
 # only) for tenant `load`. The load's tenant needs rate limits above the profile's peak rate (docs/ci.md).
 set -euo pipefail
@@ -16,20 +17,42 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 BENCH=bench/App.Bench/bin/Release/net10.0/App.Bench.dll
 API=src/App.Api/bin/Release/net10.0/App.Api.dll
-args=("$@")
+args=()
 has_token=""
-for arg in "$@"; do
-  [ "$arg" = "--token-file" ] && has_token=1
+namespace=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --namespace) namespace="$2"; shift 2 ;;
+    --token-file) has_token=1; args+=("$1" "$2"); shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
 done
 [ -f "$BENCH" ] || dotnet build bench/App.Bench -c Release --nologo -v quiet
 
 work="$(mktemp -d)"
 refresher=""
+forwards=()
 cleanup() {
   [ -z "$refresher" ] || kill "$refresher" 2> /dev/null || true
+  for pid in "${forwards[@]}"; do kill "$pid" 2> /dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+if [ -n "$namespace" ]; then
+  port=19464
+  for pod in $(kubectl -n "$namespace" get pods -l app.kubernetes.io/name=app-api --field-selector=status.phase=Running -o name); do
+    kubectl -n "$namespace" port-forward "$pod" "$port:9464" > /dev/null 2>&1 &
+    forwards+=($!)
+    args+=(--metrics "http://127.0.0.1:$port/metrics")
+    port=$((port + 1))
+  done
+  [ ${#forwards[@]} -gt 0 ] || { echo "load gate: no running app-api pod in namespace $namespace" >&2; exit 2; }
+  for _ in $(seq 1 30); do
+    curl -fsS -o /dev/null "http://127.0.0.1:19464/metrics" && break
+    sleep 1
+  done
+fi
 
 if [ -z "$has_token" ]; then
   token_command="${LOAD_TOKEN_COMMAND:-}"

@@ -22,13 +22,16 @@ else
   export Redis__ConnectionString="${Redis__ConnectionString:-127.0.0.1:${APP_REDIS_PORT:-56379}}"
 fi
 
-dotnet build src/App.Api -c Debug --nologo -v quiet
+# APP_CONFIGURATION=Release runs the Release build; APP_NO_BUILD=1 runs the build already in the tree as it is (the CI
+# workflow's load job runs its build job's).
+CONFIGURATION="${APP_CONFIGURATION:-Debug}"
+[ "${APP_NO_BUILD:-0}" = "1" ] || dotnet build src/App.Api -c "$CONFIGURATION" --nologo -v quiet
 
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 # After a crash the next start says how many traces it lost (docs/operations.md).
 export Traces__LedgerPath="${Traces__LedgerPath:-$ROOT/.local/traces.ledger}"
 # The app runs as a child we signal ourselves, so that a stop always reaches it, terminal or not.
-dotnet src/App.Api/bin/Debug/net10.0/App.Api.dll --urls "${APP_URLS:-http://127.0.0.1:5080}" --contentRoot "$ROOT/src/App.Api" &
+dotnet "src/App.Api/bin/$CONFIGURATION/net10.0/App.Api.dll" --urls "${APP_URLS:-http://127.0.0.1:5080}" --contentRoot "$ROOT/src/App.Api" &
 app=$!
 shutdown() {
   trap - INT TERM EXIT
