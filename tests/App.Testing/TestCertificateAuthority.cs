@@ -27,12 +27,15 @@ public sealed class TestCertificateAuthority : IDisposable
         return new TestCertificateAuthority(request.CreateSelfSigned(now.AddDays(-30), now.AddYears(5)));
     }
 
-    /// <summary>A server certificate for the DNS names and addresses given (by default localhost and 127.0.0.1).</summary>
-    public X509Certificate2 IssueServer(string name = "localhost", IPAddress? address = null, DateTimeOffset? notAfter = null) =>
-        Issue(name, "1.3.6.1.5.5.7.3.1", notAfter, san =>
+    /// <summary>A server certificate naming the host <paramref name="name"/> and the addresses given, and nothing else.</summary>
+    public X509Certificate2 IssueServer(string name, params IPAddress[] addresses) =>
+        Issue(name, "1.3.6.1.5.5.7.3.1", null, san =>
         {
             san.AddDnsName(name);
-            san.AddIpAddress(address ?? IPAddress.Loopback);
+            foreach (var address in addresses)
+            {
+                san.AddIpAddress(address);
+            }
         });
 
     /// <summary>A client certificate; an expired one with <paramref name="notAfter"/> in the past.</summary>

@@ -55,7 +55,7 @@ public sealed class ManagementTlsTests : IAsyncLifetime, IDisposable
         using var other = TestCertificateAuthority.Create("another CA");
         using var foreign = other.IssueClient();
         using var expired = _authority.IssueClient(notAfter: DateTimeOffset.UtcNow.AddDays(-1));
-        using var serverOnly = _authority.IssueServer("prometheus");
+        using var serverOnly = _authority.IssueServer("prometheus", IPAddress.Loopback);
         await Assert.ThrowsAsync<HttpRequestException>(() => GetAsync(foreign, "/metrics"));
         await Assert.ThrowsAsync<HttpRequestException>(() => GetAsync(expired, "/metrics"));
         await Assert.ThrowsAsync<HttpRequestException>(() => GetAsync(null, "/metrics"));
@@ -108,7 +108,7 @@ public sealed class ManagementTlsTests : IAsyncLifetime, IDisposable
     /// <summary>The server certificate from <paramref name="issuer"/>, and <paramref name="clients"/> as the client CA bundle.</summary>
     private void WriteFiles(TestCertificateAuthority issuer, TestCertificateAuthority clients)
     {
-        using var server = issuer.IssueServer();
+        using var server = issuer.IssueServer("localhost", IPAddress.Loopback);
         TestCertificateAuthority.WritePem(server, CertificateFile, KeyFile);
         File.WriteAllText(CaFile, clients.CertificatePem);
     }
