@@ -18,43 +18,50 @@ namespace App.IntegrationTests;
 /// CA, is refused in the handshake. Both servers are local ones with a certificate for "localhost" only, from a CA the
 /// test makes.
 /// </summary>
-public sealed class DataStoreTlsTests : IAsyncLifetime, IDisposable
+public sealed class DataStoreTlsTests(DataStoreTlsTests.Servers servers) : IClassFixture<DataStoreTlsTests.Servers>
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("app-store-tls-").FullName;
-    private readonly TestCertificateAuthority _authority = TestCertificateAuthority.Create("data store CA");
-    private readonly TestCertificateAuthority _other = TestCertificateAuthority.Create("another CA");
-    private IPostgresServer _postgres = null!;
-    private IRedisServer _redis = null!;
-    private ServerTls _tls = null!;
-    private string _otherCaFile = null!;
-
-    public async Task InitializeAsync()
+    /// <summary>One PostgreSQL and one Redis with TLS from a test CA for the class, and a second CA to be refused.</summary>
+    public sealed class Servers : IAsyncLifetime, IDisposable
     {
-        using var server = _authority.IssueServer("localhost");
-        _tls = ServerTls.Write(_authority, server, _directory);
-        _otherCaFile = Path.Combine(_directory, "other-ca.crt");
-        await File.WriteAllTextAsync(_otherCaFile, _other.CertificatePem);
-        _postgres = await TestServers.StartPostgresAsync(_tls);
-        _redis = await TestServers.StartRedisAsync(_tls);
-    }
+        private readonly string _directory = Directory.CreateTempSubdirectory("app-store-tls-").FullName;
+        private readonly TestCertificateAuthority _authority = TestCertificateAuthority.Create("data store CA");
+        private readonly TestCertificateAuthority _other = TestCertificateAuthority.Create("another CA");
 
-    public async Task DisposeAsync()
-    {
-        await _redis.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
+        public IPostgresServer Postgres { get; private set; } = null!;
 
-    public void Dispose()
-    {
-        _authority.Dispose();
-        _other.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        public IRedisServer Redis { get; private set; } = null!;
+
+        public ServerTls Tls { get; private set; } = null!;
+
+        public string OtherCaFile => Path.Combine(_directory, "other-ca.crt");
+
+        public async Task InitializeAsync()
+        {
+            using var server = _authority.IssueServer("localhost");
+            Tls = ServerTls.Write(_authority, server, _directory);
+            await File.WriteAllTextAsync(OtherCaFile, _other.CertificatePem);
+            Postgres = await TestServers.StartPostgresAsync(Tls);
+            Redis = await TestServers.StartRedisAsync(Tls);
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Redis.DisposeAsync();
+            await Postgres.DisposeAsync();
+        }
+
+        public void Dispose()
+        {
+            _authority.Dispose();
+            _other.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
     }
 
     [Fact]
     public async Task AServerWhoseCertificateMatchesIsUsedOverTls()
     {
-        await using var services = Services("localhost", _tls.CaFile);
+        await using var services = Services("localhost", servers.Tls.CaFile);
         await using (var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync())
         {
             await using var command = new NpgsqlCommand("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", connection);
@@ -69,21 +76,21 @@ public sealed class DataStoreTlsTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task AServerReachedUnderANameItsCertificateDoesNotHoldIsRefused()
     {
-        await using var services = Services("127.0.0.1", _tls.CaFile);
+        await using var services = Services("127.0.0.1", servers.Tls.CaFile);
         await AssertRefusedAsync(services);
     }
 
     [Fact]
     public async Task AServerWhoseCertificateIsFromAnotherCaIsRefused()
     {
-        await using var services = Services("localhost", _otherCaFile);
+        await using var services = Services("localhost", servers.OtherCaFile);
         await AssertRefusedAsync(services);
     }
 
     [Fact]
     public void ARedisCaWithoutTlsStopsTheStartNamingTheKey()
     {
-        using var services = Services("localhost", _tls.CaFile, redisTls: false);
+        using var services = Services("localhost", servers.Tls.CaFile, redisTls: false);
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<RedisOptions>>().Value);
         Assert.Contains("Redis:CaCertificateFile is set but Redis:ConnectionString does not turn TLS on (ssl=true).", error.Failures);
     }
@@ -105,13 +112,13 @@ public sealed class DataStoreTlsTests : IAsyncLifetime, IDisposable
     /// <summary>The service's PostgreSQL and Redis registrations, configured for verify-full against the CA file given.</summary>
     private ServiceProvider Services(string host, string caFile, bool redisTls = true)
     {
-        var postgres = new NpgsqlConnectionStringBuilder(_postgres.AdminConnectionString)
+        var postgres = new NpgsqlConnectionStringBuilder(servers.Postgres.AdminConnectionString)
         {
             Host = host,
             SslMode = SslMode.VerifyFull,
             RootCertificate = caFile,
         };
-        var redisPort = ((DnsEndPoint)ConfigurationOptions.Parse(_redis.ConnectionString).EndPoints[0]).Port;
+        var redisPort = ((DnsEndPoint)ConfigurationOptions.Parse(servers.Redis.ConnectionString).EndPoints[0]).Port;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
