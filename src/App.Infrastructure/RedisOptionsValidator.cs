@@ -14,6 +14,18 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
             errors.Add("Redis:ConnectionString is required.");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.CaCertificateFile))
+        {
+            if (!File.Exists(options.CaCertificateFile))
+            {
+                errors.Add($"Redis:CaCertificateFile: the file '{options.CaCertificateFile}' does not exist.");
+            }
+            else if (!string.IsNullOrWhiteSpace(options.ConnectionString) && !StackExchange.Redis.ConfigurationOptions.Parse(options.ConnectionString).Ssl)
+            {
+                errors.Add("Redis:CaCertificateFile is set but Redis:ConnectionString does not turn TLS on (ssl=true).");
+            }
+        }
+
         if (options.CommandTimeout <= TimeSpan.Zero)
         {
             errors.Add("Redis:CommandTimeout must be positive.");

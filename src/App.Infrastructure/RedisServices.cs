@@ -28,6 +28,11 @@ internal static class RedisServices
         config.ConnectRetry = 1;
         config.ReconnectRetryPolicy = new LinearRetry(500);
         config.ClientName ??= "app-api";
+        if (!string.IsNullOrWhiteSpace(options.CaCertificateFile))
+        {
+            config.CertificateValidation += ServerCertificateTrust.Validator(ServerCertificateTrust.Load(options.CaCertificateFile));
+        }
+
         return ConnectionMultiplexer.Connect(config);
     }
 }

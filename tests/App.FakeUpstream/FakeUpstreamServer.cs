@@ -15,7 +15,7 @@ public enum FaultKind
     /// <summary>Answers with <see cref="Fault.Status"/> and an OpenAI error body, with Retry-After when set.</summary>
     Status,
 
-    /// <summary>Answers 200 with a body that is not JSON.</summary>
+    /// <summary>Answers 200 with a body that is not JSON (<see cref="Fault.Message"/> inside it when set).</summary>
     Malformed,
 
     /// <summary>Streams <see cref="Fault.Chunks"/> chunks, then drops the connection.</summary>
@@ -31,14 +31,15 @@ public enum FaultKind
     Length,
 }
 
-public sealed record Fault(FaultKind Kind, int Status = 500, TimeSpan Delay = default, int Chunks = 3, string? RetryAfter = null, string? Location = null)
+public sealed record Fault(FaultKind Kind, int Status = 500, TimeSpan Delay = default, int Chunks = 3, string? RetryAfter = null, string? Location = null, string? Message = null)
 {
     /// <summary>A redirect (<see cref="FaultKind.Status"/> with a <c>Location</c>).</summary>
     public static Fault Redirect(int status, string location) => new(FaultKind.Status, status, Location: location);
 
     public static Fault Ok(TimeSpan delay = default) => new(FaultKind.Ok, Delay: delay);
 
-    public static Fault Error(int status, string? retryAfter = null) => new(FaultKind.Status, status, RetryAfter: retryAfter);
+    /// <summary>An error answer; <paramref name="message"/> is the error body's message (by default "injected" and the status).</summary>
+    public static Fault Error(int status, string? retryAfter = null, string? message = null) => new(FaultKind.Status, status, RetryAfter: retryAfter, Message: message);
 }
 
 /// <summary>Shapes a normal answer: its words, how they are chunked, and pacing.</summary>
@@ -169,11 +170,11 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
                         context.Response.Headers.Location = fault.Location;
                     }
 
-                    await context.Response.WriteAsJsonAsync(new { error = new { message = $"injected {fault.Status}", type = "server_error", param = (string?)null, code = "injected" } }, context.RequestAborted);
+                    await context.Response.WriteAsJsonAsync(new { error = new { message = fault.Message ?? $"injected {fault.Status}", type = "server_error", param = (string?)null, code = "injected" } }, context.RequestAborted);
                     break;
                 case FaultKind.Malformed:
                     context.Response.ContentType = stream ? "text/event-stream" : "application/json";
-                    await context.Response.WriteAsync(stream ? "data: {\"id\": oops\n\n" : "{\"id\": \"x\", \"choices\": [", context.RequestAborted);
+                    await context.Response.WriteAsync(stream ? "data: {\"id\": oops\n\n" : $"{{\"id\": \"{fault.Message ?? "x"}\", \"choices\": [", context.RequestAborted);
                     break;
                 case FaultKind.Hang:
                     await Task.Delay(Timeout.Infinite, context.RequestAborted);

@@ -56,12 +56,20 @@ public static class RedactorGenerators
         from rest in kind == "AKIA" ? Alnum(16, 16).Select(s => s.ToUpperInvariant()) : Alnum(32, 48)
         select kind + rest;
 
+    /// <summary>A URL carrying a user and password, as connection strings and webhooks do.</summary>
+    public static Gen<string> UrlWithPassword =>
+        from scheme in Gen.Elements("https", "postgres", "redis", "amqp")
+        from user in Alnum(1, 10)
+        from password in Alnum(12, 24)
+        from host in Alnum(2, 10)
+        select $"{scheme}://{user}:{password}@{host}.internal.example/app";
+
     public static Gen<string> Ipv4 =>
         Gen.ArrayOf(Gen.Choose(1, 254), 4).Select(o => string.Join('.', o));
 
     public static Arbitrary<Sensitive> Values() => Arb.From(
         from pick in Gen.Elements(
-            ("email", Email), ("card", Card), ("iban", Iban), ("jwt", Jwt), ("key", ApiKey), ("ip", Ipv4))
+            ("email", Email), ("card", Card), ("iban", Iban), ("jwt", Jwt), ("key", ApiKey), ("ip", Ipv4), ("url password", UrlWithPassword))
         from value in pick.Item2
         from before in Filler
         from after in Filler

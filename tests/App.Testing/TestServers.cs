@@ -24,17 +24,19 @@ public static class TestServers
         _ => DockerAvailable.Value,
     };
 
-    public static async Task<IRedisServer> StartRedisAsync()
+    /// <summary>A Redis; with <paramref name="tls"/>, one from the local binaries listening on a TLS port only.</summary>
+    public static async Task<IRedisServer> StartRedisAsync(ServerTls? tls = null)
     {
-        IRedisServer server = UseDocker ? new ContainerRedis() : new LocalRedis();
+        IRedisServer server = UseDocker && tls is null ? new ContainerRedis() : new LocalRedis(tls);
         await server.StartAsync();
         return server;
     }
 
-    public static async Task<IPostgresServer> StartPostgresAsync()
+    /// <summary>A PostgreSQL; with <paramref name="tls"/>, one from the local binaries with TLS on.</summary>
+    public static async Task<IPostgresServer> StartPostgresAsync(ServerTls? tls = null)
     {
         RemoveStaleDirectories();
-        IPostgresServer server = UseDocker ? new ContainerPostgres() : new LocalPostgres();
+        IPostgresServer server = UseDocker && tls is null ? new ContainerPostgres() : new LocalPostgres(tls);
         await ((IStartable)server).StartAsync();
         return server;
     }
@@ -206,24 +208,28 @@ public interface IPostgresServer : IAsyncDisposable
     Task ResumeAsync();
 }
 
-internal sealed class LocalRedis : IRedisServer
+internal sealed class LocalRedis(ServerTls? tls = null) : IRedisServer
 {
     private readonly int _port = TestServers.FreePort();
     private readonly string _dir = Directory.CreateTempSubdirectory("app-redis-").FullName;
     private Process? _process;
 
-    public string ConnectionString => $"127.0.0.1:{_port}";
+    public string ConnectionString => tls is null ? $"127.0.0.1:{_port}" : $"localhost:{_port},ssl=true";
 
     public async Task StartAsync()
     {
         var binary = TestServers.FindBinary("redis-server", "/usr/bin/redis-server");
+        var port = _port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] listen = tls is null
+            ? ["--port", port]
+            : ["--port", "0", "--tls-port", port, "--tls-cert-file", tls.CertificateFile, "--tls-key-file", tls.KeyFile, "--tls-ca-cert-file", tls.CaFile, "--tls-auth-clients", "no"];
         var psi = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = _dir,
         };
-        foreach (var a in (string[])["--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--protected-mode", "yes", "--pidfile", Path.Combine(_dir, "redis.pid")])
+        foreach (var a in (string[])[.. listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--protected-mode", "yes", "--pidfile", Path.Combine(_dir, "redis.pid")])
         {
             psi.ArgumentList.Add(a);
         }
@@ -240,7 +246,13 @@ internal sealed class LocalRedis : IRedisServer
         {
             try
             {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},connectTimeout=500,abortConnect=true");
+                var probeOptions = ConfigurationOptions.Parse($"{ConnectionString},connectTimeout=500,abortConnect=true");
+                if (tls is not null)
+                {
+                    probeOptions.TrustIssuer(tls.CaFile);
+                }
+
+                await using var probe = await ConnectionMultiplexer.ConnectAsync(probeOptions);
                 await probe.GetDatabase().PingAsync();
                 return;
             }
@@ -275,7 +287,7 @@ internal sealed class LocalRedis : IRedisServer
     }
 }
 
-internal sealed class LocalPostgres : IPostgresServer, IStartable
+internal sealed class LocalPostgres(ServerTls? tls = null) : IPostgresServer, IStartable
 {
     private const string Password = "postgres-test";
     private readonly int _port = TestServers.FreePort();
@@ -295,6 +307,19 @@ internal sealed class LocalPostgres : IPostgresServer, IStartable
         Directory.CreateDirectory(_dir);
         var pwfile = Path.Combine(_dir, "pw");
         await File.WriteAllTextAsync(pwfile, Password);
+        var ssl = string.Empty;
+        if (tls is not null)
+        {
+            // Copied beside the data so the server's user owns them; PostgreSQL refuses a key others can read.
+            File.Copy(tls.CertificateFile, Path.Combine(_dir, "server.crt"));
+            File.Copy(tls.KeyFile, Path.Combine(_dir, "server.key"));
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(Path.Combine(_dir, "server.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            ssl = $" -c ssl=on -c ssl_cert_file={Path.Combine(_dir, "server.crt")} -c ssl_key_file={Path.Combine(_dir, "server.key")}";
+        }
         if (_user is not null)
         {
             await TestServers.RunAsync("chown", ["-R", _user, _dir]);
@@ -308,7 +333,7 @@ internal sealed class LocalPostgres : IPostgresServer, IStartable
             throw new InvalidOperationException("initdb failed: " + init.Output);
         }
 
-        var options = $"-p {_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={_dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+        var options = $"-p {_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={_dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" + ssl;
         var start = await TestServers.RunAsync(Path.Combine(_binDir, "pg_ctl"),
             ["-D", data, "-o", options, "-l", Path.Combine(_dir, "log"), "-w", "-t", "60", "start"], _user);
         if (start.ExitCode != 0)

@@ -13,6 +13,7 @@ public class RedactorTests
     [InlineData("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "Bearer [JWT]", "JWT")]
     [InlineData("OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwx", "OPENAI_API_KEY=[SECRET]", "SECRET")]
     [InlineData("aws AKIAIOSFODNN7EXAMPLE here", "aws [SECRET] here", "SECRET")]
+    [InlineData("db at postgres://admin:Pw8789x!@db.internal:5432/app down", "db at postgres://[SECRET]@db.internal:5432/app down", "SECRET")]
     public void ReplacesWithATypedPlaceholder(string input, string expected, string kind)
     {
         var result = Redactor.Redact(input);
@@ -25,6 +26,7 @@ public class RedactorTests
     [InlineData("version 1.2.3 of the app")]
     [InlineData("it costs 42 euros at 10:30")]
     [InlineData("GB00 not an iban at all")]
+    [InlineData("see https://example.com:8443/docs and mailto:x")]
     public void LeavesLookAlikesAlone(string input) => Assert.Equal(input, Redactor.Redact(input).Text);
 
     [Fact]

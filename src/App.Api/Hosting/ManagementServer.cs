@@ -1,5 +1,6 @@
 using App.Infrastructure.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
 namespace App.Api.Hosting;
@@ -8,7 +9,7 @@ namespace App.Api.Hosting;
 /// The management listener (<c>Management:Urls</c>): <c>/metrics</c> for Prometheus and the health endpoints, on an
 /// address of its own with a pipeline of its own, so that nothing of the public API (authentication, rate limits,
 /// the page) runs there and no public request can reach the metrics. It binds as the service starts, and a busy
-/// address stops the start.
+/// address stops the start. With <see cref="ManagementTlsOptions"/> set it speaks mutual TLS only.
 /// </summary>
 internal sealed partial class ManagementServer(IConfiguration configuration, IServiceProvider services, ILogger<ManagementServer> logger) : IHostedService, IAsyncDisposable
 {
@@ -21,6 +22,13 @@ internal sealed partial class ManagementServer(IConfiguration configuration, ISe
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.AddServerHeader = false);
         builder.WebHost.UseUrls(urls);
+        var tls = services.GetRequiredService<IOptions<ManagementTlsOptions>>().Value;
+        if (tls.IsEnabled)
+        {
+            var certificates = ManagementCertificates.Create(tls, TimeProvider.System, services.GetRequiredService<ILogger<ManagementCertificates>>());
+            builder.WebHost.UseKestrelHttpsConfiguration().ConfigureKestrel(k => k.ConfigureHttpsDefaults(certificates.Apply));
+        }
+
         builder.Services.AddRoutingCore();
         builder.Services.AddOptions();
         var app = builder.Build();

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 using Serilog;
 using Serilog.Events;
@@ -71,6 +72,8 @@ internal static class ServiceDefaults
         builder.Services.AddOpenApi(o => o.AddOperationTransformer<ProblemResponses>());
         if (!runsCommand && ManagementEndpoint.IsEnabled(builder.Configuration))
         {
+            builder.Services.AddOptions<ManagementTlsOptions>().BindConfiguration(ManagementTlsOptions.Section).ValidateOnStart();
+            builder.Services.AddSingleton<IValidateOptions<ManagementTlsOptions>, ManagementTlsOptionsValidator>();
             builder.Services.AddHostedService<ManagementServer>();
         }
 

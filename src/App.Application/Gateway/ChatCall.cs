@@ -20,6 +20,7 @@ public sealed class ChatCall : IDisposable
     private readonly DateTimeOffset _startedAt;
     private readonly long _started;
     private readonly Activity? _activity;
+    private readonly string _model;
     private bool _finished;
 
     internal ChatCall(ChatGateway gateway, ITraceSink traces, TimeProvider time, GatewayRequest request, string tenant, string? user, bool streaming, GuardVerdict? guard)
@@ -34,7 +35,8 @@ public sealed class ChatCall : IDisposable
         Record = new ChatCallRecord { Guard = guard };
         _startedAt = time.GetUtcNow();
         _started = time.GetTimestamp();
-        _activity = ChatSpans.Start(request, streaming);
+        _model = gateway.HasModel(request.Alias) ? request.Alias : ChatSpans.UnknownModel;
+        _activity = ChatSpans.Start(request, _model, streaming);
     }
 
     public GatewayRequest Request { get; }
@@ -90,6 +92,6 @@ public sealed class ChatCall : IDisposable
         _finished = true;
         var elapsed = _time.GetElapsedTime(_started);
         _traces.TryRecord(ChatTraces.Draft(_tenant, _user, Request, Record, Streaming, _startedAt, elapsed, _activity));
-        ChatSpans.Finish(_activity, Request, Record, elapsed);
+        ChatSpans.Finish(_activity, _model, Record, elapsed);
     }
 }

@@ -199,6 +199,9 @@ public sealed partial class ChatGateway(
         }
     }
 
+    /// <summary>Whether the model alias names a route of the service (what telemetry may then label by).</summary>
+    public bool HasModel(string alias) => routes.TryGetRoute(alias, out _);
+
     private IReadOnlyList<IDeployment> Resolve(string alias) =>
         routes.TryGetRoute(alias, out var deployments)
             ? deployments

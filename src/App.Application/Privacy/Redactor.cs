@@ -69,6 +69,7 @@ public static partial class Redactor
     private static string Pass(string text, Dictionary<string, int> counts)
     {
         text = Replace(text, JwtPattern(), Jwt, counts);
+        text = Replace(text, UrlCredentialsPattern(), Secret, counts, within: UserInfo);
         text = Replace(text, SecretPattern(), Secret, counts);
         text = Replace(text, EmailPattern(), Email, counts);
         text = Replace(text, IbanPattern(), Iban, counts, within: ValidIbanPrefix);
@@ -77,6 +78,13 @@ public static partial class Redactor
         text = Replace(text, Ipv6Pattern(), Ip, counts, m => m.Count(c => c == ':') >= 2 && IPAddress.TryParse(m, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6);
         text = Replace(text, PhonePattern(), Phone, counts, m => m.Count(char.IsAsciiDigit) is >= 8 and <= 15);
         return text;
+    }
+
+    // The user and password of "scheme://user:password@host", so that the URL stays readable.
+    private static (int, int)? UserInfo(string candidate)
+    {
+        var start = candidate.IndexOf("://", StringComparison.Ordinal) + 3;
+        return (start, candidate.LastIndexOf('@') - start);
     }
 
     /// <summary>Replaces the part of a candidate that <paramref name="find"/> locates (start, length), if any.</summary>
@@ -230,6 +238,9 @@ public static partial class Redactor
 
         return remainder == 1;
     }
+
+    [GeneratedRegex(@"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:\[\]]+:[^\s/?#@]+@")]
+    private static partial Regex UrlCredentialsPattern();
 
     [GeneratedRegex(@"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")]
     private static partial Regex JwtPattern();

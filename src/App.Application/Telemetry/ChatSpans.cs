@@ -6,14 +6,23 @@ namespace App.Application.Telemetry;
 /// <summary>Starts and finishes the span and metrics of one chat call (GenAI semantic conventions).</summary>
 public static class ChatSpans
 {
-    public static Activity? Start(GatewayRequest request, bool streaming)
+    /// <summary>
+    /// What stands for a model the caller named but the service does not have: the name is the caller's text (anything,
+    /// a secret pasted by mistake included), and as a label it would also let callers mint series without end.
+    /// </summary>
+    public const string UnknownModel = "_OTHER";
+
+    /// <param name="request">The request.</param>
+    /// <param name="model">Its model alias when the service has that model, <see cref="UnknownModel"/> otherwise.</param>
+    /// <param name="streaming">Whether the answer is streamed.</param>
+    public static Activity? Start(GatewayRequest request, string model, bool streaming)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var activity = GatewayTelemetry.Source.StartActivity($"chat {request.Alias}", ActivityKind.Internal);
+        var activity = GatewayTelemetry.Source.StartActivity($"chat {model}", ActivityKind.Internal);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("gen_ai.operation.name", "chat");
-            activity.SetTag("gen_ai.request.model", request.Alias);
+            activity.SetTag("gen_ai.request.model", model);
             activity.SetTag("gen_ai.request.temperature", request.Options.Temperature);
             activity.SetTag("gen_ai.request.top_p", request.Options.TopP);
             activity.SetTag("gen_ai.request.max_tokens", request.Options.MaxOutputTokens);
@@ -24,15 +33,14 @@ public static class ChatSpans
         return activity;
     }
 
-    public static void Finish(Activity? activity, GatewayRequest request, ChatCallRecord record, TimeSpan elapsed)
+    public static void Finish(Activity? activity, string model, ChatCallRecord record, TimeSpan elapsed)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(record);
         var tags = new TagList
         {
             { "gen_ai.operation.name", "chat" },
             { "gen_ai.provider.name", record.Provider ?? "none" },
-            { "gen_ai.request.model", request.Alias },
+            { "gen_ai.request.model", model },
         };
         if (record.ResponseModel is not null)
         {

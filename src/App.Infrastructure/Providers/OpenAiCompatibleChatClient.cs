@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using App.Application.Gateway;
 using App.Application.OpenAi;
+using App.Application.Privacy;
 using App.Application.Routing;
 using Microsoft.Extensions.AI;
 
@@ -142,7 +143,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
 
         if (chunk?.Choices is null && chunk?.Usage is null)
         {
-            var message = UpstreamWire.TryReadError(data.Span) ?? "The upstream sent an error event.";
+            var message = UpstreamWire.TryReadError(data.Span) is { } error ? Redactor.Redact(error).Text : "The upstream sent an error event.";
             throw new UpstreamException(UpstreamFailureKind.StreamBroken, message);
         }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using App.Application.Gateway;
+using App.Application.Privacy;
 
 namespace App.Infrastructure.Providers;
 
@@ -26,7 +27,8 @@ internal static class UpstreamFailures
             // the status code says enough
         }
 
-        message = message is null ? $"HTTP {status}" : $"HTTP {status}: {Truncate(message, 300)}";
+        // The upstream's words reach logs and spans through the exception: secrets and personal data it echoes are redacted.
+        message = message is null ? $"HTTP {status}" : $"HTTP {status}: {Redactor.Redact(Truncate(message, 300)).Text}";
         var kind = status switch
         {
             429 => UpstreamFailureKind.RateLimited,
