@@ -1,4 +1,5 @@
 using App.Application.Caching;
+using App.Application.Embeddings;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
@@ -23,6 +24,10 @@ public static class ApplicationServices
         services.AddSingleton<IValidateOptions<CacheOptions>, CacheOptionsValidator>();
         services.AddSingleton<ChatGateway>();
         services.AddSingleton<ChatCalls>();
+        services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EmbeddingOptions>, EmbeddingOptionsValidator>();
+        services.AddSingleton<EmbeddingGateway>();
+        services.AddSingleton<EmbeddingCalls>();
         services.AddOptions<GuardOptions>().BindConfiguration(GuardOptions.Section).ValidateOnStart();
         services.AddSingleton<GuardPolicy>();
         services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section).ValidateOnStart();

@@ -281,13 +281,13 @@ public sealed partial class ChatGateway(
         }
     }
 
-    private static GatewayException Rejected(UpstreamException ex, ChatCallRecord record)
+    internal static GatewayException Rejected(UpstreamException ex, ChatCallRecord record)
     {
         record.ErrorType = "upstream_rejected";
         return new GatewayException(GatewayErrorKind.UpstreamRejected, $"The model provider refused the request: {ex.Message}", inner: ex);
     }
 
-    private static GatewayException Exhausted(UpstreamException? last, ChatCallRecord record)
+    internal static GatewayException Exhausted(UpstreamException? last, ChatCallRecord record)
     {
         var error = last?.Kind switch
         {
