@@ -5,5 +5,8 @@ public interface IEmbeddingRoutes
 {
     IReadOnlyCollection<string> Aliases { get; }
 
+    /// <summary>Shown in <c>GET /v1/models</c> as <c>owned_by</c>.</summary>
+    string OwnedBy(string modelAlias);
+
     bool TryGetRoute(string modelAlias, out EmbeddingRoute route);
 }

@@ -51,6 +51,9 @@ internal sealed class EmbeddingRoutes : IEmbeddingRoutes, IDisposable
     /// <summary>The offline models of the routes, by model name (for tests of the lazy load).</summary>
     public IReadOnlyDictionary<string, OfflineEmbeddingGenerator> OfflineModels => _offline;
 
+    public string OwnedBy(string modelAlias) =>
+        _routes.TryGetValue(modelAlias, out var route) && route.Deployments[0].Provider == ProviderKinds.Offline ? "app-offline" : "app";
+
     public bool TryGetRoute(string modelAlias, out EmbeddingRoute route) => _routes.TryGetValue(modelAlias, out route!);
 
     public void Dispose()

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using App.FakeUpstream;
 using App.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Embeddings;
 
@@ -82,6 +83,22 @@ public class EmbeddingsTests : GatewayTest
         var unrelated = Cosine(vectors[0], vectors[2]);
         Assert.True(paraphrase > unrelated + 0.3, $"paraphrase {paraphrase:F3}, unrelated {unrelated:F3}");
         Assert.Equal(0, Upstream.Embeddings.Requests);
+    }
+
+    [Fact]
+    public async Task TheOfflineModelIsLoadedOnItsFirstCallOnly()
+    {
+        var model = Factory.Services.GetRequiredService<App.Infrastructure.Resilience.EmbeddingRoutes>().OfflineModels["all-MiniLM-L6-v2"];
+        using (var chat = await PostAsync(Chat("no embeddings here", temperature: 0)))
+        using (var remote = await EmbedAsync(new JsonObject { ["model"] = "fake", ["input"] = "not offline" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, remote.StatusCode);
+        }
+
+        Assert.False(model.IsLoaded);
+        using var offline = await EmbedAsync(new JsonObject { ["model"] = "minilm", ["input"] = "now it loads" });
+        Assert.Equal(HttpStatusCode.OK, offline.StatusCode);
+        Assert.True(model.IsLoaded);
     }
 
     [Fact]
