@@ -6,6 +6,7 @@ using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.Prompts;
 using App.Application.Routing;
+using App.Application.Semantic;
 using App.Application.Rum;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,9 @@ public static class ApplicationServices
         services.AddSingleton<IValidateOptions<EmbeddingOptions>, EmbeddingOptionsValidator>();
         services.AddSingleton<EmbeddingGateway>();
         services.AddSingleton<EmbeddingCalls>();
+        services.AddOptions<SemanticCacheOptions>().BindConfiguration(SemanticCacheOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SemanticCacheOptions>, SemanticCacheOptionsValidator>();
+        services.AddSingleton<ISemanticCache, SemanticChatCache>();
         services.AddOptions<GuardOptions>().BindConfiguration(GuardOptions.Section).ValidateOnStart();
         services.AddSingleton<GuardPolicy>();
         services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section).ValidateOnStart();

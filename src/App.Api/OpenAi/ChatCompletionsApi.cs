@@ -185,6 +185,7 @@ internal static partial class ChatCompletionsApi
         context.Response.Headers["x-cache"] = record.Cache switch
         {
             CacheStatus.Hit => "hit",
+            CacheStatus.SemanticHit => "semantic-hit",
             CacheStatus.Miss => "miss",
             _ => "bypass",
         };

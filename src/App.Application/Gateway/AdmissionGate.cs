@@ -114,7 +114,7 @@ internal sealed class AdmissionGate(IUsageLimiter limiter, ITokenEstimator token
         new(
             record.InputTokens ?? tokens.CountPrompt(request.Messages),
             record.OutputTokens ?? ((outputChars + 3) / 4),
-            record.Cache == CacheStatus.Hit);
+            record.Cache is CacheStatus.Hit or CacheStatus.SemanticHit);
 
     // Issued before the response goes out (so a later request on this instance sees it), not waited for.
     public void Settle(Admission admission, CallUsage usage)

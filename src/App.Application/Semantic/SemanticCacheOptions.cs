@@ -1,8 +1,27 @@
 namespace App.Application.Semantic;
 
-/// <summary>The rules of the semantic cache: which requests may use it and how close a question must be.</summary>
+/// <summary>
+/// <c>Cache:Semantic</c>: the semantic cache for chat, off by default and opted in per model alias and per tenant; the
+/// rules of which requests may use it and how close a question must be.
+/// </summary>
 public sealed class SemanticCacheOptions
 {
+    public const string Section = "Cache:Semantic";
+
+    public bool Enabled { get; init; }
+
+    /// <summary>The chat model aliases that use it.</summary>
+    public List<string> Models { get; init; } = [];
+
+    /// <summary>The tenants that use it.</summary>
+    public List<string> Tenants { get; init; } = [];
+
+    /// <summary>The alias of <c>Embeddings:Models</c> that embeds the questions.</summary>
+    public string EmbeddingModel { get; init; } = "minilm";
+
+    /// <summary>How long a partition lives in Redis after its last new entry.</summary>
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>The lowest threshold there may be; a request may raise it, never lower it.</summary>
     public const double MinimumThreshold = 0.95;
 

@@ -16,13 +16,12 @@ public static partial class SemanticVerifier
         "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without", "cannot", "except", "unless", "instead",
     };
 
-    private static readonly Dictionary<string, string> NumberWords = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["zero"] = "0", ["one"] = "1", ["two"] = "2", ["three"] = "3", ["four"] = "4", ["five"] = "5", ["six"] = "6", ["seven"] = "7",
-        ["eight"] = "8", ["nine"] = "9", ["ten"] = "10", ["eleven"] = "11", ["twelve"] = "12", ["twenty"] = "20", ["thirty"] = "30",
-        ["hundred"] = "100", ["thousand"] = "1000", ["million"] = "1000000", ["billion"] = "1000000000", ["first"] = "1st", ["second"] = "2nd",
-        ["third"] = "3rd", ["half"] = "0.5", ["double"] = "x2", ["twice"] = "x2", ["once"] = "x1",
-    };
+    // Number words read as the numbers they stand for, so "two" and "2" agree and "two" and "three" do not.
+    private static readonly Dictionary<string, string> NumberWords =
+        "zero=0 one=1 two=2 three=3 four=4 five=5 six=6 seven=7 eight=8 nine=9 ten=10 eleven=11 twelve=12 twenty=20 thirty=30 hundred=100 thousand=1000 million=1000000 billion=1000000000 first=1st second=2nd third=3rd half=0.5 double=x2 twice=x2 once=x1"
+            .Split(' ')
+            .Select(pair => pair.Split('='))
+            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>True when the two texts agree on negation, numbers and named entities.</summary>
     public static bool Agree(string cached, string asked)

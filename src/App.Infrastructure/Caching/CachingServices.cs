@@ -1,5 +1,6 @@
 using App.Application.Caching;
 using App.Application.Embeddings;
+using App.Application.Semantic;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace App.Infrastructure.Caching;
@@ -13,6 +14,7 @@ internal static class CachingServices
         services.AddSingleton<IResponseCache>(sp => ActivatorUtilities.CreateInstance<LocalFirstResponseCache>(sp, sp.GetRequiredService<RedisResponseCache>()));
         services.AddSingleton<RedisEmbeddingCache>();
         services.AddSingleton<IEmbeddingCache>(sp => ActivatorUtilities.CreateInstance<LocalFirstEmbeddingCache>(sp, sp.GetRequiredService<RedisEmbeddingCache>()));
+        services.AddSingleton<ISemanticStore, RedisSemanticStore>();
         return services;
     }
 }
