@@ -6,8 +6,8 @@ using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.Prompts;
 using App.Application.Routing;
-using App.Application.Semantic;
 using App.Application.Rum;
+using App.Application.Semantic;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
