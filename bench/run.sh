@@ -3,7 +3,7 @@
 #   bash bench/run.sh [duration-seconds] [--write-docs]
 #     duration: seconds per scenario after 2 s of warm-up (default 10); the gateway first gets BENCH_WARMUP s of load
 #     --write-docs: also rewrite the "Latest standard run" section of docs/benchmarks.md (table, machine, versions)
-#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | cold | saturation | peer | profile | flame | allocations | tail
+#   BENCH_PROFILE=standard (default) | steady | sweep | spike | soak | cold | saturation | peer | profile | flame | allocations | tail | embeddings
 #     standard: open loop 250 and 1,000 req/s, closed loop 16 and 64 connections (miss and hit), a 50 ms upstream,
 #               streaming; the open-loop and streaming scenarios also through a plain relay on the gateway's core
 #     steady:   open loop 250, 1,000 and 2,000 req/s for BENCH_STEADY_SECONDS (default 60) each, direct, relay and gateway
@@ -30,6 +30,8 @@
 #               cache hits, =open for an open loop at BENCH_PROFILE_RATE req/s) and its costliest methods
 #     flame:    the same samples as a flame graph: folded stacks, an SVG and a speedscope file in BENCH_FLAME_DIR
 #               (default artifacts/flame), with run.md saying what was profiled
+#     embeddings: in-process (App.Bench embeddings): the offline model's load time, memory and items/s, then the service
+#               with Redis and PostgreSQL: items/s through POST /v1/embeddings missed and cached, a cached item's latency
 #   BENCH_TIMELINE=file: the soak profile also writes every request's start and latency (the load generator's --timeline)
 #   BENCH_JSON=file: also append every row as a JSON line to file (the load generator's --json)
 #   BENCH_REDIS_DELAY_MS=N: the gateway's Redis replies held N ms by a relay (bench/App.Bench delay-proxy), a remote Redis
@@ -43,6 +45,10 @@ cd "$ROOT"
 DURATION="${1:-10}"
 WRITE_DOCS="${2:-}"
 PROFILE="${BENCH_PROFILE:-standard}"
+if [ "$PROFILE" = embeddings ]; then
+  # Runs in one process with servers of its own; none of the gateway-under-load set-up below applies.
+  exec dotnet run -c Release --project bench/App.Bench -- embeddings
+fi
 UP_PORT=18090; STREAM_PORT=18091; GW_PORT=18092; SLOW_PORT=18095; MGMT_PORT=18102
 OUT="$(mktemp -d)"
 # A fresh PostgreSQL and Redis per run, on ports of their own: the figures must not depend on what earlier runs

@@ -18,6 +18,7 @@ try
         "tail" => await TailScenario.RunAsync(args),
         "flame" => await FlameScenario.RunAsync(args),
         "gate" => await GateScenario.RunAsync(args),
+        "embeddings" => await EmbeddingsScenario.RunAsync(args),
         _ => Usage(),
     };
 }
@@ -37,6 +38,7 @@ static int Usage()
     Console.Error.WriteLine("       App.Bench flame (--perf-script FILE|- [--max-stack N] | --folded FILE) --out DIR [--title T] [--width PX] [--top N]");
     Console.Error.WriteLine("                      (folded stacks, an SVG flame graph and a speedscope file from perf script output; a stack of");
     Console.Error.WriteLine("                      --max-stack frames, the kernel's perf_event_max_stack, is marked as cut)");
+    Console.Error.WriteLine("       App.Bench embeddings [--items N] [--batch N] [--hits N]   (the offline model's load, memory and items/s; items/s through the service, missed and cached; a cached item's latency)");
     Console.Error.WriteLine("       App.Bench traces [--count N] [--tenants N] [--content off|redacted|full]");
     Console.Error.WriteLine("       App.Bench limiter [--count N] [--concurrency N] [--users N] [--cached] [--budgets]   (Redis and client CPU per admission and settlement)");
     Console.Error.WriteLine("       App.Bench gate [--budgets FILE] [--profile NAME] [--base URL] [--metrics URL] [--model M] [--token T|--token-file F] [--report FILE]");

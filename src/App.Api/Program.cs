@@ -47,6 +47,7 @@ app.MapPasskeyApi();                // POST /auth/passkeys/register[/options], /
 app.MapTokenApi();                  // POST /auth/refresh, /auth/logout; GET /auth/me
 app.MapAdminApi();                  // POST /admin/users/{id}/disable
 app.MapChatCompletions();           // POST /v1/chat/completions
+app.MapEmbeddings();                // POST /v1/embeddings
 app.MapModels();                    // GET  /v1/models
 app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
 app.MapAuditApi();                  // GET  /v1/audit/verify

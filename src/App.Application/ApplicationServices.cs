@@ -1,4 +1,5 @@
 using App.Application.Caching;
+using App.Application.Embeddings;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Identity;
@@ -6,6 +7,7 @@ using App.Application.Jobs;
 using App.Application.Prompts;
 using App.Application.Routing;
 using App.Application.Rum;
+using App.Application.Semantic;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +25,13 @@ public static class ApplicationServices
         services.AddSingleton<IValidateOptions<CacheOptions>, CacheOptionsValidator>();
         services.AddSingleton<ChatGateway>();
         services.AddSingleton<ChatCalls>();
+        services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EmbeddingOptions>, EmbeddingOptionsValidator>();
+        services.AddSingleton<EmbeddingGateway>();
+        services.AddSingleton<EmbeddingCalls>();
+        services.AddOptions<SemanticCacheOptions>().BindConfiguration(SemanticCacheOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SemanticCacheOptions>, SemanticCacheOptionsValidator>();
+        services.AddSingleton<ISemanticCache, SemanticChatCache>();
         services.AddOptions<GuardOptions>().BindConfiguration(GuardOptions.Section).ValidateOnStart();
         services.AddSingleton<GuardPolicy>();
         services.AddOptions<PromptOptions>().BindConfiguration(PromptOptions.Section).ValidateOnStart();

@@ -1,3 +1,4 @@
+using App.Application.Embeddings;
 using App.Application.Gateway;
 using App.Application.Guard;
 using App.Application.Prompts;
@@ -30,6 +31,8 @@ public static class DependencyInjection
         services.AddRedis();
         services.AddSingleton<ModelRoutes>();
         services.AddSingleton<IModelRoutes>(sp => sp.GetRequiredService<ModelRoutes>());
+        services.AddSingleton<EmbeddingRoutes>();
+        services.AddSingleton<IEmbeddingRoutes>(sp => sp.GetRequiredService<EmbeddingRoutes>());
         services.AddHostedService<RoutesWarmup>();
         services.AddSingleton<UpstreamRehearsal>();
         services.AddResponseCache();

@@ -84,6 +84,9 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
 
     public Fault Default { get; set; } = Fault.Ok();
 
+    /// <summary>The <c>/v1/embeddings</c> route and what it received.</summary>
+    public FakeEmbeddings Embeddings { get; } = new();
+
     /// <summary>When set (and nothing is scripted), picks the fault of each request: random faults for chaos runs.</summary>
     public Func<Fault>? Chaos { get; set; }
 
@@ -112,6 +115,7 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
         var server = new FakeUpstreamServer(app);
         configure?.Invoke(server.Behaviour);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapPost("/v1/embeddings", server.Embeddings.HandleAsync);
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake-model", @object = "model", owned_by = "fake" } } }));
         var address = await LoopbackHost.StartAsync(app);
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1/");

@@ -19,6 +19,7 @@ public class ApiBasicsTests : GatewayTest
         var ids = JsonDocument.Parse(json).RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
         Assert.Contains("gpt", ids);
         Assert.Contains("offline", ids);
+        Assert.Contains("minilm", ids);
     }
 
     [Theory]

@@ -1,7 +1,5 @@
 using System.Net.Mime;
-using System.Text.Json;
 using App.Api.Auth;
-using App.Api.Problems;
 using App.Application.Caching;
 using App.Application.Calls;
 using App.Application.Gateway;
@@ -38,7 +36,7 @@ internal static partial class ChatCompletionsApi
 
     private static async Task<IResult> CreateAsync(HttpContext context, Caller caller, ChatCalls calls, GuardPolicy guard, ILogger<ChatGateway> logger)
     {
-        var parsed = await ReadRequestAsync(context);
+        var parsed = await WireRequest.ReadAsync(context, OpenAiJson.Wire.ChatCompletionRequest);
         if (parsed.Error is not null)
         {
             return parsed.Error;
@@ -181,32 +179,13 @@ internal static partial class ChatCompletionsApi
         return Results.Empty;
     }
 
-    private static async Task<(ChatCompletionRequest? Request, IResult? Error)> ReadRequestAsync(HttpContext context)
-    {
-        if (!context.Request.HasJsonContentType())
-        {
-            return (null, OpenAiErrors.UnsupportedMediaType());
-        }
-
-        try
-        {
-            var request = await JsonSerializer.DeserializeAsync(context.Request.Body, OpenAiJson.Wire.ChatCompletionRequest, context.RequestAborted);
-            return request is null
-                ? (null, ApiProblems.Problem(400, "invalid-request", "The request is invalid.", "The request body must be a JSON object.", "invalid_request_error", null, "invalid_json"))
-                : (request, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, OpenAiErrors.InvalidJson(ex));
-        }
-    }
-
     private static void SetCommonHeaders(HttpContext context, ChatCallRecord record)
     {
         RateLimitHeaders.Write(context.Response, record.Admission);
         context.Response.Headers["x-cache"] = record.Cache switch
         {
             CacheStatus.Hit => "hit",
+            CacheStatus.SemanticHit => "semantic-hit",
             CacheStatus.Miss => "miss",
             _ => "bypass",
         };

@@ -1,3 +1,4 @@
+using App.Application.Embeddings;
 using App.Application.Gateway;
 using App.Application.Identity;
 using App.Application.OpenAi;
@@ -5,7 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace App.Api.OpenAi;
 
-/// <summary><c>GET /v1/models</c>: the configured model aliases, in OpenAI's list format.</summary>
+/// <summary><c>GET /v1/models</c>: the configured chat and embedding model aliases, in OpenAI's list format.</summary>
 internal static class ModelsApi
 {
     public static RouteGroupBuilder MapModels(this IEndpointRouteBuilder app)
@@ -17,11 +18,16 @@ internal static class ModelsApi
         return group;
     }
 
-    private static JsonHttpResult<ModelList> List(IModelRoutes routes) =>
+    private static JsonHttpResult<ModelList> List(IModelRoutes routes, IEmbeddingRoutes embeddings) =>
         TypedResults.Json(
             new ModelList
             {
-                Data = [.. routes.Aliases.Order(StringComparer.Ordinal).Select(a => new ModelEntry { Id = a, OwnedBy = routes.OwnedBy(a), Created = 0 })],
+                Data =
+                [
+                    .. routes.Aliases.Select(a => new ModelEntry { Id = a, OwnedBy = routes.OwnedBy(a), Created = 0 })
+                        .Concat(embeddings.Aliases.Where(a => !routes.Aliases.Contains(a)).Select(a => new ModelEntry { Id = a, OwnedBy = embeddings.OwnedBy(a), Created = 0 }))
+                        .OrderBy(m => m.Id, StringComparer.Ordinal),
+                ],
             },
             OpenAiJson.Wire.ModelList);
 }

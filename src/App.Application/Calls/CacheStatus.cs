@@ -6,4 +6,7 @@ public enum CacheStatus
     Bypass,
     Miss,
     Hit,
+
+    /// <summary>Answered with the entry of a paraphrase of the question, in the same partition (the semantic cache).</summary>
+    SemanticHit,
 }

@@ -22,14 +22,22 @@ internal sealed class AdmissionGate(IUsageLimiter limiter, ITokenEstimator token
     /// <summary>Reserves the call against the caller's limits and budget, or refuses it with the reason.</summary>
     public async ValueTask<Admission> AdmitAsync(GatewayRequest request, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        if (request.Caller is not { } caller)
+        var reserveOutput = request.Options.MaxOutputTokens ?? trafficOptions.CurrentValue.DefaultOutputReservation;
+        return await AdmitAsync(request.Caller, request.Alias, tokens.CountPrompt(request.Messages) + reserveOutput, "messages", "prompt plus max_tokens", "Shorten the prompt or lower max_tokens.", record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reserves a call of <paramref name="estimate"/> tokens, or refuses it with the reason; <paramref name="param"/>,
+    /// <paramref name="what"/> and <paramref name="advice"/> word the refusal of an input too large on its own.
+    /// </summary>
+    public async ValueTask<Admission> AdmitAsync(UsageCaller? who, string alias, long estimate, string param, string what, string advice, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        if (who is not { } caller)
         {
             return Admission.Unlimited;
         }
 
-        var reserveOutput = request.Options.MaxOutputTokens ?? trafficOptions.CurrentValue.DefaultOutputReservation;
-        var estimate = tokens.CountPrompt(request.Messages) + reserveOutput;
-        var admission = await limiter.AdmitAsync(caller, request.Alias, estimate, cancellationToken).ConfigureAwait(false);
+        var admission = await limiter.AdmitAsync(caller, alias, estimate, cancellationToken).ConfigureAwait(false);
         record.Admission = admission;
         if (admission.IsAdmitted)
         {
@@ -46,11 +54,11 @@ internal sealed class AdmissionGate(IUsageLimiter limiter, ITokenEstimator token
                 retryAfter: admission.RetryAfter),
             AdmissionVerdict.TooLarge => new GatewayException(
                 GatewayErrorKind.RequestTooLarge,
-                $"The request needs {estimate} tokens (prompt plus max_tokens), more than your limit of {admission.Tokens?.Limit} tokens per minute on '{request.Alias}'. Shorten the prompt or lower max_tokens.",
-                param: "messages"),
+                $"The request needs {estimate} tokens ({what}), more than your limit of {admission.Tokens?.Limit} tokens per minute on '{alias}'. {advice}",
+                param: param),
             _ => new GatewayException(
                 GatewayErrorKind.RateLimited,
-                $"Rate limit reached for {admission.Limit} per minute on '{request.Alias}'. Retry after the delay in Retry-After.",
+                $"Rate limit reached for {admission.Limit} per minute on '{alias}'. Retry after the delay in Retry-After.",
                 retryAfter: admission.RetryAfter),
         };
     }
@@ -106,7 +114,7 @@ internal sealed class AdmissionGate(IUsageLimiter limiter, ITokenEstimator token
         new(
             record.InputTokens ?? tokens.CountPrompt(request.Messages),
             record.OutputTokens ?? ((outputChars + 3) / 4),
-            record.Cache == CacheStatus.Hit);
+            record.Cache is CacheStatus.Hit or CacheStatus.SemanticHit);
 
     // Issued before the response goes out (so a later request on this instance sees it), not waited for.
     public void Settle(Admission admission, CallUsage usage)

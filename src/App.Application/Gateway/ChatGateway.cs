@@ -22,7 +22,8 @@ public sealed partial class ChatGateway(
     ITokenEstimator tokens,
     IOptionsMonitor<TrafficOptions> trafficOptions,
     TimeProvider time,
-    ILogger<ChatGateway> logger)
+    ILogger<ChatGateway> logger,
+    ISemanticCache? semantic = null)
 {
     private readonly AdmissionGate _gate = new(limiter, tokens, trafficOptions);
     private readonly SingleFlightCache _cache = new(cache, cacheOptions, time);
@@ -150,6 +151,7 @@ public sealed partial class ChatGateway(
         try
         {
             ticket = await _cache.LookUpAsync(request, bypassCache, record, cancellationToken).ConfigureAwait(false);
+            ticket = await SemanticAsync(request, ticket, record, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -173,6 +175,25 @@ public sealed partial class ChatGateway(
         }
     }
 
+    /// <summary>On an exact miss, the semantic cache's verified answer to a paraphrase, served as a hit of its own kind.</summary>
+    private async ValueTask<CacheTicket> SemanticAsync(GatewayRequest request, CacheTicket ticket, ChatCallRecord record, CancellationToken cancellationToken)
+    {
+        if (semantic is null || ticket.Hit is not null || ticket.Key is null
+            || await semantic.FindAsync(request, cancellationToken).ConfigureAwait(false) is not { } found)
+        {
+            return ticket;
+        }
+
+        if (ticket.Flight is { } flight)
+        {
+            // Identical requests waiting on this one go upstream on their own rather than take a paraphrase's answer.
+            _cache.ReleaseFlight(ticket.Key, flight, null);
+        }
+
+        SingleFlightCache.Count(record, CacheStatus.SemanticHit);
+        return new CacheTicket(ticket.Key, found, null);
+    }
+
     private async Task<ChatResponse> CompleteCoreAsync(IReadOnlyList<IDeployment> deployments, GatewayRequest request, CacheTicket ticket, ChatCallRecord record, CancellationToken cancellationToken)
     {
         if (ticket.Hit is { } hit)
@@ -191,6 +212,10 @@ public sealed partial class ChatGateway(
             var response = await CallAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
             stored = _cache.ToCached(response.Text, response.FinishReason, response.ModelId, response.Usage);
             await _cache.StoreAsync(ticket.Key!, stored).ConfigureAwait(false);
+            if (stored is not null && semantic is not null)
+            {
+                await semantic.AddAsync(request, stored).ConfigureAwait(false);
+            }
             return response;
         }
         finally
@@ -284,13 +309,13 @@ public sealed partial class ChatGateway(
         }
     }
 
-    private static GatewayException Rejected(UpstreamException ex, ChatCallRecord record)
+    internal static GatewayException Rejected(UpstreamException ex, ChatCallRecord record)
     {
         record.ErrorType = "upstream_rejected";
         return new GatewayException(GatewayErrorKind.UpstreamRejected, $"The model provider refused the request: {ex.Message}", inner: ex);
     }
 
-    private static GatewayException Exhausted(UpstreamException? last, ChatCallRecord record)
+    internal static GatewayException Exhausted(UpstreamException? last, ChatCallRecord record)
     {
         var error = last?.Kind switch
         {

@@ -65,10 +65,11 @@ internal sealed class SingleFlightCache(IResponseCache cache, IOptionsMonitor<Ca
         GatewayTelemetry.CacheLookups.Add(1, new KeyValuePair<string, object?>("app.cache.result", status switch
         {
             CacheStatus.Hit => "hit",
+            CacheStatus.SemanticHit => "semantic_hit",
             CacheStatus.Miss => "miss",
             _ => "bypass",
         }));
-        Activity.Current?.SetTag("app.cache.hit", status == CacheStatus.Hit);
+        Activity.Current?.SetTag("app.cache.hit", status is CacheStatus.Hit or CacheStatus.SemanticHit);
     }
 
     public ChatResponse Replay(CachedCompletion hit, ChatCallRecord record)

@@ -15,4 +15,6 @@ namespace App.Application.OpenAi;
 [JsonSerializable(typeof(ChatCompletionChunk))]
 [JsonSerializable(typeof(WireErrorEnvelope))]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(EmbeddingsRequest))]
+[JsonSerializable(typeof(EmbeddingList))]
 public sealed partial class OpenAiJsonContext : JsonSerializerContext;

@@ -10,4 +10,5 @@ namespace App.Application.OpenAi;
 [JsonSerializable(typeof(ChatCompletion))]
 [JsonSerializable(typeof(ChatCompletionChunk))]
 [JsonSerializable(typeof(WireErrorEnvelope))]
+[JsonSerializable(typeof(EmbeddingList))]
 public sealed partial class UpstreamJsonContext : JsonSerializerContext;

@@ -73,7 +73,7 @@ public sealed class PromptRunner(ChatCalls calls, GuardPolicy guard, IOptionsMon
             if (errors.Count == 0)
             {
                 using var document = JsonDocument.Parse(text);
-                return new PromptResult(template, document.RootElement.Clone(), response.ModelId ?? template.Definition.Model, inputTokens, outputTokens, repaired, call.Record.Cache == CacheStatus.Hit, verdict);
+                return new PromptResult(template, document.RootElement.Clone(), response.ModelId ?? template.Definition.Model, inputTokens, outputTokens, repaired, call.Record.Cache is CacheStatus.Hit or CacheStatus.SemanticHit, verdict);
             }
 
             // One more call with the model's own answer and what is wrong with it; a fresh seed so it is not the same answer.

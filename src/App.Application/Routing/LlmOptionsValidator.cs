@@ -32,56 +32,63 @@ public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
 
             for (var i = 0; i < route.Deployments.Count; i++)
             {
-                var d = route.Deployments[i];
                 var key = string.Create(CultureInfo.InvariantCulture, $"{prefix}:Deployments:{i}");
-                switch (d.Provider)
-                {
-                    case ProviderKinds.Offline:
-                        if (d.TokenDelayMs is < 0 or > 10_000)
-                        {
-                            errors.Add($"{key}:TokenDelayMs must be between 0 and 10000.");
-                        }
-
-                        break;
-                    case ProviderKinds.OpenAi:
-                        if (d.BaseUrl is null)
-                        {
-                            errors.Add($"{key}:BaseUrl is required for provider 'openai'.");
-                        }
-                        else if (!d.BaseUrl.IsAbsoluteUri || (d.BaseUrl.Scheme != Uri.UriSchemeHttps && d.BaseUrl.Scheme != Uri.UriSchemeHttp))
-                        {
-                            errors.Add($"{key}:BaseUrl must be an absolute http(s) URL.");
-                        }
-
-                        if (string.IsNullOrWhiteSpace(d.ApiKey))
-                        {
-                            errors.Add($"{key}:ApiKey is required for provider 'openai' (set it with the environment variable Llm__Models__{alias}__Deployments__{i}__ApiKey).");
-                        }
-
-                        if (string.IsNullOrWhiteSpace(d.ApiKeyHeader))
-                        {
-                            errors.Add($"{key}:ApiKeyHeader must not be empty.");
-                        }
-
-                        break;
-                    default:
-                        errors.Add($"{key}:Provider '{d.Provider}' is unknown; use 'offline' or 'openai'.");
-                        break;
-                }
-
-                if (string.IsNullOrWhiteSpace(d.Model))
-                {
-                    errors.Add($"{key}:Model is required.");
-                }
-
-                if (d.Resilience is not null)
-                {
-                    ValidateResilience($"{key}:Resilience", d.Resilience, errors);
-                }
+                ValidateDeployment(key, $"Llm__Models__{alias}__Deployments__{i}", route.Deployments[i], errors);
             }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>The checks of one deployment, shared by chat and embedding routes; <paramref name="environmentKey"/> names its environment variables.</summary>
+    public static void ValidateDeployment(string key, string environmentKey, DeploymentOptions d, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        ArgumentNullException.ThrowIfNull(errors);
+        switch (d.Provider)
+        {
+            case ProviderKinds.Offline:
+                if (d.TokenDelayMs is < 0 or > 10_000)
+                {
+                    errors.Add($"{key}:TokenDelayMs must be between 0 and 10000.");
+                }
+
+                break;
+            case ProviderKinds.OpenAi:
+                if (d.BaseUrl is null)
+                {
+                    errors.Add($"{key}:BaseUrl is required for provider 'openai'.");
+                }
+                else if (!d.BaseUrl.IsAbsoluteUri || (d.BaseUrl.Scheme != Uri.UriSchemeHttps && d.BaseUrl.Scheme != Uri.UriSchemeHttp))
+                {
+                    errors.Add($"{key}:BaseUrl must be an absolute http(s) URL.");
+                }
+
+                if (string.IsNullOrWhiteSpace(d.ApiKey))
+                {
+                    errors.Add($"{key}:ApiKey is required for provider 'openai' (set it with the environment variable {environmentKey}__ApiKey).");
+                }
+
+                if (string.IsNullOrWhiteSpace(d.ApiKeyHeader))
+                {
+                    errors.Add($"{key}:ApiKeyHeader must not be empty.");
+                }
+
+                break;
+            default:
+                errors.Add($"{key}:Provider '{d.Provider}' is unknown; use 'offline' or 'openai'.");
+                break;
+        }
+
+        if (string.IsNullOrWhiteSpace(d.Model))
+        {
+            errors.Add($"{key}:Model is required.");
+        }
+
+        if (d.Resilience is not null)
+        {
+            ValidateResilience($"{key}:Resilience", d.Resilience, errors);
+        }
     }
 
     private static void ValidateResilience(string key, ResilienceOptions r, List<string> errors)

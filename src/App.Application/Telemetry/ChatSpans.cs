@@ -67,7 +67,7 @@ public static class ChatSpans
             GatewayTelemetry.TokenUsage.Record(output, t);
         }
 
-        if (record.TimeToFirstToken is { } ttft && record.Cache != CacheStatus.Hit)
+        if (record.TimeToFirstToken is { } ttft && record.Cache is not (CacheStatus.Hit or CacheStatus.SemanticHit))
         {
             GatewayTelemetry.TimeToFirstToken.Record(ttft.TotalSeconds, tags);
             // The decode pace: what came after the first token, per token after the first.

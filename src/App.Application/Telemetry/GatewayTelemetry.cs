@@ -50,6 +50,9 @@ public static class GatewayTelemetry
     public static readonly Counter<long> CacheLocalHits = Meter.CreateCounter<long>(
         "app.gateway.cache.local_hits", "{hit}", "Cache hits answered from this instance's memory (Cache:Local) without a round trip to Redis; a subset of the hits in app.gateway.cache.lookups.");
 
+    public static readonly Counter<long> EmbeddingCacheItems = Meter.CreateCounter<long>(
+        "app.gateway.embeddings.cache.items", "{item}", "Embedding input items by app.cache.result: hit (answered from the cache), miss (sent upstream), bypass (cache off).");
+
     public static readonly Counter<long> Retries = Meter.CreateCounter<long>(
         "app.gateway.upstream.retries", "{retry}", "Retried upstream attempts.");
 

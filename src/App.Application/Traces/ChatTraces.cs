@@ -42,7 +42,7 @@ public static class ChatTraces
             InputTokens = record.InputTokens,
             OutputTokens = record.OutputTokens,
             TokenSource = record.InputTokens is null && record.OutputTokens is null ? "none" : "provider",
-            Cached = record.Cache == CacheStatus.Hit,
+            Cached = record.Cache is CacheStatus.Hit or CacheStatus.SemanticHit,
             Streamed = streamed,
             Retries = record.Retries,
             FallbackUsed = record.FallbackUsed,

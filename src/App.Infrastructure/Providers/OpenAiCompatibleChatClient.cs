@@ -223,44 +223,12 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         }
 
-        if (string.Equals(_deployment.ApiKeyHeader, "Authorization", StringComparison.OrdinalIgnoreCase))
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _deployment.ApiKey);
-        }
-        else
-        {
-            request.Headers.TryAddWithoutValidation(_deployment.ApiKeyHeader, _deployment.ApiKey);
-        }
-
+        UpstreamHttp.Authorize(request, _deployment);
         return request;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
-    {
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new UpstreamException(UpstreamFailureKind.Network, $"The upstream could not be reached ({ex.HttpRequestError}).", inner: ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new UpstreamException(UpstreamFailureKind.Timeout, "The upstream did not answer in time.", inner: ex);
-        }
-
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            throw await UpstreamFailures.FromResponseAsync(response, _time, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken) =>
+        UpstreamHttp.SendAsync(_http, request, completion, _time, cancellationToken);
 
     private static UsageDetails? ToUsage(WireUsage? usage) => usage is null
         ? null

@@ -23,6 +23,7 @@ internal static class UpstreamWire
 
     public static readonly JsonTypeInfo<ChatCompletion> Completion = (JsonTypeInfo<ChatCompletion>)Lenient.GetTypeInfo(typeof(ChatCompletion));
     public static readonly JsonTypeInfo<ChatCompletionChunk> Chunk = (JsonTypeInfo<ChatCompletionChunk>)Lenient.GetTypeInfo(typeof(ChatCompletionChunk));
+    public static readonly JsonTypeInfo<EmbeddingList> Embeddings = (JsonTypeInfo<EmbeddingList>)Lenient.GetTypeInfo(typeof(EmbeddingList));
     public static readonly JsonTypeInfo<WireErrorEnvelope> Error = (JsonTypeInfo<WireErrorEnvelope>)Lenient.GetTypeInfo(typeof(WireErrorEnvelope));
 
     /// <summary>The message of an OpenAI error body, or null when the data is not one.</summary>

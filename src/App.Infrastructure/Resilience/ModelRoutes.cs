@@ -91,6 +91,9 @@ internal sealed class ModelRoutes : IModelRoutes, IDisposable
 
     public IReadOnlyList<ResilientDeployment> Deployments => _all;
 
+    /// <summary>The one client every upstream is called through (the embedding routes use it too).</summary>
+    public HttpClient Http => _http;
+
     public string OwnedBy(string modelAlias) => _owners.GetValueOrDefault(modelAlias, "app");
 
     public bool TryGetRoute(string modelAlias, out IReadOnlyList<IDeployment> deployments) =>
