@@ -1,5 +1,10 @@
 using App.Infrastructure.Persistence;
 using App.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace App.IntegrationTests.Traces;
@@ -62,6 +67,39 @@ public sealed class TracePartitionTests
         await reader.ReadAsync();
         Assert.Equal(reader.GetInt64(1), reader.GetInt64(0));
         Assert.True(reader.GetInt64(1) >= 4, "the month partitions and the default one");
+    }
+
+    [Fact]
+    public async Task TracesStoredBeforePartitioningAreKeptInTheirMonths()
+    {
+        var database = await Databases.EmptyAsync();
+        var now = DateTimeOffset.UtcNow;
+        var old = now.AddMonths(-3);
+        await using (var dataSource = NpgsqlDataSource.Create(database.Owner))
+        await using (var db = new AppDbContext((DbContextOptions<AppDbContext>)App.Infrastructure.Persistence.Database.Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options))
+        {
+            await db.GetService<IMigrator>().MigrateAsync("20261207001704_IdempotencyPerUser");
+        }
+
+        await using (var runtime = new NpgsqlConnection(database.Runtime))
+        {
+            await runtime.OpenAsync();
+            await InsertAsync(runtime, _a, old);
+            await InsertAsync(runtime, _a, now);
+            await InsertAsync(runtime, _b, now);
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:PostgresMigrations"] = database.Owner }).Build();
+        await App.Infrastructure.Persistence.Database.MigrateAsync(configuration, NullLogger.Instance, default);
+
+        await using (var runtime = new NpgsqlConnection(database.Runtime))
+        {
+            await runtime.OpenAsync();
+            Assert.Equal(2, await CountAsync(runtime, _a, "app.traces"));
+            Assert.Equal(1, await CountAsync(runtime, _a, $"app.traces_{old:yyyy_MM}"));
+            Assert.Equal(1, await CountAsync(runtime, _b, $"app.traces_{now:yyyy_MM}"));
+            Assert.Equal(0, await CountAsync(runtime, _a, "app.traces_default"));
+        }
     }
 
     private static async Task InsertAsync(NpgsqlConnection connection, string tenant, DateTimeOffset at)

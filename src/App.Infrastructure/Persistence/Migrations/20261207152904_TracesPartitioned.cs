@@ -21,11 +21,6 @@ namespace App.Infrastructure.Persistence.Migrations
                 CREATE TABLE app.traces (LIKE app.traces_before_partitioning INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (started_at);
                 ALTER TABLE app.traces ADD CONSTRAINT pk_traces PRIMARY KEY (tenant_id, id, started_at);
                 CREATE INDEX ix_traces_tenant_id_started_at_id ON app.traces (tenant_id, started_at DESC, id DESC);
-                ALTER TABLE app.traces ENABLE ROW LEVEL SECURITY;
-                ALTER TABLE app.traces FORCE ROW LEVEL SECURITY;
-                CREATE POLICY tenant_isolation ON app.traces
-                    USING (tenant_id = current_setting('app.tenant_id', true))
-                    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
 
                 CREATE FUNCTION app.guard_trace_partition(name text) RETURNS void LANGUAGE plpgsql AS $guard$
                 BEGIN
@@ -62,6 +57,9 @@ namespace App.Infrastructure.Persistence.Migrations
                 $drop$;
                 REVOKE ALL ON FUNCTION app.drop_trace_partition(text) FROM PUBLIC;
 
+                -- Row security is forced on the owner too: off on the old table while its months are read and its rows
+                -- copied, and on for the new one only once they are in, or the copy would see and store nothing.
+                ALTER TABLE app.traces_before_partitioning DISABLE ROW LEVEL SECURITY;
                 CREATE TABLE app.traces_default PARTITION OF app.traces DEFAULT;
                 DO $fill$
                 BEGIN
@@ -73,6 +71,11 @@ namespace App.Infrastructure.Persistence.Migrations
                 $fill$;
                 INSERT INTO app.traces SELECT * FROM app.traces_before_partitioning;
                 DROP TABLE app.traces_before_partitioning;
+                ALTER TABLE app.traces ENABLE ROW LEVEL SECURITY;
+                ALTER TABLE app.traces FORCE ROW LEVEL SECURITY;
+                CREATE POLICY tenant_isolation ON app.traces
+                    USING (tenant_id = current_setting('app.tenant_id', true))
+                    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
                 """);
         }
 
@@ -86,13 +89,14 @@ namespace App.Infrastructure.Persistence.Migrations
                 CREATE TABLE app.traces (LIKE app.traces_partitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
                 ALTER TABLE app.traces ADD CONSTRAINT pk_traces PRIMARY KEY (tenant_id, id);
                 CREATE INDEX ix_traces_tenant_id_started_at_id ON app.traces (tenant_id, started_at DESC, id DESC);
+                ALTER TABLE app.traces_partitioned DISABLE ROW LEVEL SECURITY;
+                INSERT INTO app.traces SELECT * FROM app.traces_partitioned;
+                DROP TABLE app.traces_partitioned;
                 ALTER TABLE app.traces ENABLE ROW LEVEL SECURITY;
                 ALTER TABLE app.traces FORCE ROW LEVEL SECURITY;
                 CREATE POLICY tenant_isolation ON app.traces
                     USING (tenant_id = current_setting('app.tenant_id', true))
                     WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
-                INSERT INTO app.traces SELECT * FROM app.traces_partitioned;
-                DROP TABLE app.traces_partitioned;
                 DROP FUNCTION app.drop_trace_partition(text);
                 DROP FUNCTION app.ensure_trace_partition(timestamptz);
                 DROP FUNCTION app.guard_trace_partition(text);
