@@ -8,6 +8,7 @@ namespace App.Api.Commands;
 /// The binary's commands besides serving:
 /// <list type="bullet">
 /// <item><c>migrate</c>: apply database migrations as the owner role (a release step).</item>
+/// <item><c>traces-retention</c>: make the coming months' trace partitions and drop those past <c>Traces:Retention</c>, as the owner role (daily).</item>
 /// <item><c>migrations-script</c>: print the idempotent SQL script of all migrations (a dry run to review).</item>
 /// <item><c>rotate-signing-key</c>: retire the current token signing key now.</item>
 /// <item><c>audit-verify --tenant &lt;id&gt; [--checkpoints &lt;file&gt;]</c>: verify a tenant's audit chain against checkpoints (<see cref="AuditVerifyCommand"/>).</item>
@@ -18,7 +19,7 @@ namespace App.Api.Commands;
 /// </summary>
 internal static class CommandLine
 {
-    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden", "invite"];
+    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden", "invite", "traces-retention"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -34,6 +35,9 @@ internal static class CommandLine
         {
             case "migrate":
                 await Database.MigrateAsync(app.Configuration, logger, CancellationToken.None);
+                return true;
+            case "traces-retention":
+                await Database.MaintainTracePartitionsAsync(app.Configuration, logger, CancellationToken.None);
                 return true;
             case "migrations-script":
                 await Console.Out.WriteAsync(Database.IdempotentScript());
@@ -56,7 +60,7 @@ internal static class CommandLine
                 await InviteCommand.RunAsync(app, args, logger);
                 return true;
             default:
-                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, migrations-script, rotate-signing-key, dev-token, invite, audit-verify, golden, worker.");
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, traces-retention, migrations-script, rotate-signing-key, dev-token, invite, audit-verify, golden, worker.");
                 Environment.ExitCode = 2;
                 return true;
         }

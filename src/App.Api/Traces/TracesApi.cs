@@ -106,7 +106,7 @@ internal static class TracesApi
         }
 
         var tenant = caller.Tenant;
-        var page = await data.ReadAsync(tenant, db => Matching(db, model, status, from, to, after).Take(limit + 1).ToListAsync(context.RequestAborted), context.RequestAborted);
+        var page = await data.ReadLaggingAsync(tenant, db => Matching(db, model, status, from, to, after).Take(limit + 1).ToListAsync(context.RequestAborted), context.RequestAborted);
 
         var more = page.Count > limit;
         var items = page.Take(limit).Select(Summary).ToList();
@@ -135,7 +135,7 @@ internal static class TracesApi
             await using var writer = new Utf8JsonWriter(buffer);
             while (true)
             {
-                var batch = await data.ReadAsync(tenant, db => Matching(db, model, status, from, to, after).Take(ExportBatch).ToListAsync(ct), ct);
+                var batch = await data.ReadLaggingAsync(tenant, db => Matching(db, model, status, from, to, after).Take(ExportBatch).ToListAsync(ct), ct);
                 foreach (var trace in batch)
                 {
                     JsonSerializer.Serialize(writer, Summary(trace), json.Value.SerializerOptions);
@@ -207,7 +207,7 @@ internal static class TracesApi
     private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, Caller caller, TenantData data, KeyEncryption encryption, IAuditLog audit, HttpContext context)
     {
         var tenant = caller.Tenant;
-        var trace = await data.ReadAsync(tenant, db => db.Traces.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, context.RequestAborted), context.RequestAborted);
+        var trace = await data.ReadLaggingAsync(tenant, db => db.Traces.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, context.RequestAborted), context.RequestAborted);
         if (trace is null)
         {
             return TypedResults.NotFound();

@@ -22,6 +22,12 @@ public sealed class TraceOptions
     /// </summary>
     public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long traces are kept: a month partition of <c>app.traces</c> whose every row is older is dropped whole (after
+    /// each migration and by the <c>traces-retention</c> command). Null (configured empty): kept for ever.
+    /// </summary>
+    public TimeSpan? Retention { get; init; } = TimeSpan.FromDays(90);
+
     public int BatchSize { get; init; } = 500;
 
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);

@@ -87,9 +87,15 @@ public sealed partial class AuditLog(
         return appended;
     }
 
-    /// <summary>Walks the tenant's chain from the first entry; reports the first that does not verify.</summary>
-    public Task<AuditVerification> VerifyAsync(string tenantId, CancellationToken cancellationToken) =>
-        tenantData.ReadAsync(tenantId, async db =>
+    /// <summary>
+    /// Walks the tenant's chain from the first entry (on a standby when there is one: a chain a little behind is still a
+    /// chain); reports the first that does not verify.
+    /// </summary>
+    public Task<AuditVerification> VerifyAsync(string tenantId, CancellationToken cancellationToken) => WalkAsync(tenantId, lagging: true, cancellationToken);
+
+    private Task<AuditVerification> WalkAsync(string tenantId, bool lagging, CancellationToken cancellationToken)
+    {
+        async Task<AuditVerification> Walk(AppDbContext db)
         {
             var previous = AuditEntry.Genesis;
             long count = 0;
@@ -109,13 +115,17 @@ public sealed partial class AuditLog(
             }
 
             return new AuditVerification(true, count, count == 0 ? null : Convert.ToHexStringLower(previous), null, null);
-        }, cancellationToken);
+        }
+
+        return lagging ? tenantData.ReadLaggingAsync(tenantId, Walk, cancellationToken) : tenantData.ReadAsync(tenantId, Walk, cancellationToken);
+    }
 
     /// <summary>The chain, then each checkpoint: its signature, and the entry it names still there with that hash.</summary>
     public async Task<AuditVerification> VerifyAgainstAsync(string tenantId, IEnumerable<AuditCheckpoint> checkpoints, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
-        var chain = await VerifyAsync(tenantId, cancellationToken).ConfigureAwait(false);
+        // On the primary: a checkpoint may name an entry a standby has not replayed yet, which is no break.
+        var chain = await WalkAsync(tenantId, lagging: false, cancellationToken).ConfigureAwait(false);
         if (!chain.Ok)
         {
             return chain;

@@ -104,8 +104,9 @@ public sealed class AppDbContext : DbContext
 
         modelBuilder.Entity<TraceRecord>(e =>
         {
-            // Tenant first: every query is per tenant, and RLS filters on it.
-            e.HasKey(t => new { t.TenantId, t.Id });
+            // Tenant first: every query is per tenant, and RLS filters on it. The start time too: the table is partitioned
+            // by it (TracePartitions), and a partitioned table's keys must hold its partition key.
+            e.HasKey(t => new { t.TenantId, t.Id, t.StartedAt });
             e.Property(t => t.TenantId).HasMaxLength(64);
             e.Property(t => t.TraceId).HasMaxLength(32);
             e.Property(t => t.UserId).HasMaxLength(128);

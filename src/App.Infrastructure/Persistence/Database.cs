@@ -1,3 +1,4 @@
+using App.Application.Traces;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -23,10 +24,7 @@ public static partial class Database
     public static async Task MigrateAsync(IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var owner = configuration.GetConnectionString("PostgresMigrations") is { Length: > 0 } o
-            ? o
-            : throw new InvalidOperationException("ConnectionStrings:PostgresMigrations (the schema owner) is required to migrate.");
-        await using var dataSource = NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(owner));
+        await using var dataSource = NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(OwnerConnectionString(configuration)));
         await using var db = new AppDbContext(Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options as DbContextOptions<AppDbContext>
             ?? throw new InvalidOperationException("Unexpected options type."));
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
@@ -36,7 +34,34 @@ public static partial class Database
             var names = string.Join(", ", pending);
             LogMigrated(logger, pending.Count, names);
         }
+
+        await MaintainTracePartitionsAsync(dataSource, configuration, logger, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Makes the trace partitions of the coming months and drops those past <c>Traces:Retention</c>, as the owner role
+    /// (<c>ConnectionStrings:PostgresMigrations</c>): the <c>traces-retention</c> command, run daily.
+    /// </summary>
+    public static async Task MaintainTracePartitionsAsync(IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(OwnerConnectionString(configuration)));
+        await MaintainTracePartitionsAsync(dataSource, configuration, logger, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task MaintainTracePartitionsAsync(NpgsqlDataSource owner, IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
+    {
+        var options = configuration.GetSection(TraceOptions.Section).Get<TraceOptions>() ?? new TraceOptions();
+        await using var connection = await owner.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var (ahead, dropped) = await TracePartitions.MaintainAsync(connection, DateTimeOffset.UtcNow, options.Retention, cancellationToken).ConfigureAwait(false);
+        var made = string.Join(", ", ahead);
+        var gone = dropped.Count == 0 ? "none" : string.Join(", ", dropped);
+        LogPartitions(logger, made, gone);
+    }
+
+    private static string OwnerConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString("PostgresMigrations") is { Length: > 0 } o
+            ? o
+            : throw new InvalidOperationException("ConnectionStrings:PostgresMigrations (the schema owner) is required to migrate.");
 
     /// <summary>
     /// The idempotent SQL script of every migration: safe to run on an empty database or on one at any earlier
@@ -48,6 +73,9 @@ public static partial class Database
         return db.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>()
             .GenerateScript(options: Microsoft.EntityFrameworkCore.Migrations.MigrationsSqlGenerationOptions.Idempotent);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trace partitions ahead: {Ahead}; dropped past retention: {Dropped}")]
+    private static partial void LogPartitions(ILogger logger, string ahead, string dropped);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} migration(s): {Migrations}")]
     private static partial void LogMigrated(ILogger logger, int count, string migrations);

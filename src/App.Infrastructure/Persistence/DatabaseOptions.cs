@@ -25,6 +25,13 @@ public sealed class DatabaseOptions
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
+    /// Most connections one instance holds to one server (Npgsql's <c>Maximum Pool Size</c>, set over the string's): a
+    /// request that finds them all busy waits at most <see cref="ConnectTimeout"/> and is then a 503 with
+    /// <c>Retry-After</c>, so a saturated database sheds load instead of gathering a queue of waiting requests.
+    /// </summary>
+    public int MaxPoolSize { get; init; } = 50;
+
+    /// <summary>
     /// The runtime role's connection string with the timeouts above, which win over the string's own, and the defaults
     /// of <see cref="PostgresConnectionString"/>.
     /// </summary>
@@ -34,6 +41,7 @@ public sealed class DatabaseOptions
         {
             Timeout = (int)Math.Ceiling(ConnectTimeout.TotalSeconds),
             CommandTimeout = (int)Math.Ceiling(CommandTimeout.TotalSeconds),
+            MaxPoolSize = MaxPoolSize,
             // After a command timeout Npgsql sends the server a cancel request and by default waits for the statement
             // to end: the connection is given up at once instead, since a server that stalled would not end it.
             CancellationTimeout = -1,

@@ -14,6 +14,11 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
             errors.Add("Database:ConnectTimeout and Database:CommandTimeout must be at least 00:00:01.");
         }
 
+        if (options.MaxPoolSize is < 1 or > 1000)
+        {
+            errors.Add("Database:MaxPoolSize must be between 1 and 1000.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

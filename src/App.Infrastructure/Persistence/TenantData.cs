@@ -8,13 +8,42 @@ namespace App.Infrastructure.Persistence;
 /// Units of work on tenant data: a context bound to the tenant, inside a transaction, so row-level security
 /// applies to the reads as well as the writes. There is no way to run these without naming the tenant.
 /// </summary>
-public sealed class TenantData(IDbContextFactory<AppDbContext> databases, NpgsqlDataSource dataSource)
+public sealed class TenantData(IDbContextFactory<AppDbContext> databases, NpgsqlDataSource dataSource, ReadReplica? replica = null)
 {
     public async Task<T> ReadAsync<T>(string tenantId, Func<AppDbContext, Task<T>> query, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         ArgumentNullException.ThrowIfNull(query);
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadOnAsync(await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false), tenantId, query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A read that tolerates a little lag, on a standby when <see cref="ReadReplica"/> has one; on the primary when the
+    /// standby fails it for being away, so a standby that stops costs no request. Never for a read that must see the
+    /// caller's own write.
+    /// </summary>
+    public async Task<T> ReadLaggingAsync<T>(string tenantId, Func<AppDbContext, Task<T>> query, CancellationToken cancellationToken)
+    {
+        if (replica is not { IsSeparate: true })
+        {
+            return await ReadAsync(tenantId, query, cancellationToken).ConfigureAwait(false);
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentNullException.ThrowIfNull(query);
+        try
+        {
+            return await ReadOnAsync(replica.CreateContext(), tenantId, query, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ReadReplica.IsWorthPrimary(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            return await ReadAsync(tenantId, query, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<T> ReadOnAsync<T>(AppDbContext context, string tenantId, Func<AppDbContext, Task<T>> query, CancellationToken cancellationToken)
+    {
+        await using var db = context;
         db.TenantId = tenantId;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var result = await query(db).ConfigureAwait(false);

@@ -28,7 +28,7 @@ internal static class TraceInsert
             AS t(tenant_id, id, trace_id, user_id, model_alias, provider, deployment, response_model, status,
             error_type, started_at, latency_ms, ttft, input_tokens, output_tokens, token_source, cached,
             streamed, retries, fallback_used, temperature, finish_reason, classification, redactions, prompt, output, guard_score, guard_rules, cost_nano_usd)
-        ON CONFLICT (tenant_id, id) DO NOTHING
+        ON CONFLICT (tenant_id, id, started_at) DO NOTHING
         """;
 
     /// <summary>The insert of <paramref name="rows"/>, to run with the tenant bound (<see cref="TenantData.ExecuteAsync"/>).</summary>

@@ -25,6 +25,11 @@ internal sealed class TraceOptionsValidator : IValidateOptions<TraceOptions>
             errors.Add("Traces:AdmissionWait must be between 0 and 30 seconds.");
         }
 
+        if (options.Retention < TimeSpan.FromDays(1))
+        {
+            errors.Add("Traces:Retention must be at least 1.00:00:00 (or empty, to keep traces for ever).");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -14,14 +14,17 @@ using Xunit.Abstractions;
 namespace App.IntegrationTests.Chaos;
 
 /// <summary>
-/// PostgreSQL frozen (every process stopped, connections left open) for longer than the job visibility timeout, under
-/// chat, job and trace traffic, with job workers in the test host and in a worker process beside it: what needs the
-/// database answers 503 with Retry-After within seconds, never a 500 and never a hang; chat goes on; no model call is
-/// made twice, no accepted job and no answered call's trace is lost.
+/// PostgreSQL frozen (SIGSTOP to the postmaster and every backend, connections left open) for ten seconds, longer than
+/// the job visibility timeout, under chat, job and trace traffic, with job workers in the test host and in a worker
+/// process beside it: what needs the database answers 503 with Retry-After within seconds, never a 500 and never a
+/// hang; chat goes on; the service is ready again soon after the database resumes and refuses nothing after that; no
+/// model call is made twice, no accepted job and no answered call's trace is lost.
 /// </summary>
 public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
 {
-    private static readonly TimeSpan Stall = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan Stall = TimeSpan.FromSeconds(10);
+    // A request started this long after the database resumed is served: the pool has dropped its stalled connections.
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(4);
     // Database:CommandTimeout + 2 x Database:ConnectTimeout (7 s by default), and some room.
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(9);
     private IPostgresServer _postgres = null!;
@@ -50,7 +53,9 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
 
     private sealed class Tally
     {
-        public readonly ConcurrentBag<(string What, HttpStatusCode Status, TimeSpan Took, bool RetryAfter)> Answers = [];
+        public readonly Stopwatch Clock = Stopwatch.StartNew();
+
+        public readonly ConcurrentBag<(string What, HttpStatusCode Status, TimeSpan Took, bool RetryAfter, TimeSpan Sent)> Answers = [];
 
         public readonly ConcurrentBag<string> ChatPrompts = [];
         public readonly ConcurrentDictionary<string, string> JobKeys = new(StringComparer.Ordinal);
@@ -79,9 +84,9 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
 
         async Task TimedAsync(string what, Func<Task<HttpResponseMessage>> send)
         {
-            var clock = Stopwatch.StartNew();
+            var sent = tally.Clock.Elapsed;
             using var response = await send();
-            tally.Answers.Add((what, response.StatusCode, clock.Elapsed, response.Headers.RetryAfter is not null));
+            tally.Answers.Add((what, response.StatusCode, tally.Clock.Elapsed - sent, response.Headers.RetryAfter is not null, sent));
         }
 
         var chatLoops = Enumerable.Range(0, 4).Select(loop => Task.Run(async () =>
@@ -124,7 +129,25 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
             await _postgres.ResumeAsync();
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        var resumed = tally.Clock.Elapsed;
+        TimeSpan? ready = null;
+        using (var probe = Factory.CreateClient())
+        {
+            while (ready is null && tally.Clock.Elapsed - resumed < TimeSpan.FromSeconds(30))
+            {
+                using var health = await probe.GetAsync("/health/ready");
+                if (health.IsSuccessStatusCode)
+                {
+                    ready = tally.Clock.Elapsed - resumed;
+                }
+                else
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, 6 - (tally.Clock.Elapsed - resumed).TotalSeconds)));
         await stop.CancelAsync();
         await Task.WhenAll([.. chatLoops, traceLoop, jobLoop]);
 
@@ -161,6 +184,11 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
         var errors = tally.Answers.Where(a => (int)a.Status >= 500 && a.Status != HttpStatusCode.ServiceUnavailable).ToList();
         var unavailable = tally.Answers.Where(a => a.Status == HttpStatusCode.ServiceUnavailable).ToList();
         var slowest = tally.Answers.MaxBy(a => a.Took);
+        var lateRefusals = unavailable.Where(a => a.Sent - resumed > Recovery).ToList();
+        output.WriteLine(
+            $"figures: requests {tally.Answers.Count}, 200/202 {tally.Answers.Count(a => (int)a.Status < 300)}, 503 {unavailable.Count} (all with Retry-After: {unavailable.All(a => a.RetryAfter)}), " +
+            $"other errors {tally.Answers.Count(a => (int)a.Status >= 400 && a.Status != HttpStatusCode.ServiceUnavailable)}, ready {ready?.TotalSeconds:F1} s after resume, " +
+            $"lost traces {answeredChats - traced}, lost jobs {ids.Count - statuses.Count}");
         output.WriteLine(
             $"requests {tally.Answers.Count} (chat {tally.Answers.Count(a => a.What == "chat")}, jobs {tally.Answers.Count(a => a.What == "job")}, trace reads {tally.Answers.Count(a => a.What == "traces")}); " +
             $"503 {unavailable.Count}; other 5xx {errors.Count}; slowest {slowest.Took.TotalSeconds:F1} s ({slowest.What} {(int)slowest.Status}); duplicate model calls {twice.Count}; " +
@@ -168,6 +196,9 @@ public class DatabaseStallTests(ITestOutputHelper output) : GatewayTest
             $"jobs {statuses.Count} of {ids.Count}, unfinished {statuses.Count(s => s is not ("succeeded" or "failed" or "dead_lettered"))}, not succeeded {statuses.Count(s => s != "succeeded")}; traces {traced} of {answeredChats} answered chats");
 
         Assert.Empty(errors);
+        Assert.All(tally.Answers, a => Assert.True((int)a.Status < 400 || a.Status == HttpStatusCode.ServiceUnavailable, $"{a.What} answered {(int)a.Status}"));
+        Assert.True(ready < Recovery, $"ready {ready?.TotalSeconds:F1} s after the database resumed");
+        Assert.Empty(lateRefusals);
         Assert.All(unavailable, a => Assert.True(a.RetryAfter, $"{a.What} 503 without Retry-After"));
         Assert.True(slowest.Took < Bound, $"a request took {slowest.Took.TotalSeconds:F1} s");
         Assert.NotEmpty(unavailable);

@@ -41,7 +41,7 @@ public sealed class MigrationScriptTests
 
             var migrated = await Databases.FreshAsync();
             var expected = await SchemaAsync(migrated.Admin);
-            Assert.Contains("traces:r:true:true", expected);
+            Assert.Contains("traces:p:true:true", expected);
             Assert.Equal(expected, await SchemaAsync(empty.Admin));
         }
         finally

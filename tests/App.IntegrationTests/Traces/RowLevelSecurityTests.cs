@@ -72,7 +72,7 @@ public sealed class RowLevelSecurityTests : IAsyncLifetime
             SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                    EXISTS (SELECT FROM pg_policies p WHERE p.schemaname = 'app' AND p.tablename = c.relname)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'app' AND c.relkind = 'r'
+            WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
               AND (c.relname = 'tenants' OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))
             ORDER BY c.relname
             """, connection);

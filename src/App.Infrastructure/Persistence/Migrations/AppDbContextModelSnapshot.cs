@@ -523,6 +523,10 @@ namespace App.Infrastructure.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
                     b.Property<bool>("Cached")
                         .HasColumnType("boolean")
                         .HasColumnName("cached");
@@ -609,10 +613,6 @@ namespace App.Infrastructure.Persistence.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("retries");
 
-                    b.Property<DateTimeOffset>("StartedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("started_at");
-
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -647,7 +647,7 @@ namespace App.Infrastructure.Persistence.Migrations
                         .HasColumnType("character varying(128)")
                         .HasColumnName("user_id");
 
-                    b.HasKey("TenantId", "Id")
+                    b.HasKey("TenantId", "Id", "StartedAt")
                         .HasName("pk_traces");
 
                     b.HasIndex("TenantId", "StartedAt", "Id")
