@@ -20,6 +20,8 @@ public class ApiBasicsTests : GatewayTest
         Assert.Contains("gpt", ids);
         Assert.Contains("offline", ids);
         Assert.Contains("minilm", ids);
+        // Chat aliases come first, so a client that takes the first model (the page at /) can chat with it.
+        Assert.True(ids.IndexOf("gpt") < ids.IndexOf("minilm") && ids.IndexOf("offline") < ids.IndexOf("minilm"), string.Join(", ", ids));
     }
 
     [Theory]

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace App.Api.OpenAi;
 
-/// <summary><c>GET /v1/models</c>: the configured chat and embedding model aliases, in OpenAI's list format.</summary>
+/// <summary><c>GET /v1/models</c>: the configured chat model aliases, then the embedding ones, in OpenAI's list format.</summary>
 internal static class ModelsApi
 {
     public static RouteGroupBuilder MapModels(this IEndpointRouteBuilder app)
@@ -24,9 +24,9 @@ internal static class ModelsApi
             {
                 Data =
                 [
-                    .. routes.Aliases.Select(a => new ModelEntry { Id = a, OwnedBy = routes.OwnedBy(a), Created = 0 })
-                        .Concat(embeddings.Aliases.Where(a => !routes.Aliases.Contains(a)).Select(a => new ModelEntry { Id = a, OwnedBy = embeddings.OwnedBy(a), Created = 0 }))
-                        .OrderBy(m => m.Id, StringComparer.Ordinal),
+                    // Chat aliases first: a client that takes the first model (the page at /) gets one it can chat with.
+                    .. routes.Aliases.Order(StringComparer.Ordinal).Select(a => new ModelEntry { Id = a, OwnedBy = routes.OwnedBy(a), Created = 0 }),
+                    .. embeddings.Aliases.Where(a => !routes.Aliases.Contains(a)).Order(StringComparer.Ordinal).Select(a => new ModelEntry { Id = a, OwnedBy = embeddings.OwnedBy(a), Created = 0 }),
                 ],
             },
             OpenAiJson.Wire.ModelList);
