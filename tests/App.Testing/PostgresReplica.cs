@@ -89,14 +89,16 @@ public sealed class PostgresReplica : IAsyncDisposable
         return builder.ConnectionString;
     }
 
-    /// <summary>Waits until the standby has replayed everything the primary had written when this was called.</summary>
+    /// <summary>Waits until the standby has replayed everything the primary had logged when this was called.</summary>
     public async Task CatchUpAsync()
     {
         string target;
         await using (var primary = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Primary.AdminConnectionString) { Pooling = false }.ConnectionString))
         {
             await primary.OpenAsync();
-            await using var lsn = new NpgsqlCommand("SELECT pg_current_wal_lsn()::text", primary);
+            // The insert position, not the write position: the test servers commit asynchronously, so a commit another
+            // session already sees may still sit in the WAL buffers, behind pg_current_wal_lsn().
+            await using var lsn = new NpgsqlCommand("SELECT pg_current_wal_insert_lsn()::text", primary);
             target = (string)(await lsn.ExecuteScalarAsync())!;
         }
 
