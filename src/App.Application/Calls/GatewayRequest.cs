@@ -18,4 +18,10 @@ public sealed record GatewayRequest(
 {
     /// <summary>Whose rate limits and budget the call counts against; null for calls that count against none.</summary>
     public UsageCaller? Caller { get; init; }
+
+    /// <summary>
+    /// The similarity the caller asks a semantic hit to reach (<c>x-semantic-threshold</c>); it can only raise the
+    /// configured threshold, never lower it. Not forwarded, and not part of any cache key.
+    /// </summary>
+    public double? SemanticThreshold { get; init; }
 }

@@ -77,7 +77,7 @@ public sealed partial class ChatGateway(
         {
             var opened = await OpenAsync(deployments, request, record, cancellationToken).ConfigureAwait(false);
             // The leader stores the answer and wakes the followers when its stream is complete (or disposed).
-            return new LiveStream(_gate, _cache, opened, request, record, admission, ticket.Flight is null ? null : ticket.Key, ticket.Flight);
+            return new LiveStream(_gate, _cache, opened, request, record, admission, ticket.Flight is null ? null : ticket.Key, ticket.Flight, semantic);
         }
         catch
         {
@@ -125,7 +125,7 @@ public sealed partial class ChatGateway(
             var admission = await AdmissionGate.AwaitVerdictAsync(admitting, opening, upstream, record).ConfigureAwait(false);
             try
             {
-                return new LiveStream(_gate, _cache, await opening.ConfigureAwait(false), request, record, admission, null, null, upstream);
+                return new LiveStream(_gate, _cache, await opening.ConfigureAwait(false), request, record, admission, null, null, null, upstream);
             }
             catch
             {

@@ -9,7 +9,8 @@ namespace App.Application.Gateway;
 
 /// <summary>
 /// A deployment's stream relayed as it arrives. When the call leads a cache flight (a <c>key</c> and its
-/// <c>flight</c>), the complete answer is stored and the followers are woken when the stream ends.
+/// <c>flight</c>), the complete answer is stored (in the semantic cache too, where it is on) and the followers are
+/// woken when the stream ends.
 /// </summary>
 internal sealed class LiveStream(
     AdmissionGate gate,
@@ -20,6 +21,7 @@ internal sealed class LiveStream(
     Admission admission,
     string? key,
     TaskCompletionSource<CachedCompletion?>? flight,
+    ISemanticCache? semantic,
     IDisposable? owned = null) : StreamingAnswer
 {
     private CachedCompletion? _completed;
@@ -68,6 +70,10 @@ internal sealed class LiveStream(
         {
             _completed = cache.ToCached(text.ToString(), finish, model ?? record.ResponseModel, usage);
             await cache.StoreAsync(key, _completed).ConfigureAwait(false);
+            if (_completed is not null && semantic is not null)
+            {
+                await semantic.AddAsync(request, _completed).ConfigureAwait(false);
+            }
         }
 
         void Observe(ChatResponseUpdate update)

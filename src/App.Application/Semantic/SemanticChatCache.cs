@@ -35,7 +35,7 @@ public sealed class SemanticChatCache(
         }
 
         var (index, similarity) = SemanticIndex.Nearest(vector, [.. entries.Select(e => e.Vector)]);
-        return index >= 0 && SemanticIndex.Serves(similarity, rules.EffectiveThreshold(null), entries[index].Question, question) ? entries[index].Answer : null;
+        return index >= 0 && SemanticIndex.Serves(similarity, rules.EffectiveThreshold(request.SemanticThreshold), entries[index].Question, question) ? entries[index].Answer : null;
     }
 
     public async ValueTask AddAsync(GatewayRequest request, CachedCompletion answer)

@@ -80,6 +80,64 @@ public class SemanticCacheTests : GatewayTest
         Assert.Equal(3, Upstream.Requests);
     }
 
+    [Fact]
+    public async Task AStreamedAnswerIsKeptForParaphrasesToo()
+    {
+        string streamedText;
+        using (var streamed = await PostAsync(Chat("What is the capital of France?", temperature: 0, stream: true), completion: HttpCompletionOption.ResponseHeadersRead))
+        {
+            var result = await ReadStreamAsync(streamed);
+            Assert.True(result.Done);
+            streamedText = result.Text;
+        }
+
+        using var paraphrase = await PostAsync(Chat("What's the capital of France?", temperature: 0));
+        var replayed = await ReadAsync(paraphrase);
+
+        Assert.Equal("semantic-hit", Header(paraphrase, "x-cache"));
+        Assert.Equal(streamedText, Content(replayed));
+        Assert.Equal(1, Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task ARequestCanRaiseTheThresholdButNeverLowerItAndAValueThatIsNotOneIsRefused()
+    {
+        using (await PostAsync(Chat("What is the capital of France?", temperature: 0)))
+        {
+        }
+
+        // Raised to 1: the paraphrase the default threshold serves (the first test) now goes upstream.
+        using (var strict = await AskAsync("What's the capital of France?", "1"))
+        {
+            Assert.Equal(HttpStatusCode.OK, strict.StatusCode);
+            Assert.Equal("miss", Header(strict, "x-cache"));
+        }
+
+        // Asked at 0: a question on the same entity that is no paraphrase is still held to the configured threshold.
+        using (var lowered = await AskAsync("Describe the history of France.", "0"))
+        {
+            Assert.Equal(HttpStatusCode.OK, lowered.StatusCode);
+            Assert.Equal("miss", Header(lowered, "x-cache"));
+        }
+
+        Assert.Equal(3, Upstream.Requests);
+        foreach (var bad in new[] { "high", "1.5", "-0.1", "0.9,0.95" })
+        {
+            using var refused = await AskAsync("What is the capital of France?", bad);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("x-semantic-threshold", (await ReadAsync(refused)).GetProperty("error").GetProperty("param").GetString());
+        }
+
+        Assert.Equal(3, Upstream.Requests);
+    }
+
+    private async Task<HttpResponseMessage> AskAsync(string question, string threshold)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Body(question) };
+        request.Headers.TryAddWithoutValidation("x-semantic-threshold", threshold);
+        return await Client.SendAsync(request);
+    }
+
     private static StringContent Body(string question) =>
         new(Chat(question, temperature: 0).ToJsonString(), System.Text.Encoding.UTF8, "application/json");
 
