@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace App.Infrastructure.Privacy;
+
+/// <summary>What an erasure of a tenant's stored content did: the data keys it destroyed, and when.</summary>
+public sealed record ErasureRecord(
+    [property: JsonPropertyName("tenant")] string Tenant,
+    [property: JsonPropertyName("keys_destroyed")] int KeysDestroyed,
+    [property: JsonPropertyName("erased_at")] DateTimeOffset ErasedAt);
