@@ -46,8 +46,13 @@ internal sealed class MetricsScrape
             }
 
             var nameEnd = line.IndexOfAny(['{', ' ']);
+            if (nameEnd <= 0)
+            {
+                continue;
+            }
+
             var valueStart = line[nameEnd] == '{' ? line.IndexOf('}', nameEnd) + 2 : nameEnd + 1;
-            if (nameEnd <= 0 || valueStart <= nameEnd || valueStart >= line.Length)
+            if (valueStart <= nameEnd || valueStart >= line.Length)
             {
                 continue;
             }

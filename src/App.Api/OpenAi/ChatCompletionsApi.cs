@@ -46,19 +46,14 @@ internal static partial class ChatCompletionsApi
         GatewayRequest request;
         try
         {
-            request = ChatRequestMapper.Map(wire, CacheKey.TenantScope(caller.Tenant)) with { Caller = caller.Usage };
+            var threshold = SemanticThresholdHeader.Read(context.Request.Headers);
+            request = ChatRequestMapper.Map(wire, CacheKey.TenantScope(caller.Tenant)) with { Caller = caller.Usage, SemanticThreshold = threshold };
         }
         catch (GatewayException ex)
         {
             return OpenAiErrors.From(ex, context);
         }
 
-        if (!SemanticThresholdHeader.TryRead(context.Request.Headers, out var threshold))
-        {
-            return OpenAiErrors.From(new GatewayException(GatewayErrorKind.InvalidRequest, $"{SemanticThresholdHeader.Name} must be one number between 0 and 1 (a similarity a semantic hit must reach; it can only raise the configured threshold).", SemanticThresholdHeader.Name), context);
-        }
-
-        request = request with { SemanticThreshold = threshold };
         var bypass = false;
         foreach (var value in context.Request.Headers.CacheControl)
         {

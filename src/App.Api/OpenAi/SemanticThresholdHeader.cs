@@ -1,4 +1,5 @@
 using System.Globalization;
+using App.Application.Calls;
 
 namespace App.Api.OpenAi;
 
@@ -11,22 +12,22 @@ internal static class SemanticThresholdHeader
 {
     public const string Name = "x-semantic-threshold";
 
-    public static bool TryRead(IHeaderDictionary headers, out double? threshold)
+    /// <summary>The header's value; null when it is absent.</summary>
+    /// <exception cref="GatewayException">The header is not one number from 0 to 1.</exception>
+    public static double? Read(IHeaderDictionary headers)
     {
-        threshold = null;
         if (!headers.TryGetValue(Name, out var values))
         {
-            return true;
+            return null;
         }
 
         if (values.Count != 1
             || !double.TryParse(values[0], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
             || value is < 0 or > 1)
         {
-            return false;
+            throw new GatewayException(GatewayErrorKind.InvalidRequest, $"{Name} must be one number between 0 and 1 (a similarity a semantic hit must reach; it can only raise the configured threshold).", Name);
         }
 
-        threshold = value;
-        return true;
+        return value;
     }
 }
