@@ -150,6 +150,48 @@ public class ContentErasureTests : GatewayTest
     }
 
     [Fact]
+    public async Task ErasuresAtOnceRecordOneEventAndAllAnswerIt()
+    {
+        await TraceOfAsync(Tenant, Secret);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Admin().DeleteAsync("/admin/content")));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadAsStringAsync()));
+        Assert.Single(bodies.Distinct());
+        Assert.Equal(1, JsonDocument.Parse(bodies[0]).RootElement.GetProperty("keys_destroyed").GetInt32());
+        var count = await AsSuperuserAsync("SELECT count(*) FROM app.audit_entries WHERE tenant_id = $1 AND kind = $2", r => r.Read() ? r.GetInt64(0) : -1, Tenant, AuditKinds.ContentErased);
+        Assert.Equal(1, count);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ContentSealedByTheMasterKeyRingReadsAndIsClearedByErasure()
+    {
+        // As stored before data keys, or while the tenant's key could not be fetched: the master key ring's own format.
+        var mine = Guid.Parse(await TraceOfAsync(Tenant, Secret));
+        var encryption = Factory.Services.GetRequiredService<KeyEncryption>();
+        var legacy = encryption.Encrypt(System.Text.Encoding.UTF8.GetBytes(Secret), TraceContent.Context(Tenant, mine, "prompt"));
+        Assert.NotEqual(ContentCipher.Format, legacy[0]);
+        await AsSuperuserAsync("UPDATE app.traces SET prompt_ciphertext = $1 WHERE id = $2", r => r.RecordsAffected, legacy, mine);
+
+        var before = await ContentReader(Tenant).GetFromJsonAsync<JsonElement>($"/v1/traces/{mine}");
+        Assert.Equal(Secret, before.GetProperty("prompt").GetString());
+
+        using var erase = await Admin().DeleteAsync("/admin/content");
+        Assert.Equal(HttpStatusCode.OK, erase.StatusCode);
+        var stored = await AsSuperuserAsync("SELECT prompt_ciphertext IS NULL, get_byte(output_ciphertext, 0) FROM app.traces WHERE id = $1", r => r.Read() ? (r.GetBoolean(0), r.GetInt32(1)) : (false, -1), mine);
+        Assert.True(stored.Item1, "content sealed by the master key ring is still stored after the erasure");
+        Assert.Equal(ContentCipher.Format, stored.Item2);
+        var after = await ContentReader(Tenant).GetFromJsonAsync<JsonElement>($"/v1/traces/{mine}");
+        Assert.Equal(JsonValueKind.Null, after.GetProperty("prompt").ValueKind);
+        Assert.True(after.GetProperty("content_erased").GetBoolean());
+        var data = await AsSuperuserAsync("SELECT data FROM app.audit_entries WHERE tenant_id = $1 AND kind = $2", r => r.Read() ? r.GetString(0) : "{}", Tenant, AuditKinds.ContentErased);
+        Assert.Equal(1, JsonDocument.Parse(data).RootElement.GetProperty("legacy_rows_cleared").GetInt32());
+    }
+
+    [Fact]
     public async Task AnOperatorErasesATenantWithTheCommand()
     {
         var mine = await TraceOfAsync(Tenant, Secret);
