@@ -50,6 +50,7 @@ app.MapChatCompletions();           // POST /v1/chat/completions
 app.MapEmbeddings();                // POST /v1/embeddings
 app.MapModels();                    // GET  /v1/models
 app.MapTracesApi();                 // GET  /v1/traces, /v1/traces/{id}
+app.MapErasureApi();                // DELETE /admin/content (crypto-shredding of the tenant's stored content)
 app.MapAuditApi();                  // GET  /v1/audit/verify
 app.MapUsageApi();                  // GET  /v1/usage
 app.MapPromptsApi();                // GET  /v1/prompts; POST /v1/prompts/{name}/run

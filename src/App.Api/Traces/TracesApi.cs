@@ -10,7 +10,6 @@ using App.Application.Identity;
 using App.Application.OpenAi;
 using App.Application.Traces;
 using App.Infrastructure.Persistence;
-using App.Infrastructure.Security;
 using App.Infrastructure.Traces;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
@@ -78,7 +77,8 @@ internal static class TracesApi
     public sealed record TraceDetail(
         [property: JsonPropertyName("trace")] TraceSummary Trace,
         [property: JsonPropertyName("prompt")] string? Prompt,
-        [property: JsonPropertyName("output")] string? Output);
+        [property: JsonPropertyName("output")] string? Output,
+        [property: JsonPropertyName("content_erased")] bool? ContentErased = null);
 
     private static async Task<Results<Ok<TracePage>, ProblemHttpResult>> ListAsync(
         Caller caller, TenantData data, HttpContext context,
@@ -204,7 +204,7 @@ internal static class TracesApi
         return query.OrderByDescending(t => t.StartedAt).ThenByDescending(t => t.Id);
     }
 
-    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, Caller caller, TenantData data, KeyEncryption encryption, IAuditLog audit, HttpContext context)
+    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetAsync(Guid id, Caller caller, TenantData data, TraceContent content, IAuditLog audit, HttpContext context)
     {
         var tenant = caller.Tenant;
         var trace = await data.ReadLaggingAsync(tenant, db => db.Traces.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, context.RequestAborted), context.RequestAborted);
@@ -213,17 +213,15 @@ internal static class TracesApi
             return TypedResults.NotFound();
         }
 
-        var canReadContent = caller.HasScope(Scopes.TracesContent);
-        if (canReadContent && (trace.PromptCiphertext is not null || trace.OutputCiphertext is not null))
+        if (!caller.HasScope(Scopes.TracesContent) || (trace.PromptCiphertext is null && trace.OutputCiphertext is null))
         {
-            // Reading what users sent is itself a security event.
-            await audit.AppendAsync(tenant, AuditKinds.TraceContentRead, caller.Subject ?? "unknown", trace.Id.ToString(), null, context.RequestAborted);
+            return TypedResults.Ok(new TraceDetail(Summary(trace), null, null));
         }
 
-        string? Open(byte[]? ciphertext, string field) => canReadContent && ciphertext is not null
-            ? Encoding.UTF8.GetString(encryption.Decrypt(ciphertext, TraceWriter.ContentContext(trace.TenantId, trace.Id, field)))
-            : null;
-        return TypedResults.Ok(new TraceDetail(Summary(trace), Open(trace.PromptCiphertext, "prompt"), Open(trace.OutputCiphertext, "output")));
+        // Reading what users sent is itself a security event.
+        await audit.AppendAsync(tenant, AuditKinds.TraceContentRead, caller.Subject ?? "unknown", trace.Id.ToString(), null, context.RequestAborted);
+        var opened = await content.OpenAsync(trace, context.RequestAborted);
+        return TypedResults.Ok(new TraceDetail(Summary(trace), opened.Prompt, opened.Output, opened.Erased));
     }
 
     private static TraceSummary Summary(TraceRecord t) => new(

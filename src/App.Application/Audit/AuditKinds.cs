@@ -22,6 +22,7 @@ public static class AuditKinds
     public const string TraceContentRead = "trace.content_read";
     public const string SigningKeyCreated = "signing_key.created";
     public const string SigningKeyRetired = "signing_key.retired";
+    public const string ContentErased = "tenant.content_erased";
 
     /// <summary>The chain of events that belong to no tenant (signing keys): <c>audit-verify --tenant _system</c>.</summary>
     public const string SystemTenant = "_system";

@@ -48,44 +48,52 @@ public sealed partial class AuditLog(
     private async Task<bool> AppendAsync(string tenantId, string kind, string actor, string? subject, object? data, bool onlyIfChanged, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
-        var json = data is null ? null : JsonSerializer.Serialize(data);
         var appended = false;
-        await tenantData.WriteAsync(tenantId, async db =>
-        {
-            // One append at a time per tenant: the chain has no forks.
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
-            if (onlyIfChanged && await LastData(db, kind, cancellationToken).ConfigureAwait(false) == json)
-            {
-                return;
-            }
-
-            var last = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash })
-                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-            // Millisecond precision: what the hash covers is exactly what the database keeps.
-            var at = DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
-            var sequence = (last?.Sequence ?? 0) + 1;
-            var previous = last?.Hash ?? AuditEntry.Genesis;
-            db.AuditEntries.Add(new AuditEntry
-            {
-                TenantId = tenantId,
-                Sequence = sequence,
-                At = at,
-                Kind = kind,
-                Actor = actor,
-                Subject = subject,
-                Data = json,
-                PreviousHash = previous,
-                Hash = AuditEntry.ComputeHash(tenantId, sequence, at, kind, actor, subject, json, previous),
-            });
-            appended = true;
-        }, cancellationToken).ConfigureAwait(false);
-        if (appended)
-        {
-            _touched[tenantId] = 0;
-        }
-
+        await tenantData.WriteAsync(tenantId, async db => appended = await AppendWithinAsync(db, kind, actor, subject, data, onlyIfChanged, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return appended;
     }
+
+    /// <summary>
+    /// Appends the event inside the caller's unit of work on the tenant (<paramref name="db"/>, bound and in its
+    /// transaction), so the event commits or rolls back with the change it records. True when appended.
+    /// </summary>
+    public async Task<bool> AppendWithinAsync(AppDbContext db, string kind, string actor, string? subject, object? data, bool onlyIfChanged, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var tenantId = db.TenantId ?? throw new InvalidOperationException("The context is bound to no tenant.");
+        var json = data is null ? null : JsonSerializer.Serialize(data);
+        // One append at a time per tenant: the chain has no forks.
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + tenantId}))", cancellationToken).ConfigureAwait(false);
+        if (onlyIfChanged && await LastData(db, kind, cancellationToken).ConfigureAwait(false) == json)
+        {
+            return false;
+        }
+
+        var last = await db.AuditEntries.OrderByDescending(a => a.Sequence).Select(a => new { a.Sequence, a.Hash })
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        // Millisecond precision: what the hash covers is exactly what the database keeps.
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
+        var sequence = (last?.Sequence ?? 0) + 1;
+        var previous = last?.Hash ?? AuditEntry.Genesis;
+        db.AuditEntries.Add(new AuditEntry
+        {
+            TenantId = tenantId,
+            Sequence = sequence,
+            At = at,
+            Kind = kind,
+            Actor = actor,
+            Subject = subject,
+            Data = json,
+            PreviousHash = previous,
+            Hash = AuditEntry.ComputeHash(tenantId, sequence, at, kind, actor, subject, json, previous),
+        });
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        _touched[tenantId] = 0;
+        return true;
+    }
+
+    /// <summary>The data of the last event of <paramref name="kind"/> in the chain of the tenant <paramref name="db"/> is bound to.</summary>
+    public static Task<string?> LastDataWithinAsync(AppDbContext db, string kind, CancellationToken cancellationToken) => LastData(db, kind, cancellationToken);
 
     /// <summary>
     /// Walks the tenant's chain from the first entry (on a standby when there is one: a chain a little behind is still a

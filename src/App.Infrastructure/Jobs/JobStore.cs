@@ -16,7 +16,7 @@ namespace App.Infrastructure.Jobs;
 public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> databases, KeyEncryption encryption, TimeProvider time)
 {
     // A job that has not reached a final state: the condition of every transition that must happen once.
-    private static readonly System.Linq.Expressions.Expression<Func<Job, bool>> Unfinished =
+    internal static readonly System.Linq.Expressions.Expression<Func<Job, bool>> Unfinished =
         j => j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.DeadLettered;
 
     public static string RequestContext(string tenant, Guid id) => $"job:{tenant}:{id:N}:request";

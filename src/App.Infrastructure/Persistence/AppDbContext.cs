@@ -2,6 +2,7 @@ using App.Application.Audit;
 using App.Application.Identity;
 using App.Application.Jobs;
 using App.Application.OpenAi;
+using App.Application.Privacy;
 using App.Application.Traces;
 using Microsoft.EntityFrameworkCore;
 
@@ -39,6 +40,8 @@ public sealed class AppDbContext : DbContext
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     public DbSet<Job> Jobs => Set<Job>();
+
+    public DbSet<TenantDataKey> TenantDataKeys => Set<TenantDataKey>();
 
     /// <summary>
     /// The tenant this unit of work acts for. <see cref="TenantInterceptor"/> sets it, transaction-locally, as
@@ -161,6 +164,12 @@ public sealed class AppDbContext : DbContext
             e.Property(k => k.Id).HasMaxLength(64);
             e.Property(k => k.PublicJwk).HasMaxLength(2000);
             e.HasIndex(k => k.ExpiresAt);
+        });
+
+        modelBuilder.Entity<TenantDataKey>(e =>
+        {
+            e.HasKey(k => new { k.TenantId, k.Id });
+            e.Property(k => k.TenantId).HasMaxLength(64);
         });
     }
 }

@@ -16,6 +16,11 @@ internal sealed class EncryptionOptionsValidator : IValidateOptions<EncryptionOp
             errors.Add($"Encryption:ActiveKey '{options.ActiveKey}' is not one of Encryption:Keys.");
         }
 
+        if (options.DataKeyCache < TimeSpan.Zero || options.DataKeyCache > TimeSpan.FromHours(1))
+        {
+            errors.Add("Encryption:DataKeyCache must be between 00:00:00 and 01:00:00.");
+        }
+
         var buffer = new byte[64];
         foreach (var (id, value) in options.Keys)
         {

@@ -1,8 +1,11 @@
+using System.Data.Common;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using App.Application.Privacy;
 using App.Application.Traces;
 using App.Application.Traffic;
+using App.Infrastructure.Privacy;
 using App.Infrastructure.Security;
 using Microsoft.Extensions.Options;
 
@@ -13,10 +16,11 @@ namespace App.Infrastructure.Traces;
 /// redacts and encrypts the captured content as <c>Traces:Content</c> says. It runs on the trace writer's thread, so
 /// this CPU work stays off the request path.
 /// </summary>
-/// <param name="encryption">Encrypts captured content.</param>
+/// <param name="encryption">Encrypts captured content when the tenant's data key cannot be had.</param>
+/// <param name="keys">The tenants' data keys captured content is encrypted with; without them, the master key ring.</param>
 /// <param name="options">Capture mode and content size.</param>
 /// <param name="traffic">The price table each trace's cost is computed from; without it, no cost is recorded.</param>
-internal sealed class TraceSealer(KeyEncryption encryption, TraceOptions options, IOptionsMonitor<TrafficOptions>? traffic)
+internal sealed class TraceSealer(KeyEncryption encryption, TenantKeys? keys, TraceOptions options, IOptionsMonitor<TrafficOptions>? traffic)
 {
     /// <summary>Applies the capture mode: nothing, redacted then encrypted, or encrypted as is.</summary>
     public TraceRecord Seal(TraceDraft draft)
@@ -42,14 +46,31 @@ internal sealed class TraceSealer(KeyEncryption encryption, TraceOptions options
         }
 
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        record.PromptCiphertext = Protect(PromptText(draft.Messages), record, "prompt", counts);
-        record.OutputCiphertext = Protect(draft.Output, record, "output", counts);
+        var key = KeyOf(record.TenantId);
+        record.PromptCiphertext = Protect(PromptText(draft.Messages), record, "prompt", key, counts);
+        record.OutputCiphertext = Protect(draft.Output, record, "output", key, counts);
         record.Classification = options.Content == ContentCapture.Full ? "full" : "redacted";
         record.Redactions = counts.Count == 0 ? null : JsonSerializer.Serialize(counts);
         return record;
     }
 
-    private byte[]? Protect(string? content, TraceRecord record, string field, Dictionary<string, int> counts)
+    /// <summary>
+    /// The tenant's data key, or null when the database cannot give it now: the content is then sealed with the master
+    /// key ring, which an erasure clears, so a trace is not lost to an outage.
+    /// </summary>
+    private DataKey? KeyOf(string tenantId)
+    {
+        try
+        {
+            return keys?.Active(tenantId);
+        }
+        catch (Exception ex) when (ex is DbException or TimeoutException or InvalidOperationException or CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    private byte[]? Protect(string? content, TraceRecord record, string field, DataKey? key, Dictionary<string, int> counts)
     {
         if (content is null)
         {
@@ -71,7 +92,9 @@ internal sealed class TraceSealer(KeyEncryption encryption, TraceOptions options
             }
         }
 
-        return encryption.Encrypt(Encoding.UTF8.GetBytes(content), TraceWriter.ContentContext(record.TenantId, record.Id, field));
+        var plaintext = Encoding.UTF8.GetBytes(content);
+        var context = TraceContent.Context(record.TenantId, record.Id, field);
+        return key is null ? encryption.Encrypt(plaintext, context) : ContentCipher.Seal(key, plaintext, context);
     }
 
     private static string? PromptText(IReadOnlyList<(string Role, string Text)>? messages)

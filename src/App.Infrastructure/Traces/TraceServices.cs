@@ -1,4 +1,5 @@
 using App.Application.Traces;
+using App.Infrastructure.Privacy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -11,6 +12,9 @@ internal static class TraceServices
     {
         services.AddOptions<TraceOptions>().BindConfiguration(TraceOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TraceOptions>, TraceOptionsValidator>();
+        services.AddSingleton<TenantKeys>();
+        services.AddSingleton<TenantErasure>();
+        services.AddSingleton<TraceContent>();
         services.AddSingleton<TraceWriter>();
         services.AddSingleton<ITraceSink>(sp => sp.GetRequiredService<TraceWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<TraceWriter>());

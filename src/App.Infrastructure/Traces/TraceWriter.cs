@@ -6,6 +6,7 @@ using App.Application.Traces;
 using App.Application.Traffic;
 using App.Infrastructure.Hosting;
 using App.Infrastructure.Persistence;
+using App.Infrastructure.Privacy;
 using App.Infrastructure.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -55,16 +56,17 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
     private Thread? _thread;
 
     /// <param name="data">Where traces are stored.</param>
-    /// <param name="encryption">Encrypts captured content.</param>
+    /// <param name="encryption">Encrypts captured content when the tenant's data key cannot be had.</param>
     /// <param name="options">Capture mode, queue and batch sizes.</param>
     /// <param name="logger">The writer's log.</param>
     /// <param name="traffic">The price table each trace's cost is computed from; without it, no cost is recorded.</param>
-    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, ILogger<TraceWriter> logger, IOptionsMonitor<TrafficOptions>? traffic = null)
+    /// <param name="keys">The tenants' data keys, which captured content is encrypted with; without them, the master key ring.</param>
+    public TraceWriter(TenantData data, KeyEncryption encryption, IOptions<TraceOptions> options, ILogger<TraceWriter> logger, IOptionsMonitor<TrafficOptions>? traffic = null, TenantKeys? keys = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _data = data;
         _options = options.Value;
-        _sealer = new TraceSealer(encryption, _options, traffic);
+        _sealer = new TraceSealer(encryption, keys, _options, traffic);
         _losses = new TraceLosses(logger, TimeProvider.System);
         _room = new TraceRoom(_options.QueueCapacity, _options.AdmissionWait, () => Queued, () => IsClosed);
         _registration = Writers.Add(this);
@@ -343,7 +345,4 @@ public sealed partial class TraceWriter : BackgroundService, ITraceSink
         Written.Add(0);
         TraceLosses.Baseline();
     }
-
-    /// <summary>The associated data of a trace's content: a ciphertext only decrypts in its own row and field.</summary>
-    public static string ContentContext(string tenantId, Guid id, string field) => $"trace:{tenantId}:{id:N}:{field}";
 }

@@ -9,7 +9,7 @@ namespace App.IntegrationTests.Traces;
 /// </summary>
 public sealed class RowLevelSecurityTests : IAsyncLifetime
 {
-    private static readonly string[] TenantTables = ["audit_entries", "invitations", "jobs", "passkey_credentials", "refresh_tokens", "tenants", "traces", "users"];
+    private static readonly string[] TenantTables = ["audit_entries", "invitations", "jobs", "passkey_credentials", "refresh_tokens", "tenant_data_keys", "tenants", "traces", "users"];
     private TestDatabase _database = null!;
     private readonly string _a = "rls-a-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _b = "rls-b-" + Guid.NewGuid().ToString("N")[..8];

@@ -512,6 +512,32 @@ namespace App.Infrastructure.Persistence.Migrations
                     b.ToTable("jobs", "app");
                 });
 
+            modelBuilder.Entity("App.Application.Privacy.TenantDataKey", b =>
+                {
+                    b.Property<string>("TenantId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("WrappedKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("wrapped_key");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_tenant_data_keys");
+
+                    b.ToTable("tenant_data_keys", "app");
+                });
+
             modelBuilder.Entity("App.Application.Traces.TraceRecord", b =>
                 {
                     b.Property<string>("TenantId")
