@@ -102,6 +102,8 @@ public sealed class DataStoreTlsTests(DataStoreTlsTests.Servers servers) : IClas
             await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
         });
         Assert.IsType<AuthenticationException>(postgres.InnerException);
+        // A request meeting it answers 503 with Retry-After, counted as an outage, not a 500 per request.
+        Assert.True(DatabaseOutage.IsUnavailable(postgres), "a refused TLS handshake is not taken for a database that is away");
 
         var redis = services.GetRequiredService<IConnectionMultiplexer>();
         var refused = await Assert.ThrowsAsync<RedisConnectionException>(() => redis.GetDatabase().PingAsync());

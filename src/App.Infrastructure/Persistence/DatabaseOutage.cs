@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Security.Authentication;
 using App.Application.Telemetry;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -31,12 +32,15 @@ public sealed partial class DatabaseOutage
     /// <summary>The counter at zero, once the metrics pipeline listens.</summary>
     internal static void Baseline() => Unavailable.Add(0);
 
-    /// <summary>True when the exception, or one it wraps, says the database did not answer rather than said no.</summary>
+    /// <summary>
+    /// True when the exception, or one it wraps, says the database did not answer rather than said no. A TLS handshake
+    /// the database's certificate failed is one: no connection can be had, and the readiness check says so.
+    /// </summary>
     public static bool IsUnavailable(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException { IsTransient: true } or TimeoutException)
+            if (e is NpgsqlException { IsTransient: true } or TimeoutException or NpgsqlException { InnerException: AuthenticationException })
             {
                 return true;
             }
