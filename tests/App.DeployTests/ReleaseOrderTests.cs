@@ -6,8 +6,9 @@ namespace App.DeployTests;
 
 /// <summary>
 /// The order in which deploy/k8s/deploy.sh applies a release, against a kubectl that records what it is asked (no
-/// cluster here) and renders with the real one: every object is applied, the migration alone and before anything that
-/// runs the new code, and the workloads and the scheduled trace retention only once the migration is complete.
+/// cluster here) and renders with the real one: every object is applied, what the migration reads before it, the
+/// migration alone and before anything that runs the new code, and the workloads and the scheduled trace retention
+/// only once the migration is complete.
 /// </summary>
 public partial class ReleaseOrderTests : IDisposable
 {
@@ -37,6 +38,8 @@ public partial class ReleaseOrderTests : IDisposable
         Assert.Equal(objects.Select(Manifests.Id).Order(StringComparer.Ordinal), before.Union(after).Order(StringComparer.Ordinal));
         Assert.Equal(["Job/app-migrate", "NetworkPolicy/app-migrate"], before.Where(id => Component(objects, id) is "migration"));
         Assert.DoesNotContain(before, id => Component(objects, id) is "api" or "worker" or "maintenance");
+        Assert.Contains(before, id => id.StartsWith("ConfigMap/app-config-", StringComparison.Ordinal));
+        Assert.Contains("ExternalSecret/app-migrations", before);
         Assert.Contains("CronJob/app-traces-retention", after);
         Assert.Contains("NetworkPolicy/app-traces-retention", after);
         Assert.DoesNotContain("Job/app-migrate", after);

@@ -5,7 +5,8 @@ namespace App.DeployTests;
 /// <summary>
 /// The trace retention as the manifests schedule it: a CronJob that runs <c>traces-retention</c> once a day in UTC,
 /// never two runs at once, with the schema owner's credentials and no other Secret, the API's image as rendered, and
-/// the network of the migration Job (the same egress, no ingress).
+/// the network of the migration Job (the same egress, no ingress); it and the migration Job, which drops the months
+/// past the retention too, read the API's ConfigMap, which Argo CD syncs before the migration's hook.
 /// Each problem is one line naming the object and what is wrong.
 /// </summary>
 internal static class TraceRetentionChecks
@@ -54,9 +55,49 @@ internal static class TraceRetentionChecks
             }
         }
 
-        Network(objects, retention, problems);
+        var migration = objects.Workloads().FirstOrDefault(w => w.Kind == "Job" && w.Containers.Any(c => c["args"].Strings().FirstOrDefault() == "migrate"));
+        if (migration is null)
+        {
+            problems.Add("no migration Job to compare the trace retention with");
+            return problems;
+        }
+
+        Settings(objects, [retention, migration], problems);
+        Network(objects, retention, migration, problems);
         return problems;
     }
+
+    /// <summary>Both read the Traces__Retention the API is given, and the migration's hook finds it synced.</summary>
+    private static void Settings(IReadOnlyList<JsonObject> objects, Workload[] dropping, List<string> problems)
+    {
+        var apiConfigMaps = objects.Workloads().Where(w => w.Kind == "Rollout").SelectMany(w => w.Containers).SelectMany(ConfigMapsRead).ToHashSet();
+        foreach (var workload in dropping)
+        {
+            foreach (var container in workload.Containers)
+            {
+                var missing = apiConfigMaps.Except(ConfigMapsRead(container)).ToList();
+                if (missing.Count > 0)
+                {
+                    problems.Add($"{workload.Id} container {container["name"]}: does not read the API's ConfigMap {string.Join(", ", missing)} (its Traces__Retention)");
+                }
+            }
+        }
+
+        var hookWave = Wave(dropping[1].Owner);
+        foreach (var configMap in objects.OfKind("ConfigMap").Where(c => apiConfigMaps.Contains(Manifests.Name(c))))
+        {
+            if (Wave(configMap) >= hookWave)
+            {
+                problems.Add($"{Manifests.Id(configMap)}: in sync wave {Wave(configMap)}, not before the migration's ({hookWave}), which reads it");
+            }
+        }
+    }
+
+    private static IEnumerable<string> ConfigMapsRead(JsonObject container) =>
+        container["envFrom"].Objects().Select(e => (string?)e["configMapRef"]?["name"]).OfType<string>();
+
+    private static int Wave(JsonObject o) =>
+        int.TryParse((string?)o["metadata"]?["annotations"]?["argocd.argoproj.io/sync-wave"], out var wave) ? wave : 0;
 
     private static void Schedule(Workload retention, List<string> problems)
     {
@@ -81,15 +122,8 @@ internal static class TraceRetentionChecks
     }
 
     /// <summary>The policies that select the CronJob's pods open what those of the migration's pods open, and no more.</summary>
-    private static void Network(IReadOnlyList<JsonObject> objects, Workload retention, List<string> problems)
+    private static void Network(IReadOnlyList<JsonObject> objects, Workload retention, Workload migration, List<string> problems)
     {
-        var migration = objects.Workloads().FirstOrDefault(w => w.Kind == "Job" && w.Containers.Any(c => c["args"].Strings().FirstOrDefault() == "migrate"));
-        if (migration is null)
-        {
-            problems.Add("no migration Job to compare the trace retention's network with");
-            return;
-        }
-
         var (retentionIngress, retentionEgress) = Rules(objects, retention);
         var (migrationIngress, migrationEgress) = Rules(objects, migration);
         if (!JsonNode.DeepEquals(retentionEgress, migrationEgress))

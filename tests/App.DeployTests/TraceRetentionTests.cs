@@ -33,6 +33,9 @@ public class TraceRetentionTests
         { "the controller's time zone", "CronJob/app-traces-retention: timeZone '' is not Etc/UTC (the partitions are UTC months)" },
         { "an image the release does not set", "CronJob/app-traces-retention container traces-retention: image 'app-api' is not the API Rollout's ('ghcr.io/example/app-api@sha256:0000000000000000000000000000000000000000000000000000000000000000')" },
         { "Redis reachable", "CronJob/app-traces-retention: its NetworkPolicies allow the egress" },
+        { "the default retention", "CronJob/app-traces-retention container traces-retention: does not read the API's ConfigMap app-config-" },
+        { "the migration with the default retention", "Job/app-migrate container migrate: does not read the API's ConfigMap app-config-" },
+        { "the settings synced after the migration", "ConfigMap/app-config-" },
     };
 
     [Theory]
@@ -58,6 +61,11 @@ public class TraceRetentionTests
             case "Redis reachable":
                 objects.Named("NetworkPolicy", TraceRetentionChecks.Name)["spec"]!["egress"]![0]!["ports"]!.AsArray().Add(new JsonObject { ["port"] = 6379, ["protocol"] = "TCP" });
                 break;
+            case "the default retention": container["envFrom"]!.AsArray().RemoveAll(e => e!["configMapRef"] is not null); break;
+            case "the migration with the default retention":
+                objects.Workloads().Single(w => w.Kind == "Job").Containers.Single()["envFrom"]!.AsArray().RemoveAll(e => e!["configMapRef"] is not null);
+                break;
+            case "the settings synced after the migration": objects.OfKind("ConfigMap").Single()["metadata"]!["annotations"]!.AsObject().Remove("argocd.argoproj.io/sync-wave"); break;
             default: throw new ArgumentOutOfRangeException(nameof(defect), defect, null);
         }
 
