@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys an overlay in release order: the configuration and the secrets, then the migration Job (which must complete),
-# then the worker and the API's Rollout, whose canary then runs by itself (docs/operations.md, "Deploying to
-# Kubernetes"). Needs kubectl with access to the cluster; --dry-run only renders, and needs no cluster.
+# then the worker, the trace retention CronJob and the API's Rollout, whose canary then runs by itself
+# (docs/operations.md, "Deploying to Kubernetes"). Needs kubectl with access to the cluster; --dry-run only renders,
+# and needs no cluster.
 #   deploy/k8s/deploy.sh dev|prod [--image REF] [--namespace NS] [--host HOST] [--secrets PREFIX]
 #                        [--config KEY=VALUE]... [--no-canary] [--no-enforce] [--dry-run]
 #     --image REF         the image to run: registry/name@sha256:<digest> (prod accepts nothing else), or
@@ -122,8 +123,9 @@ if [ -n "$enforce" ]; then
   kubectl label namespace "$ns" admission.app/enforce=true --overwrite > /dev/null
 fi
 
-# 1. What the release reads: configuration, secrets, policies, monitoring (not the workloads, not the migration).
-kubectl apply -f "$manifests" -l 'app.kubernetes.io/component notin (migration,api,worker)'
+# 1. What the release reads: configuration, secrets, policies, monitoring (not the workloads, not the migration, not
+# the scheduled maintenance, which runs the new code and so waits for the new schema).
+kubectl apply -f "$manifests" -l 'app.kubernetes.io/component notin (migration,api,worker,maintenance)'
 kubectl -n "$ns" wait --for=condition=Ready externalsecret --all --timeout=2m
 
 # 2. The migration, as the schema owner; a Job's template cannot change, so the previous run goes first. It ends
@@ -145,6 +147,7 @@ if [ "$outcome" != Complete ]; then
   exit 1
 fi
 
-# 3. The worker and the API: the Rollout starts its canary (kubectl argo rollouts get rollout app-api -n $ns --watch).
+# 3. The worker, the scheduled maintenance and the API: the Rollout starts its canary (kubectl argo rollouts get
+# rollout app-api -n $ns --watch). A CronJob has nothing to wait for: its next run uses what is applied here.
 kubectl apply -f "$manifests" -l 'app.kubernetes.io/component!=migration'
 echo "released to $ns; the canary is under way: kubectl argo rollouts get rollout app-api -n $ns --watch"

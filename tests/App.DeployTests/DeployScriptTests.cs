@@ -52,9 +52,9 @@ public class DeployScriptTests
         var (old, changed) = (ConfigMapName(YamlJson.Documents(before)), ConfigMapName(YamlJson.Documents(after)));
         Assert.StartsWith("app-config-", changed, StringComparison.Ordinal);
         Assert.NotEqual(old, changed);
-        var services = YamlJson.Documents(after).Workloads().Where(w => w.IsService).ToList();
-        Assert.Equal(2, services.Count);
-        Assert.All(services.SelectMany(w => w.Containers), c =>
+        var workloads = YamlJson.Documents(after).Workloads().ToList();
+        Assert.Equal(4, workloads.Count);
+        Assert.All(workloads.SelectMany(w => w.Containers), c =>
             Assert.Contains(changed, c["envFrom"].Objects().Select(e => (string?)e["configMapRef"]?["name"])));
 
         static string ConfigMapName(IReadOnlyList<JsonObject> objects) => Manifests.Name(objects.OfKind("ConfigMap").Single());

@@ -5,7 +5,7 @@ public class ManifestRenderingTests
 {
     private static readonly string[] Kinds =
     [
-        "AnalysisTemplate", "ConfigMap", "Deployment", "ExternalSecret", "HTTPRoute", "HorizontalPodAutoscaler", "Job",
+        "AnalysisTemplate", "ConfigMap", "CronJob", "Deployment", "ExternalSecret", "HTTPRoute", "HorizontalPodAutoscaler", "Job",
         "NetworkPolicy", "PodDisruptionBudget", "PodMonitor", "PrometheusRule", "Rollout", "Service", "ServiceAccount",
     ];
 

@@ -36,12 +36,16 @@ internal static class Manifests
 
     public static string Id(JsonObject o) => $"{o["kind"]}/{Name(o)}";
 
-    /// <summary>The pod templates of the workloads: every Rollout, Deployment, StatefulSet, DaemonSet and Job.</summary>
+    /// <summary>
+    /// The pod templates of the workloads: every Rollout, Deployment, StatefulSet, DaemonSet, Job and CronJob (whose
+    /// template is that of the Job it starts).
+    /// </summary>
     public static IEnumerable<Workload> Workloads(this IEnumerable<JsonObject> objects) =>
         from o in objects
         let kind = (string?)o["kind"]
-        where kind is "Rollout" or "Deployment" or "StatefulSet" or "DaemonSet" or "Job"
-        let template = o["spec"]?["template"]?.AsObject()
+        where kind is "Rollout" or "Deployment" or "StatefulSet" or "DaemonSet" or "Job" or "CronJob"
+        let spec = kind == "CronJob" ? o["spec"]?["jobTemplate"]?["spec"] : o["spec"]
+        let template = spec?["template"]?.AsObject()
         where template is not null
         select new Workload(o, template);
 

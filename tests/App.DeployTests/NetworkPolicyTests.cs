@@ -17,10 +17,12 @@ public class NetworkPolicyTests
         Assert.Empty(NetworkPolicyChecks.Problems(objects));
     }
 
-    [Fact]
-    public async Task TheMigrationReachesOnlyPostgresAndDnsAndNothingReachesIt()
+    [Theory]
+    [InlineData("app-migrate")]
+    [InlineData("app-traces-retention")]
+    public async Task TheSchemaOwnersPodsReachOnlyPostgresAndDnsAndNothingReachesThem(string name)
     {
-        var policy = (await Manifests.ObjectsAsync("prod")).Named("NetworkPolicy", "app-migrate");
+        var policy = (await Manifests.ObjectsAsync("prod")).Named("NetworkPolicy", name);
 
         Assert.Null(policy["spec"]!["ingress"]);
         var ports = policy["spec"]!["egress"].Objects().SelectMany(r => r["ports"].Objects()).Select(p => (long)p["port"]!).Distinct().Order();
@@ -49,6 +51,7 @@ public class NetworkPolicyTests
         { "the internet in two halves", "NetworkPolicy/app-api: HTTPS to 0.0.0.0/1 does not except 10.0.0.0/8, 100.64.0.0/10" },
         { "a wide range for PostgreSQL", "NetworkPolicy/app-worker: an address range (10.0.0.0/16) is allowed on ports [5432] wider than a /24" },
         { "egress to every destination", "NetworkPolicy/app-migrate: an egress rule allows every destination" },
+        { "trace retention policy removed", "CronJob/app-traces-retention: no NetworkPolicy of its own selects its pods" },
     };
 
     [Theory]
@@ -69,6 +72,7 @@ public class NetworkPolicyTests
                 break;
             case "a wide range for PostgreSQL": objects.Named("NetworkPolicy", "app-worker")["spec"]!["egress"]!.AsArray().Add(IpBlock("10.0.0.0/16", 5432)); break;
             case "egress to every destination": objects.Named("NetworkPolicy", "app-migrate")["spec"]!["egress"]![0]!.AsObject().Remove("to"); break;
+            case "trace retention policy removed": objects.Remove(objects.Named("NetworkPolicy", "app-traces-retention")); break;
             default: throw new ArgumentOutOfRangeException(nameof(defect), defect, null);
         }
 

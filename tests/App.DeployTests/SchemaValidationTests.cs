@@ -28,6 +28,8 @@ public partial class SchemaValidationTests
     [InlineData("protocol: UDP", "protocol: QUIC", "NetworkPolicy/app-api", "must be equal to one of the allowed values")]
     [InlineData("minReplicas: 2", "minReplicas: two", "HorizontalPodAutoscaler/app-api", "/spec/minReplicas must be integer")]
     [InlineData("kind: PodMonitor", "kind: PodMonitorX", "PodMonitorX/app", "no schema for this kind")]
+    [InlineData("concurrencyPolicy: Forbid", "concurrencyPolicy: Sometimes", "CronJob/app-traces-retention", "/spec/concurrencyPolicy must be equal to one of the allowed values")]
+    [InlineData("startingDeadlineSeconds: 3600", "startingDeadlineSeconds: hourly", "CronJob/app-traces-retention", "/spec/startingDeadlineSeconds must be integer")]
     [InlineData("    secretKey: ConnectionStrings__PostgresMigrations\n", "", "ExternalSecret/app-migrations", "must have required property")]
     public async Task ARenderedObjectWithADefectIsRefused(string from, string to, string objectId, string message)
     {

@@ -4,18 +4,23 @@ namespace App.DeployTests;
 
 /// <summary>
 /// No secret is in the manifests, what the pods read comes from the external store, and the schema owner's credentials
-/// reach the migration Job alone (<see cref="SecretChecks"/>); each check fails on the defect it looks for.
+/// reach what runs to completion alone, never a service (<see cref="SecretChecks"/>); each check fails on the defect it
+/// looks for.
 /// </summary>
 public class SecretTests
 {
     [Theory]
     [MemberData(nameof(Manifests.Overlays), MemberType = typeof(Manifests))]
-    public async Task SecretsComeFromTheStoreAndTheOwnerRoleOnlyToTheMigration(string overlay)
+    public async Task SecretsComeFromTheStoreAndTheOwnerRoleOnlyToTheMigrationAndTheRetention(string overlay)
     {
         var objects = await Manifests.ObjectsAsync(overlay);
+        var owners = SecretChecks.OwnerSecrets(objects);
 
         Assert.Empty(SecretChecks.Problems(objects));
         Assert.Equal(2, objects.OfKind("ExternalSecret").Count());
+        Assert.Equal(
+            ["CronJob/app-traces-retention", "Job/app-migrate"],
+            objects.Workloads().Where(w => w.Containers.Any(c => SecretChecks.SecretsRead(c).Any(owners.Contains))).Select(w => w.Id).Order(StringComparer.Ordinal));
     }
 
     public static readonly TheoryData<string, string> Defects = new()

@@ -7,7 +7,8 @@ namespace App.DeployTests;
 /// What every pod of the rendered manifests must have that the schemas cannot say: an identity without a token,
 /// non-root with a read-only root filesystem and no privileges, writable temp dirs on emptyDir volumes, requests and
 /// limits, probes on the management listener and a preStop sleep within the grace period for what runs until stopped,
-/// and an image by tag or digest, never latest.
+/// and an image by tag or digest, never latest; a Job, or a CronJob's job, ends: it retries a bounded number of times
+/// within a deadline.
 /// Each problem is one line naming the object and what is wrong.
 /// </summary>
 internal static class WorkloadChecks
@@ -95,7 +96,7 @@ internal static class WorkloadChecks
             problems.Add($"{id}: a Job's restartPolicy must be Never or OnFailure");
         }
 
-        if (workload.Owner["spec"]?["backoffLimit"] is null || workload.Owner["spec"]?["activeDeadlineSeconds"] is null)
+        if (workload.JobSpec?["backoffLimit"] is null || workload.JobSpec?["activeDeadlineSeconds"] is null)
         {
             problems.Add($"{id}: a Job needs backoffLimit and activeDeadlineSeconds");
         }

@@ -15,7 +15,7 @@ public class WorkloadTests
         var objects = await Manifests.ObjectsAsync(overlay);
 
         Assert.Empty(WorkloadChecks.Problems(objects, requireDigest: overlay == "prod"));
-        Assert.Equal(["Deployment/app-worker", "Job/app-migrate", "Rollout/app-api"], objects.Workloads().Select(w => w.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["CronJob/app-traces-retention", "Deployment/app-worker", "Job/app-migrate", "Rollout/app-api"], objects.Workloads().Select(w => w.Id).Order(StringComparer.Ordinal));
     }
 
     public static readonly TheoryData<string, string> Defects = new()
@@ -35,6 +35,11 @@ public class WorkloadTests
         { "no preStop sleep", "Rollout/app-api container api: no preStop sleep (the pod would stop before it leaves the endpoints)" },
         { "a preStop longer than the grace period", "Deployment/app-worker container worker: the preStop sleep (5 s) does not end within terminationGracePeriodSeconds (5)" },
         { "a Job without a deadline", "Job/app-migrate: a Job needs backoffLimit and activeDeadlineSeconds" },
+        { "a CronJob's container may run as root", "CronJob/app-traces-retention container traces-retention: runAsNonRoot is not true" },
+        { "a CronJob's pod with the token", "CronJob/app-traces-retention: automountServiceAccountToken is not false" },
+        { "a CronJob without /tmp", "CronJob/app-traces-retention container traces-retention: /tmp is not an emptyDir volume with a sizeLimit" },
+        { "a CronJob's job retried for ever", "CronJob/app-traces-retention: a Job needs backoffLimit and activeDeadlineSeconds" },
+        { "a CronJob's pod restarted in place", "CronJob/app-traces-retention: a Job's restartPolicy must be Never or OnFailure" },
     };
 
     [Theory]
@@ -45,6 +50,7 @@ public class WorkloadTests
         var api = objects.Workloads().Single(w => w.Kind == "Rollout");
         var worker = objects.Workloads().Single(w => w.Kind == "Deployment");
         var job = objects.Workloads().Single(w => w.Kind == "Job");
+        var cronJob = objects.Workloads().Single(w => w.Kind == "CronJob");
         var apiContainer = api.Containers.Single();
 
         switch (defect)
@@ -64,6 +70,11 @@ public class WorkloadTests
             case "no preStop sleep": apiContainer.Remove("lifecycle"); break;
             case "a preStop longer than the grace period": worker.Pod["terminationGracePeriodSeconds"] = 5; break;
             case "a Job without a deadline": job.Owner["spec"]!.AsObject().Remove("activeDeadlineSeconds"); break;
+            case "a CronJob's container may run as root": cronJob.Containers.Single()["securityContext"]!.AsObject().Remove("runAsNonRoot"); break;
+            case "a CronJob's pod with the token": cronJob.Pod["automountServiceAccountToken"] = true; break;
+            case "a CronJob without /tmp": cronJob.Pod["volumes"]!.AsArray().Clear(); break;
+            case "a CronJob's job retried for ever": cronJob.JobSpec!.Remove("backoffLimit"); break;
+            case "a CronJob's pod restarted in place": cronJob.Pod["restartPolicy"] = "Always"; break;
             default: throw new ArgumentOutOfRangeException(nameof(defect), defect, null);
         }
 
