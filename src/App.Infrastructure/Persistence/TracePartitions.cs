@@ -15,38 +15,78 @@ public static class TracePartitions
 
     private const string Prefix = "traces_";
 
+    /// <summary>
+    /// How long a partition's DDL waits for its lock on <c>app.traces</c>: a drop or a new month needs the table to
+    /// itself, and while it waits behind a long read, every statement on the table queues behind it. Past this it gives
+    /// up, lets the queue through, and tries again after <see cref="LockRetryDelay"/>.
+    /// </summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan LockRetryDelay = TimeSpan.FromSeconds(2);
+
+    public const int LockAttempts = 15;
+
     /// <returns>The partitions that exist ahead (made now or before) and those dropped.</returns>
     public static async Task<(IReadOnlyList<string> Ahead, IReadOnlyList<string> Dropped)> MaintainAsync(
         NpgsqlConnection owner, DateTimeOffset now, TimeSpan? retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(owner);
-        var ahead = new List<string>();
-        for (var i = 0; i <= MonthsAhead; i++)
+        await using (var set = new NpgsqlCommand("SELECT set_config('lock_timeout', @timeout, false)", owner))
         {
-            await using var ensure = new NpgsqlCommand("SELECT app.ensure_trace_partition(@month)", owner);
-            ensure.Parameters.AddWithValue("month", now.UtcDateTime.AddMonths(i));
-            ahead.Add((string)(await ensure.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+            set.Parameters.AddWithValue("timeout", $"{(int)LockTimeout.TotalMilliseconds}ms");
+            await set.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var dropped = new List<string>();
-        if (retention is not { } keep)
+        try
         {
+            var ahead = new List<string>();
+            for (var i = 0; i <= MonthsAhead; i++)
+            {
+                await using var ensure = new NpgsqlCommand("SELECT app.ensure_trace_partition(@month)", owner);
+                ensure.Parameters.AddWithValue("month", now.UtcDateTime.AddMonths(i));
+                ahead.Add((string)(await WithLockAsync(ensure, cancellationToken).ConfigureAwait(false))!);
+            }
+
+            var dropped = new List<string>();
+            if (retention is not { } keep)
+            {
+                return (ahead, dropped);
+            }
+
+            var cutoff = now.UtcDateTime - keep;
+            foreach (var name in await MonthPartitionsAsync(owner, cancellationToken).ConfigureAwait(false))
+            {
+                if (End(name) is { } end && end <= cutoff)
+                {
+                    await using var drop = new NpgsqlCommand("SELECT app.drop_trace_partition(@name)", owner);
+                    drop.Parameters.AddWithValue("name", name);
+                    await WithLockAsync(drop, cancellationToken).ConfigureAwait(false);
+                    dropped.Add(name);
+                }
+            }
+
             return (ahead, dropped);
         }
-
-        var cutoff = now.UtcDateTime - keep;
-        foreach (var name in await MonthPartitionsAsync(owner, cancellationToken).ConfigureAwait(false))
+        finally
         {
-            if (End(name) is { } end && end <= cutoff)
+            await using var reset = new NpgsqlCommand("RESET lock_timeout", owner);
+            await reset.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<object?> WithLockAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
             {
-                await using var drop = new NpgsqlCommand("SELECT app.drop_trace_partition(@name)", owner);
-                drop.Parameters.AddWithValue("name", name);
-                await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                dropped.Add(name);
+                return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable && attempt < LockAttempts)
+            {
+                await Task.Delay(LockRetryDelay, cancellationToken).ConfigureAwait(false);
             }
         }
-
-        return (ahead, dropped);
     }
 
     /// <summary>The month partitions, by name (<c>traces_YYYY_MM</c>); the default partition is never dropped.</summary>

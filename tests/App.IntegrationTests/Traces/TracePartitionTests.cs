@@ -70,6 +70,44 @@ public sealed class TracePartitionTests
     }
 
     [Fact]
+    public async Task ADropWaitingBehindALongReadHoldsOtherQueriesUpForTheLockTimeoutAtMost()
+    {
+        var database = await Databases.FreshAsync();
+        var now = new DateTimeOffset(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 15, 12, 0, 0, TimeSpan.Zero);
+        var old = now.AddMonths(-5);
+        await using var owner = new NpgsqlConnection(database.Owner);
+        await owner.OpenAsync();
+        await TracePartitions.MaintainAsync(owner, old, retention: null, default);
+
+        // A long read (an export, say) holds the table for 5 s.
+        await using var holder = new NpgsqlConnection(database.Admin);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var read = new NpgsqlCommand("SELECT count(*) FROM app.traces", holder, hold))
+        {
+            await read.ExecuteScalarAsync();
+        }
+
+        var maintenance = TracePartitions.MaintainAsync(owner, now, TimeSpan.FromDays(60), default);
+        await Task.Delay(300);
+
+        // Queued behind the waiting drop, a short query gets through once the drop gives up its turn.
+        await using var runtime = new NpgsqlConnection(database.Runtime);
+        await runtime.OpenAsync();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await CountAsync(runtime, _a, "app.traces");
+        waited.Stop();
+        Assert.True(waited.Elapsed < TracePartitions.LockTimeout + TimeSpan.FromSeconds(1), $"a query waited {waited.Elapsed.TotalSeconds:0.0} s behind the partition maintenance");
+
+        await Task.Delay(TimeSpan.FromSeconds(5) - waited.Elapsed);
+        await hold.CommitAsync();
+        var (_, dropped) = await maintenance;
+        Assert.Contains($"traces_{old:yyyy_MM}", dropped);
+        await using var setting = new NpgsqlCommand("SHOW lock_timeout", owner);
+        Assert.Equal("0", (string?)await setting.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task TracesStoredBeforePartitioningAreKeptInTheirMonths()
     {
         var database = await Databases.EmptyAsync();
