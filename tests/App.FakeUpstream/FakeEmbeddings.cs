@@ -20,6 +20,9 @@ public sealed class FakeEmbeddings
     /// <summary>The length of the vectors when the request does not name one.</summary>
     public int Dimensions { get; set; } = 16;
 
+    /// <summary>How long each request waits before it is answered.</summary>
+    public TimeSpan Delay { get; set; }
+
     public int Requests => Volatile.Read(ref _requests);
 
     /// <summary>Input items received over all requests.</summary>
@@ -64,6 +67,11 @@ public sealed class FakeEmbeddings
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         _bodies.Enqueue(body);
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, context.RequestAborted);
+        }
+
         if (_statuses.TryDequeue(out var status))
         {
             context.Response.StatusCode = status;

@@ -10,7 +10,7 @@ namespace App.Infrastructure.Resilience;
 /// <summary>
 /// The embedding routes read from <c>Embeddings:Models</c> at start-up, each deployment with its provider and
 /// resilience pipeline. Offline deployments of one model share one <see cref="OfflineEmbeddingGenerator"/>, which
-/// loads the model on its first call only.
+/// loads the model on its first call only, and run one batch at a time each.
 /// </summary>
 internal sealed class EmbeddingRoutes : IEmbeddingRoutes, IDisposable
 {
@@ -38,7 +38,10 @@ internal sealed class EmbeddingRoutes : IEmbeddingRoutes, IDisposable
                 else
                 {
                     IEmbeddingGenerator<string, Embedding<float>> generator = Offline(d.Model);
-                    deployments.Add(new ResilientEmbeddingDeployment(id, d, settings, acceptsTokens: false, (items, _, token) => EmbedTextAsync(generator, items, token), time));
+                    // One batch at a time: the model already spreads a batch over every core, and each batch running
+                    // holds a thread of the pool; the rest wait in the queue, and past it are told to come back.
+                    var oneAtATime = settings with { MaxConcurrency = 1 };
+                    deployments.Add(new ResilientEmbeddingDeployment(id, d, oneAtATime, acceptsTokens: false, (items, _, token) => EmbedTextAsync(generator, items, token), time));
                 }
             }
 
@@ -58,6 +61,11 @@ internal sealed class EmbeddingRoutes : IEmbeddingRoutes, IDisposable
 
     public void Dispose()
     {
+        foreach (var deployment in _routes.Values.SelectMany(r => r.Deployments).OfType<IDisposable>())
+        {
+            deployment.Dispose();
+        }
+
         foreach (var generator in _offline.Values)
         {
             generator.Dispose();

@@ -27,7 +27,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
     // bridge of its own, two more async state machines per call than the strategies themselves.
     private readonly ResiliencePipeline<object> _pipeline;
     private readonly CircuitBreakerStateProvider _circuit = new();
-    private readonly ConcurrencyLimiter _limiter;
+    private readonly DeploymentGate _limiter;
     private readonly EffectiveResilience _settings;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -43,12 +43,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
         _settings = settings;
         _time = time;
         _logger = loggerFactory.CreateLogger<ResilientDeployment>();
-        _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = settings.MaxConcurrency,
-            QueueLimit = settings.QueueLimit,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
+        _limiter = new DeploymentGate(id, settings.MaxConcurrency, settings.QueueLimit, settings.QueueTimeout);
 
         var builder = new ResiliencePipelineBuilder<object> { Name = $"llm/{id}", TimeProvider = time }
             .AddTimeout(new TimeoutStrategyOptions { Name = "total", Timeout = settings.TotalTimeout });
@@ -128,24 +123,11 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
     public CircuitState Circuit => _circuit.CircuitState;
 
-    public RateLimiterStatistics? Concurrency
-    {
-        get
-        {
-            try
-            {
-                return _limiter.GetStatistics();
-            }
-            catch (ObjectDisposedException)
-            {
-                return null;
-            }
-        }
-    }
+    public RateLimiterStatistics? Concurrency => _limiter.Statistics;
 
     public async Task<ChatResponse> CompleteAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        using var lease = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        using var lease = await _limiter.AcquireAsync(cancellationToken).ConfigureAwait(false);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RecordKey, record);
         try
@@ -167,7 +149,7 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
 
     public async Task<IStreamingCall> OpenStreamAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options, ChatCallRecord record, CancellationToken cancellationToken)
     {
-        var lease = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var lease = await _limiter.AcquireAsync(cancellationToken).ConfigureAwait(false);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RecordKey, record);
         try
@@ -225,42 +207,6 @@ internal sealed partial class ResilientDeployment : IDeployment, IDisposable
             streamCts.Dispose();
             throw;
         }
-    }
-
-    private ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
-    {
-        // A free slot (the usual case) is taken at once, without the queue's timer and token source.
-        var lease = _limiter.AttemptAcquire(1);
-        if (lease.IsAcquired)
-        {
-            return ValueTask.FromResult(lease);
-        }
-
-        lease.Dispose();
-        return QueueAsync(cancellationToken);
-    }
-
-    private async ValueTask<RateLimitLease> QueueAsync(CancellationToken cancellationToken)
-    {
-        using var queueTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        queueTimeout.CancelAfter(_settings.QueueTimeout);
-        RateLimitLease lease;
-        try
-        {
-            lease = await _limiter.AcquireAsync(1, queueTimeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new UpstreamException(UpstreamFailureKind.Saturated, $"Deployment {Id} is at its concurrency limit; the queue wait ran out.", retryAfter: TimeSpan.FromSeconds(1));
-        }
-
-        if (!lease.IsAcquired)
-        {
-            lease.Dispose();
-            throw new UpstreamException(UpstreamFailureKind.Saturated, $"Deployment {Id} is at its concurrency limit and its queue is full.", retryAfter: TimeSpan.FromSeconds(1));
-        }
-
-        return lease;
     }
 
     private UpstreamException? Translate(Exception ex, CancellationToken cancellationToken) => ex switch

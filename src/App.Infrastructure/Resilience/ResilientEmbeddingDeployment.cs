@@ -3,6 +3,7 @@ using App.Application.Gateway;
 using App.Application.Routing;
 using App.Application.Telemetry;
 using Polly;
+using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
@@ -10,11 +11,13 @@ namespace App.Infrastructure.Resilience;
 
 /// <summary>
 /// One embedding deployment behind its Polly pipeline: total timeout, then jittered retries of transient failures
-/// (honouring Retry-After), then the attempt timeout. An embeddings call has nothing streamed to take back, so every
+/// (honouring Retry-After), then the circuit breaker, then the attempt timeout; in front of it the deployment's
+/// concurrency limit and bounded queue, as for chat. An embeddings call has nothing streamed to take back, so every
 /// attempt may be retried.
 /// </summary>
-internal sealed class ResilientEmbeddingDeployment : IEmbeddingDeployment
+internal sealed class ResilientEmbeddingDeployment : IEmbeddingDeployment, IDisposable
 {
+    private readonly DeploymentGate _gate;
     private readonly Func<IReadOnlyList<EmbeddingItem>, int?, CancellationToken, Task<EmbeddingBatch>> _embed;
     private readonly ResiliencePipeline _pipeline;
 
@@ -33,6 +36,7 @@ internal sealed class ResilientEmbeddingDeployment : IEmbeddingDeployment
         Model = options.Model;
         AcceptsTokens = acceptsTokens;
         _embed = embed;
+        _gate = new DeploymentGate(id, settings.MaxConcurrency, settings.QueueLimit, settings.QueueTimeout);
         var builder = new ResiliencePipelineBuilder { Name = $"embeddings/{id}", TimeProvider = time }
             .AddTimeout(new TimeoutStrategyOptions { Name = "total", Timeout = settings.TotalTimeout });
         if (settings.MaxRetries > 0)
@@ -58,7 +62,20 @@ internal sealed class ResilientEmbeddingDeployment : IEmbeddingDeployment
             });
         }
 
-        _pipeline = builder.AddTimeout(new TimeoutStrategyOptions { Name = "attempt", Timeout = settings.AttemptTimeout }).Build();
+        _pipeline = builder
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                Name = "breaker",
+                FailureRatio = settings.BreakerFailureRatio,
+                MinimumThroughput = settings.BreakerMinimumThroughput,
+                SamplingDuration = settings.BreakerSamplingDuration,
+                BreakDuration = settings.BreakerBreakDuration,
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<UpstreamException>(e => e.CountsAsFailure)
+                    .Handle<TimeoutRejectedException>(),
+            })
+            .AddTimeout(new TimeoutStrategyOptions { Name = "attempt", Timeout = settings.AttemptTimeout })
+            .Build();
     }
 
     public string Id { get; }
@@ -71,6 +88,7 @@ internal sealed class ResilientEmbeddingDeployment : IEmbeddingDeployment
 
     public async Task<EmbeddingBatch> EmbedAsync(IReadOnlyList<EmbeddingItem> items, int? dimensions, CancellationToken cancellationToken)
     {
+        using var lease = await _gate.AcquireAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await _pipeline.ExecuteAsync(
@@ -82,5 +100,11 @@ internal sealed class ResilientEmbeddingDeployment : IEmbeddingDeployment
         {
             throw new UpstreamException(UpstreamFailureKind.Timeout, $"Deployment {Id} did not answer in time.", inner: ex);
         }
+        catch (BrokenCircuitException ex)
+        {
+            throw new UpstreamException(UpstreamFailureKind.CircuitOpen, $"Deployment {Id} is unavailable (circuit open).", retryAfter: ex.RetryAfter, inner: ex);
+        }
     }
+
+    public void Dispose() => _gate.Dispose();
 }
