@@ -14,13 +14,14 @@ namespace App.Api.Commands;
 /// <item><c>audit-verify --tenant &lt;id&gt; [--checkpoints &lt;file&gt;]</c>: verify a tenant's audit chain against checkpoints (<see cref="AuditVerifyCommand"/>).</item>
 /// <item><c>invite --tenant &lt;id&gt; [--scope "&lt;scopes&gt;"] [--valid-for &lt;d.hh:mm:ss&gt;]</c>: print an invitation code into a tenant (<see cref="InviteCommand"/>).</item>
 /// <item><c>erase-tenant --tenant &lt;id&gt;</c>: erase a tenant's stored content by destroying its data keys (<see cref="EraseTenantCommand"/>).</item>
+/// <item><c>rewrap-data-keys</c>: wrap every tenant's data keys under the active master key, as the owner role (<see cref="RewrapDataKeysCommand"/>).</item>
 /// <item><c>dev-token --tenant &lt;id&gt; --user &lt;id&gt; --scope "&lt;scopes&gt;"</c>: print an access token, Development only (<see cref="DevTokenCommand"/>).</item>
 /// <item><c>golden [--record] [--prompt &lt;name&gt;] [--min-exact &lt;0..1&gt;] [--last-run &lt;file&gt;]</c>: replay (or re-record) the prompt templates' golden set (<see cref="GoldenCommand"/>).</item>
 /// </list>
 /// </summary>
 internal static class CommandLine
 {
-    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden", "invite", "erase-tenant", "traces-retention"];
+    private static readonly string[] Names = ["migrate", "migrations-script", "rotate-signing-key", "dev-token", "audit-verify", "golden", "invite", "erase-tenant", "rewrap-data-keys", "traces-retention"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -63,8 +64,11 @@ internal static class CommandLine
             case "erase-tenant":
                 await EraseTenantCommand.RunAsync(app, args, logger);
                 return true;
+            case "rewrap-data-keys":
+                await RewrapDataKeysCommand.RunAsync(app);
+                return true;
             default:
-                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, traces-retention, migrations-script, rotate-signing-key, dev-token, invite, erase-tenant, audit-verify, golden, worker.");
+                await Console.Error.WriteLineAsync($"Unknown command '{args[0]}'. Commands: migrate, traces-retention, migrations-script, rotate-signing-key, rewrap-data-keys, dev-token, invite, erase-tenant, audit-verify, golden, worker.");
                 Environment.ExitCode = 2;
                 return true;
         }

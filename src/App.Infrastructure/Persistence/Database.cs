@@ -24,7 +24,7 @@ public static partial class Database
     public static async Task MigrateAsync(IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        await using var dataSource = NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(OwnerConnectionString(configuration)));
+        await using var dataSource = OwnerDataSource(configuration);
         await using var db = new AppDbContext(Configure(new DbContextOptionsBuilder<AppDbContext>(), dataSource).Options as DbContextOptions<AppDbContext>
             ?? throw new InvalidOperationException("Unexpected options type."));
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
@@ -44,7 +44,7 @@ public static partial class Database
     /// </summary>
     public static async Task MaintainTracePartitionsAsync(IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
     {
-        await using var dataSource = NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(OwnerConnectionString(configuration)));
+        await using var dataSource = OwnerDataSource(configuration);
         await MaintainTracePartitionsAsync(dataSource, configuration, logger, cancellationToken).ConfigureAwait(false);
     }
 
@@ -57,6 +57,10 @@ public static partial class Database
         var gone = dropped.Count == 0 ? "none" : string.Join(", ", dropped);
         LogPartitions(logger, made, gone);
     }
+
+    /// <summary>The schema owner's connections (<c>ConnectionStrings:PostgresMigrations</c>), for the commands that run as it.</summary>
+    public static NpgsqlDataSource OwnerDataSource(IConfiguration configuration) =>
+        NpgsqlDataSource.Create(PostgresConnectionString.WithDefaults(OwnerConnectionString(configuration)));
 
     private static string OwnerConnectionString(IConfiguration configuration) =>
         configuration.GetConnectionString("PostgresMigrations") is { Length: > 0 } o

@@ -48,6 +48,10 @@ public sealed class KeyEncryption
             ? HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: Encoding.UTF8.GetBytes(purpose))
             : throw new CryptographicException($"Encryption key '{keyId}' is not configured (Encryption:Keys:{keyId}).");
 
+    /// <summary>The id of the key a blob of this format was encrypted with, or null when it is not one.</summary>
+    public static string? KeyIdOf(ReadOnlySpan<byte> blob) =>
+        blob.Length >= 2 && blob[0] == Format && blob.Length >= 2 + blob[1] ? Encoding.ASCII.GetString(blob.Slice(2, blob[1])) : null;
+
     /// <exception cref="CryptographicException">Unknown key, wrong associated data, or tampered data.</exception>
     public byte[] Decrypt(ReadOnlySpan<byte> blob, string associatedData)
     {
