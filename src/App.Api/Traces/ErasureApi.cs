@@ -22,7 +22,8 @@ internal static class ErasureApi
 
     private static async Task<Ok<ErasureRecord>> EraseAsync(Caller caller, TenantErasure erasure, HttpContext context)
     {
-        var record = await erasure.EraseAsync(caller.Tenant, caller.Subject ?? "unknown", context.RequestAborted);
+        // Not cut short by a client that leaves: once keys are destroyed, every instance must hear of it.
+        var record = await erasure.EraseAsync(caller.Tenant, caller.Subject ?? "unknown", CancellationToken.None);
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(record);
     }

@@ -66,11 +66,11 @@ internal sealed partial class JobRun(JobDelivery delivery, JobStore store, JobRu
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var stop = new CancellationTokenSource();
         var lease = HoldLeaseAsync(job, message.MessageId, lost, stop.Token);
-        var heartbeat = HeartbeatAsync(job, stop.Token);
+        var heartbeat = HeartbeatAsync(job, lost, stop.Token);
         try
         {
             var outcome = await runner.RunAsync(
-                job.Tenant, current.UserId, store.DecryptRequests(current), store.DecryptResults(current) ?? [], results => CheckpointAsync(job, results, lost.Token), lost.Token).ConfigureAwait(false);
+                job.Tenant, current.UserId, store.DecryptRequests(current), store.DecryptResults(current) ?? [], results => CheckpointAsync(job, results, lost), lost.Token).ConfigureAwait(false);
             await FinishAsync(message, current, attempt, outcome, lost.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lost.IsCancellationRequested && !cancel.IsCancellationRequested)
@@ -150,13 +150,19 @@ internal sealed partial class JobRun(JobDelivery delivery, JobStore store, JobRu
     }
 
     /// <summary>A result kept as it comes; a database that does not answer only delays it to the next one.</summary>
-    private async Task CheckpointAsync(JobRef job, IReadOnlyList<JobItemResult> results, CancellationToken cancel)
+    // A run whose job is no longer running for this worker (final, failed by an erasure, or taken over) stops: no
+    // further request of it goes to the model.
+    private async Task CheckpointAsync(JobRef job, IReadOnlyList<JobItemResult> results, CancellationTokenSource lost)
     {
         try
         {
-            await store.CheckpointAsync(job, consumer, results, cancel).ConfigureAwait(false);
+            if (await store.CheckpointAsync(job, consumer, results, lost.Token).ConfigureAwait(false) == 0)
+            {
+                LogNoLongerRunning(job);
+                await lost.CancelAsync().ConfigureAwait(false);
+            }
         }
-        catch (Exception ex) when (DatabaseOutage.IsUnavailable(ex) && !cancel.IsCancellationRequested)
+        catch (Exception ex) when (DatabaseOutage.IsUnavailable(ex) && !lost.IsCancellationRequested)
         {
             LogCheckpointDeferred(job, ex.GetType().Name);
         }
@@ -208,14 +214,19 @@ internal sealed partial class JobRun(JobDelivery delivery, JobStore store, JobRu
     }
 
     /// <summary>The run's sign of life in PostgreSQL, for the sweeper; best effort, and never in the lease's way.</summary>
-    private async Task HeartbeatAsync(JobRef job, CancellationToken stop)
+    private async Task HeartbeatAsync(JobRef job, CancellationTokenSource lost, CancellationToken stop)
     {
         var every = options.VisibilityTimeout / 3;
         while (await JobWorker.DelayAsync(every, time, stop).ConfigureAwait(false))
         {
             try
             {
-                await store.HeartbeatAsync(job, stop).ConfigureAwait(false);
+                if (await store.HeartbeatAsync(job, stop).ConfigureAwait(false) == 0)
+                {
+                    LogNoLongerRunning(job);
+                    await lost.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -227,6 +238,9 @@ internal sealed partial class JobRun(JobDelivery delivery, JobStore store, JobRu
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} is no longer running (finished elsewhere or its content erased); its run stops")]
+    private partial void LogNoLongerRunning(JobRef job);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} attempt {Attempt} running on {Consumer}")]
     private partial void LogRunning(JobRef job, int attempt, string consumer);

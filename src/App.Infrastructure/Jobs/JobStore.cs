@@ -96,7 +96,8 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
         return changed == 1;
     }
 
-    public Task HeartbeatAsync(JobRef job, CancellationToken cancellationToken)
+    /// <returns>1 while the job is running, 0 once it is not (finished elsewhere, or failed by an erasure).</returns>
+    public Task<int> HeartbeatAsync(JobRef job, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         return data.ChangeAsync(job.Tenant, db => db.Jobs
@@ -108,7 +109,8 @@ public sealed class JobStore(TenantData data, IDbContextFactory<AppDbContext> da
     /// Keeps the results so far of a run that <paramref name="worker"/> still holds: a run after a crash starts after
     /// them, so a request that was answered is not sent (and billed) again.
     /// </summary>
-    public Task CheckpointAsync(JobRef job, string worker, IReadOnlyList<JobItemResult> results, CancellationToken cancellationToken)
+    /// <returns>1 when kept, 0 when the run is no longer this worker's to go on with.</returns>
+    public Task<int> CheckpointAsync(JobRef job, string worker, IReadOnlyList<JobItemResult> results, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(results);
         var now = time.GetUtcNow();

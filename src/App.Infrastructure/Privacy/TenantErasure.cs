@@ -10,11 +10,12 @@ namespace App.Infrastructure.Privacy;
 
 /// <summary>
 /// Erases a tenant's stored content by destroying its data keys (crypto-shredding): the ciphertexts stay where they
-/// are, every partition and backup included, and nothing decrypts them any more. Content sealed by the master key
-/// ring directly (before data keys existed, or while a key could not be fetched) is cleared instead, and so are the
-/// requests and results of the tenant's jobs, an unfinished job failing as <c>content_erased</c>. The keys, the
-/// cleared content and the audit event commit together, under the lock keys are made under, so two erasures at once
-/// record one event; asking again once nothing is left answers the recorded erasure and changes nothing.
+/// are, every partition and backup included, and nothing decrypts them any more. The keys, the tenant's job requests
+/// and results (an unfinished job failing as <c>content_erased</c>) and the audit event commit together, under the lock
+/// keys are made under, so two erasures at once record one event; that transaction touches no trace, so it stays short
+/// whatever the tenant stored. Content sealed by the master key ring directly (before data keys existed, or while a key
+/// could not be fetched) is cleared after it, with no lock held; asking again clears what a failed run left, answers
+/// the recorded erasure and records nothing.
 /// </summary>
 public sealed class TenantErasure(TenantData data, TenantKeys keys, AuditLog audit, TimeProvider time)
 {
@@ -28,6 +29,9 @@ public sealed class TenantErasure(TenantData data, TenantKeys keys, AuditLog aud
         WHERE get_byte(prompt_ciphertext, 0) = 1 OR get_byte(output_ciphertext, 0) = 1
         """;
 
+    /// <summary>How long the clearing of content sealed under the master key ring may take: it reads every trace of the tenant.</summary>
+    public static readonly TimeSpan LegacyClearTimeout = TimeSpan.FromMinutes(10);
+
     public async Task<ErasureRecord> EraseAsync(string tenantId, string actor, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
@@ -36,19 +40,23 @@ public sealed class TenantErasure(TenantData data, TenantKeys keys, AuditLog aud
             // The lock a key is made under: a writer making the tenant's first key waits for the erasure, not the reverse.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({TenantKeys.LockName(tenantId)}))", cancellationToken).ConfigureAwait(false);
             var destroyed = await db.TenantDataKeys.ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
-            var cleared = await db.Database.ExecuteSqlRawAsync(ClearLegacyContentSql, cancellationToken).ConfigureAwait(false);
             var jobs = await EraseJobsAsync(db, cancellationToken).ConfigureAwait(false);
-            if (destroyed == 0 && cleared == 0 && jobs == 0 && await PreviousAsync(db, tenantId, cancellationToken).ConfigureAwait(false) is { } previous)
+            if (destroyed == 0 && jobs == 0 && await PreviousAsync(db, tenantId, cancellationToken).ConfigureAwait(false) is { } previous)
             {
                 return previous;
             }
 
             var erased = new ErasureRecord(tenantId, destroyed, jobs, DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds()));
             await audit.AppendWithinAsync(db, AuditKinds.ContentErased, actor, tenantId,
-                new { keys_destroyed = destroyed, legacy_rows_cleared = cleared, jobs_erased = jobs, erased_at = erased.ErasedAt }, onlyIfChanged: false, cancellationToken).ConfigureAwait(false);
+                new { keys_destroyed = destroyed, jobs_erased = jobs, erased_at = erased.ErasedAt }, onlyIfChanged: false, cancellationToken).ConfigureAwait(false);
             return erased;
         }, cancellationToken).ConfigureAwait(false);
         await keys.ForgetEverywhereAsync(tenantId).ConfigureAwait(false);
+        await data.ChangeAsync(tenantId, db =>
+        {
+            db.Database.SetCommandTimeout(LegacyClearTimeout);
+            return db.Database.ExecuteSqlRawAsync(ClearLegacyContentSql, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         return record;
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using App.Application.Audit;
 using App.Application.Identity;
 using App.Application.Privacy;
 using App.Infrastructure.Persistence;
@@ -33,6 +34,7 @@ public sealed partial class TenantKeys
     private readonly IConnectionMultiplexer _redis;
     private readonly ILogger<TenantKeys> _logger;
     private int _subscribed;
+    private long _generation;
 
     public TenantKeys(IDbContextFactory<AppDbContext> databases, KeyEncryption encryption, IOptions<EncryptionOptions> options, TimeProvider time, IConnectionMultiplexer redis, ILogger<TenantKeys> logger)
     {
@@ -64,26 +66,29 @@ public sealed partial class TenantKeys
             return cached.Key;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         using var db = _databases.CreateDbContext();
         db.TenantId = tenantId;
         using var tx = db.Database.BeginTransaction();
         // One key made at a time per tenant: two writers starting together share it.
         db.Database.ExecuteSql($"SELECT pg_advisory_xact_lock(hashtext({LockName(tenantId)}))");
         var row = db.TenantDataKeys.AsNoTracking().OrderByDescending(k => k.CreatedAt).ThenBy(k => k.Id).FirstOrDefault();
+        // Content captured before the tenant's last erasure is not sealed with a key made after it.
+        var erasedAt = db.AuditEntries.Where(a => a.Kind == AuditKinds.ContentErased).Max(a => (DateTimeOffset?)a.At);
         DataKey key;
         if (row is null)
         {
-            key = new DataKey(Guid.NewGuid(), RandomNumberGenerator.GetBytes(32));
+            key = new DataKey(Guid.NewGuid(), RandomNumberGenerator.GetBytes(32), erasedAt);
             db.TenantDataKeys.Add(new TenantDataKey { TenantId = tenantId, Id = key.Id, WrappedKey = _encryption.Encrypt(key.Material, Context(tenantId, key.Id)), CreatedAt = _time.GetUtcNow() });
             db.SaveChanges();
         }
         else
         {
-            key = Unwrap(row);
+            key = Unwrap(row) with { ErasedAt = erasedAt };
         }
 
         tx.Commit();
-        Remember(tenantId, key, active: true);
+        Remember(tenantId, key, active: true, generation);
         return key;
     }
 
@@ -101,6 +106,7 @@ public sealed partial class TenantKeys
             return cached.Key;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         // On the primary: a standby that lags might still show a key an erasure has destroyed.
         var row = await data.ReadAsync(tenantId, db => db.TenantDataKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == id, cancellationToken), cancellationToken).ConfigureAwait(false);
         if (row is null)
@@ -109,7 +115,7 @@ public sealed partial class TenantKeys
         }
 
         var key = Unwrap(row);
-        Remember(tenantId, key, active: false);
+        Remember(tenantId, key, active: false, generation);
         return key;
     }
 
@@ -131,6 +137,8 @@ public sealed partial class TenantKeys
     /// <summary>Forgets every key of the tenant this instance holds, once they are destroyed.</summary>
     public void Forget(string tenantId)
     {
+        // A key read before this and remembered after it would outlive the erasure: such a read is not remembered.
+        Interlocked.Increment(ref _generation);
         _active.TryRemove(tenantId, out _);
         foreach (var entry in _known.Keys.Where(k => k.Tenant == tenantId))
         {
@@ -140,6 +148,7 @@ public sealed partial class TenantKeys
 
     private void ForgetAll()
     {
+        Interlocked.Increment(ref _generation);
         _active.Clear();
         _known.Clear();
     }
@@ -183,8 +192,13 @@ public sealed partial class TenantKeys
 
     private DataKey Unwrap(TenantDataKey row) => new(row.Id, _encryption.Decrypt(row.WrappedKey, Context(row.TenantId, row.Id)));
 
-    private void Remember(string tenantId, DataKey key, bool active)
+    private void Remember(string tenantId, DataKey key, bool active, long generation)
     {
+        if (Interlocked.Read(ref _generation) != generation)
+        {
+            return;
+        }
+
         var entry = new Cached(key, _time.GetUtcNow() + _options.Value.DataKeyCache);
         if (active)
         {

@@ -47,6 +47,12 @@ internal sealed class TraceSealer(KeyEncryption encryption, TenantKeys? keys, Tr
 
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var key = KeyOf(record.TenantId);
+        if (key?.ErasedAt is { } erasedAt && record.StartedAt <= erasedAt)
+        {
+            // Captured before the tenant's content was erased, written after: it goes with the rest.
+            return record;
+        }
+
         record.PromptCiphertext = Protect(PromptText(draft.Messages), record, "prompt", key, counts);
         record.OutputCiphertext = Protect(draft.Output, record, "output", key, counts);
         record.Classification = options.Content == ContentCapture.Full ? "full" : "redacted";

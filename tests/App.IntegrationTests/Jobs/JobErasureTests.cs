@@ -18,9 +18,12 @@ public class JobErasureTests : JobTestBase
         var finished = await SubmitOkAsync(new JsonObject { ["request"] = ChatRequest("finished before the erasure") });
         Assert.Equal("succeeded", (await WaitForFinalAsync(finished, TimeSpan.FromSeconds(20))).GetProperty("status").GetString());
 
-        // The next job's model call takes far longer than the test: it is running when the erasure comes.
+        // The next job's first model call takes far longer than the test: it is running when the erasure comes.
         Upstream.Default = Fault.Ok(TimeSpan.FromSeconds(30));
-        var running = await SubmitOkAsync(new JsonObject { ["request"] = ChatRequest("running during the erasure") });
+        var running = await SubmitOkAsync(new JsonObject
+        {
+            ["requests"] = new JsonArray(ChatRequest("running during the erasure"), ChatRequest("never to be sent")),
+        });
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while ((await GetJobAsync(running)).GetProperty("status").GetString() != "running")
         {
@@ -39,6 +42,11 @@ public class JobErasureTests : JobTestBase
         var stopped = await GetJobAsync(running);
         Assert.Equal("failed", stopped.GetProperty("status").GetString());
         Assert.Equal("content_erased", stopped.GetProperty("error").GetProperty("type").GetString());
+
+        // Its worker stops: the call in flight is abandoned and the next request is never sent.
+        await Upstream.WaitForAsync(u => u.Aborted == 1, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, Upstream.Requests);
 
         var stored = await Factory.Services.GetRequiredService<TenantData>().ReadAsync(Tenant,
             db => db.Jobs.Select(j => new { j.RequestCiphertext, j.ResultCiphertext }).ToListAsync(), default);
