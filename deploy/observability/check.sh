@@ -115,7 +115,7 @@ copy_to() {
 # The control: unchanged copies pass, so a defect below is caught for what was planted, not for the copying.
 control="$work/control"
 copy_to "$control"
-if ! run_checks "$control/prometheus" "$control/grafana" "$control/operations.md" slo-availability.yml slo-latency.yml operations.yml sli.yml; then
+if ! run_checks "$control/prometheus" "$control/grafana" "$control/operations.md" slo-availability.yml slo-latency.yml operations.yml sli.yml maintenance.yml; then
   echo "self-test: the unchanged copies fail the checks" >&2
   exit 1
 fi
@@ -127,6 +127,10 @@ plant "minimum request rate of the burn-rate alerts dropped" prometheus/alerts.y
   's/slo:api_requests:rate(5m|30m) >= 0\.1/slo:api_requests:rate\1 >= 0/' slo-availability.yml
 plant "CircuitOpen for: 5m shortened to 3m" prometheus/alerts.yml \
   '/alert: CircuitOpen/,/for:/ s/for: 5m/for: 3m/' operations.yml
+plant "trace retention allowed 80 hours since its last success instead of 50" prometheus/alerts.yml \
+  's/> 50 \* 3600/> 80 * 3600/' maintenance.yml
+plant "trace retention judged by the CronJob's age though a run succeeded" prometheus/alerts.yml \
+  '/unless on \(namespace, cronjob\)/,+1d' maintenance.yml
 plant "core latency budget bucket 0.3 s -> 0.5 s" prometheus/recording-rules.yml \
   's/le="0\.3"/le="0.5"/' sli.yml slo-latency.yml
 plant "syntax error in a rule" prometheus/alerts.yml \

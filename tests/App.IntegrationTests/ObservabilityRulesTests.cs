@@ -18,11 +18,11 @@ public partial class ObservabilityRulesTests
         Assert.True(exitCode == 0, output);
         var promtool = PromtoolSummary().Match(output);
         Assert.True(promtool.Success, output);
-        Assert.Equal("5", promtool.Groups["files"].Value);
-        Assert.Equal("13", promtool.Groups["alerts"].Value);
+        Assert.Equal("6", promtool.Groups["files"].Value);
+        Assert.Equal("14", promtool.Groups["alerts"].Value);
         Assert.Equal(promtool.Groups["alerts"].Value, promtool.Groups["tested"].Value);
         Assert.Contains("validate: 5 dashboards,", output, StringComparison.Ordinal);
-        Assert.Contains("self-test: 11 of 11 planted defects caught", output, StringComparison.Ordinal);
+        Assert.Contains("self-test: 13 of 13 planted defects caught", output, StringComparison.Ordinal);
         Assert.DoesNotContain("NOT caught", output, StringComparison.Ordinal);
     }
 
