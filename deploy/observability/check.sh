@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks deploy/observability: the Prometheus config and rules (promtool check), every rule's unit tests (promtool
-# test rules), and the Grafana dashboards (up to date with dashboards.mjs, valid against the metric contract in
-# docs/operations.md). Installs promtool from Debian's prometheus package when it is missing.
+# test rules), the Grafana dashboards (up to date with dashboards.mjs, valid against the metric contract in
+# docs/operations.md) and every alert's runbook section there. Installs promtool from Debian's prometheus package when
+# it is missing.
 #   deploy/observability/check.sh              run the checks
 #   deploy/observability/check.sh --self-test  run them, then plant defects in copies and show each one is caught
 set -euo pipefail
@@ -143,6 +144,8 @@ plant "a panel without a unit" grafana/slo.json \
   '0,/"unit": "percentunit"/ s/"unit": "percentunit"/"unit": ""/'
 plant "two panels with the same id" grafana/llm.json \
   's/"id": 2,/"id": 1,/'
+plant "an alert's runbook section removed" operations.md \
+  '/^### CircuitOpen$/d'
 plant "a series the rules use removed from the contract" operations.md \
   '/^\| `app_traces_dropped_total` \|/d'
 plant "a label outside the contract" grafana/traffic-control.json \
