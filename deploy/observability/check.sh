@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks deploy/observability: the Prometheus config and rules (promtool check), every rule's unit tests (promtool
-# test rules), and the Grafana dashboards (up to date with dashboards.mjs, valid against the metric contract in
-# docs/operations.md). Installs promtool from Debian's prometheus package when it is missing.
+# test rules), the Grafana dashboards (up to date with dashboards.mjs, valid against the metric contract in
+# docs/operations.md) and every alert's runbook section there. Installs promtool from Debian's prometheus package when
+# it is missing.
 #   deploy/observability/check.sh              run the checks
 #   deploy/observability/check.sh --self-test  run them, then plant defects in copies and show each one is caught
 set -euo pipefail
@@ -115,7 +116,7 @@ copy_to() {
 # The control: unchanged copies pass, so a defect below is caught for what was planted, not for the copying.
 control="$work/control"
 copy_to "$control"
-if ! run_checks "$control/prometheus" "$control/grafana" "$control/operations.md" slo-availability.yml slo-latency.yml operations.yml sli.yml; then
+if ! run_checks "$control/prometheus" "$control/grafana" "$control/operations.md" slo-availability.yml slo-latency.yml operations.yml sli.yml maintenance.yml; then
   echo "self-test: the unchanged copies fail the checks" >&2
   exit 1
 fi
@@ -127,6 +128,10 @@ plant "minimum request rate of the burn-rate alerts dropped" prometheus/alerts.y
   's/slo:api_requests:rate(5m|30m) >= 0\.1/slo:api_requests:rate\1 >= 0/' slo-availability.yml
 plant "CircuitOpen for: 5m shortened to 3m" prometheus/alerts.yml \
   '/alert: CircuitOpen/,/for:/ s/for: 5m/for: 3m/' operations.yml
+plant "trace retention allowed 80 hours since its last success instead of 50" prometheus/alerts.yml \
+  's/> 50 \* 3600/> 80 * 3600/' maintenance.yml
+plant "trace retention judged by the CronJob's age though a run succeeded" prometheus/alerts.yml \
+  '/unless on \(namespace, cronjob\)/,+1d' maintenance.yml
 plant "core latency budget bucket 0.3 s -> 0.5 s" prometheus/recording-rules.yml \
   's/le="0\.3"/le="0.5"/' sli.yml slo-latency.yml
 plant "syntax error in a rule" prometheus/alerts.yml \
@@ -139,6 +144,8 @@ plant "a panel without a unit" grafana/slo.json \
   '0,/"unit": "percentunit"/ s/"unit": "percentunit"/"unit": ""/'
 plant "two panels with the same id" grafana/llm.json \
   's/"id": 2,/"id": 1,/'
+plant "an alert's runbook section removed" operations.md \
+  '/^### CircuitOpen$/d'
 plant "a series the rules use removed from the contract" operations.md \
   '/^\| `app_traces_dropped_total` \|/d'
 plant "a label outside the contract" grafana/traffic-control.json \

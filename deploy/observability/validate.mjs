@@ -3,7 +3,8 @@
 // The contract is the table under "## Metrics in Prometheus" in docs/operations.md; recorded series are those of
 // recording-rules.yml. Every dashboard must be valid JSON with unique panel ids, every panel a datasource, a unit and
 // queries; every query (of a panel, a template variable or a rule) may name only contract or recorded series and
-// contract labels; every rate() of a panel uses $__rate_interval. Exits 1 listing every problem found.
+// contract labels; every rate() of a panel uses $__rate_interval; every alert's runbook_url is the section of the
+// contract's page named after it. Exits 1 listing every problem found.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +157,22 @@ for (const [file, rules] of [['recording-rules.yml', recordingRules], ['alerts.y
   }
 }
 
+// --- runbooks: every alert's runbook_url is the section named after it on the contract's page ---------------------
+const runbookPage = readFileSync(contractFile, 'utf8');
+let runbooks = 0;
+for (const block of readFileSync(join(rulesDir, 'alerts.yml'), 'utf8').split(/^\s*- alert: /m).slice(1)) {
+  const name = block.split(/\s/, 1)[0];
+  const expected = `docs/operations.md#${name.toLowerCase()}`;
+  const url = /^\s*runbook_url: (\S+)\s*$/m.exec(block)?.[1];
+  if (url !== expected) {
+    problem(`alerts.yml ${name}`, `runbook_url ${url ?? '(none)'} instead of ${expected}`);
+  } else if (!runbookPage.includes(`\n### ${name}\n`)) {
+    problem(`alerts.yml ${name}`, `no "### ${name}" runbook section in ${basename(contractFile)}`);
+  } else {
+    runbooks++;
+  }
+}
+
 const files = readdirSync(grafanaDir).filter((f) => f.endsWith('.json')).sort();
 const uids = new Set();
 let panelCount = 0;
@@ -223,4 +240,5 @@ if (problems.length) {
 }
 console.log(`validate: contract ${contract.rows} series (${basename(contractFile)}), ${recorded.size} recorded series`);
 console.log(`validate: ${ruleExprs} rule expressions valid`);
+console.log(`validate: ${runbooks} alerts with their runbook section`);
 console.log(`validate: ${files.length} dashboards, ${panelCount} panels, ${queryCount} queries valid`);

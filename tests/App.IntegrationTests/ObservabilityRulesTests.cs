@@ -5,7 +5,8 @@ namespace App.IntegrationTests;
 
 /// <summary>
 /// The Prometheus rules and Grafana dashboards of deploy/observability pass their gate (promtool check and test rules,
-/// the dashboards against the metric contract), and the gate itself fails on each defect its self-test plants.
+/// the dashboards against the metric contract, a runbook section per alert), and the gate itself fails on each defect
+/// its self-test plants.
 /// </summary>
 public partial class ObservabilityRulesTests
 {
@@ -18,11 +19,12 @@ public partial class ObservabilityRulesTests
         Assert.True(exitCode == 0, output);
         var promtool = PromtoolSummary().Match(output);
         Assert.True(promtool.Success, output);
-        Assert.Equal("5", promtool.Groups["files"].Value);
-        Assert.Equal("13", promtool.Groups["alerts"].Value);
+        Assert.Equal("6", promtool.Groups["files"].Value);
+        Assert.Equal("14", promtool.Groups["alerts"].Value);
         Assert.Equal(promtool.Groups["alerts"].Value, promtool.Groups["tested"].Value);
+        Assert.Contains($"validate: {promtool.Groups["alerts"].Value} alerts with their runbook section", output, StringComparison.Ordinal);
         Assert.Contains("validate: 5 dashboards,", output, StringComparison.Ordinal);
-        Assert.Contains("self-test: 11 of 11 planted defects caught", output, StringComparison.Ordinal);
+        Assert.Contains("self-test: 14 of 14 planted defects caught", output, StringComparison.Ordinal);
         Assert.DoesNotContain("NOT caught", output, StringComparison.Ordinal);
     }
 
