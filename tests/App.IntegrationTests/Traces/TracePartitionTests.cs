@@ -21,12 +21,8 @@ public sealed class TracePartitionTests
     [Fact]
     public async Task RetentionDropsTheMonthsPastItAndMakesTheNextOnesAheadWithRowSecurity()
     {
-        var database = await Databases.FreshAsync();
-        var now = new DateTimeOffset(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 15, 12, 0, 0, TimeSpan.Zero);
-        var old = now.AddMonths(-5);
-        await using var owner = new NpgsqlConnection(database.Owner);
-        await owner.OpenAsync();
-        await TracePartitions.MaintainAsync(owner, old, retention: null, default);
+        var (database, opened, now, old) = await WithAnOldMonthAsync();
+        await using var owner = opened;
 
         await using (var runtime = new NpgsqlConnection(database.Runtime))
         {
@@ -72,12 +68,8 @@ public sealed class TracePartitionTests
     [Fact]
     public async Task ADropWaitingBehindALongReadHoldsOtherQueriesUpForTheLockTimeoutAtMost()
     {
-        var database = await Databases.FreshAsync();
-        var now = new DateTimeOffset(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 15, 12, 0, 0, TimeSpan.Zero);
-        var old = now.AddMonths(-5);
-        await using var owner = new NpgsqlConnection(database.Owner);
-        await owner.OpenAsync();
-        await TracePartitions.MaintainAsync(owner, old, retention: null, default);
+        var (database, opened, now, old) = await WithAnOldMonthAsync();
+        await using var owner = opened;
 
         // A long read (an export, say) holds the table for 5 s.
         await using var holder = new NpgsqlConnection(database.Admin);
@@ -138,6 +130,18 @@ public sealed class TracePartitionTests
             Assert.Equal(1, await CountAsync(runtime, _b, $"app.traces_{now:yyyy_MM}"));
             Assert.Equal(0, await CountAsync(runtime, _a, "app.traces_default"));
         }
+    }
+
+    /// <summary>A fresh database whose partitions start five months back, and the owner's open connection.</summary>
+    private static async Task<(TestDatabase Database, NpgsqlConnection Owner, DateTimeOffset Now, DateTimeOffset Old)> WithAnOldMonthAsync()
+    {
+        var database = await Databases.FreshAsync();
+        var now = new DateTimeOffset(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 15, 12, 0, 0, TimeSpan.Zero);
+        var old = now.AddMonths(-5);
+        var owner = new NpgsqlConnection(database.Owner);
+        await owner.OpenAsync();
+        await TracePartitions.MaintainAsync(owner, old, retention: null, default);
+        return (database, owner, now, old);
     }
 
     private static async Task InsertAsync(NpgsqlConnection connection, string tenant, DateTimeOffset at)
