@@ -60,7 +60,7 @@ public sealed class KeyEncryption
             throw new CryptographicException("Not an encrypted blob of a known format.");
         }
 
-        var id = Encoding.ASCII.GetString(blob.Slice(2, blob[1]));
+        var id = KeyIdOf(blob)!;
         if (!_keys.TryGetValue(id, out var key))
         {
             throw new CryptographicException($"Encryption key '{id}' is not configured (Encryption:Keys:{id}).");
